@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/**
+ * The `agentwire` command line.
+ *
+ * @module
+ */
+import { CommanderError, Command } from 'commander';
+import { registerServeCommand } from './commands/serve.js';
+import { readPackageVersion } from './package-info.js';
+
+const program = new Command('agentwire')
+  .description('Stream AI agent runs over Server-Sent Events: gateway, run viewer and tools.')
+  .version(readPackageVersion(), '-v, --version')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerServeCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Help and version exit 0; bad usage exits 2 (commander has already printed the one-line error).
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  }
+  console.error(`agentwire: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(isUsageError(error) ? 2 : 1);
+}
+
+function isUsageError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { usage?: unknown }).usage === true;
+}

@@ -1,0 +1,37 @@
+/**
+ * The transport-neutral request and response the gateway's routes work with, so one core serves
+ * both the Node `(req, res)` listener and the Web `fetch` handler.
+ *
+ * @module
+ */
+
+/** What a route sees of a request. */
+export interface GatewayRequest {
+  readonly method: string;
+  readonly url: URL;
+  header(name: string): string | undefined;
+  /** The whole body as text. Rejects with `AW_BODY_TOO_LARGE` beyond `limit` bytes. */
+  readBody(limit: number): Promise<string>;
+}
+
+/** Where a stream writes: the HTTP response body, with backpressure and disconnect. */
+export interface StreamSink {
+  /** Writes a chunk; `false` means the consumer's buffer is full: wait for {@link ready}. */
+  write(chunk: string): boolean;
+  /** Resolves when the consumer takes more, or when the stream is closed. */
+  ready(): Promise<void>;
+  /** Aborts when the client goes away. */
+  readonly signal: AbortSignal;
+}
+
+/** A streaming body: the adapter calls `pump` once and ends the response when it resolves. */
+export interface StreamBody {
+  pump(sink: StreamSink): Promise<void>;
+}
+
+/** What a route answers. */
+export type GatewayResponse =
+  | { kind: 'json'; status: number; headers?: Record<string, string>; body: unknown }
+  | { kind: 'empty'; status: number; headers?: Record<string, string> }
+  | { kind: 'bytes'; status: number; headers: Record<string, string>; body: Uint8Array }
+  | { kind: 'stream'; status: number; headers: Record<string, string>; stream: StreamBody };

@@ -1,0 +1,64 @@
+/**
+ * Serving a gateway on a port with `node:http`, with timeouts that do not cut long streams and a
+ * `close()` that ends every stream before the server stops.
+ *
+ * @module
+ */
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Gateway } from './create-gateway.js';
+
+/** A running HTTP server for a gateway. */
+export interface ListeningGateway {
+  readonly server: Server;
+  /** `http://host:port` */
+  readonly url: string;
+  readonly port: number;
+  /** Cancels live runs (streams end with `run.cancelled`), then stops the server. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link listen}. */
+export interface ListenOptions {
+  /** @defaultValue 8787; 0 picks a free port */
+  port?: number;
+  /** @defaultValue '127.0.0.1' */
+  host?: string;
+}
+
+/** Serves `gateway` over HTTP/1.1 on `host:port`. */
+export async function listen(gateway: Gateway, options: ListenOptions = {}): Promise<ListeningGateway> {
+  const host = options.host ?? '127.0.0.1';
+  // requestTimeout bounds how long a client may take to *send* its request; streams are responses
+  // and are not cut by it (the stream adapter also clears the socket's idle timeout).
+  const server = createServer({ requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, gateway.listener);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8787, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    port,
+    url: `http://${urlHost}:${port}`,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await gateway.close();
+        // Streams have received their terminal event; give them a moment to flush, then stop.
+        const force = setTimeout(() => server.closeAllConnections(), 2_000);
+        force.unref();
+        server.closeIdleConnections();
+        await stopped;
+        clearTimeout(force);
+      })();
+      return closing;
+    },
+  };
+}

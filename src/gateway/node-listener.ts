@@ -1,0 +1,129 @@
+/**
+ * The Node adapter: a `(req, res)` listener for `node:http` (and so Express, Fastify's raw
+ * handler…). Streams write while the socket accepts and wait for `drain` or `close`; the
+ * response's `close` (not the request's) marks a disconnect.
+ *
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AgentwireError } from '../protocol/errors.js';
+import type { GatewayCore } from './core.js';
+import { bodyTooLarge } from './request-body.js';
+import type { GatewayRequest, GatewayResponse, StreamSink } from './http-types.js';
+
+/** A Node HTTP request listener. */
+export type NodeListener = (request: IncomingMessage, response: ServerResponse) => void;
+
+/** Creates the Node listener over a gateway core. */
+export function createNodeListener(core: GatewayCore): NodeListener {
+  return (request, response) => {
+    serve(core, request, response).catch((error) => {
+      console.error('[agentwire] error while writing a response:', error);
+      if (!response.headersSent) {
+        response.writeHead(500, { 'content-type': 'application/json' });
+        response.end('{"error":{"code":"AW_INTERNAL","message":"internal error"}}');
+      } else response.destroy();
+    });
+  };
+}
+
+async function serve(core: GatewayCore, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const gatewayRequest: GatewayRequest = {
+    method: request.method ?? 'GET',
+    url: new URL(request.url ?? '/', 'http://gateway.invalid'),
+    header: (name) => {
+      const value = request.headers[name];
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+    readBody: (limit) => readBody(request, limit),
+  };
+  const result = await core.handle(gatewayRequest);
+  if (result.kind === 'stream') return pumpStream(request, response, result);
+  const headers: Record<string, string> = { ...result.headers };
+  if (result.status === 413 && request.httpVersionMajor === 1) headers.connection = 'close';
+  if (result.kind === 'json') {
+    const body = JSON.stringify(result.body);
+    response.writeHead(result.status, {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-length': Buffer.byteLength(body),
+      ...headers,
+    });
+    response.end(body);
+  } else if (result.kind === 'bytes') {
+    response.writeHead(result.status, { 'content-length': result.body.byteLength, ...headers });
+    response.end(result.body);
+  } else {
+    response.writeHead(result.status, headers);
+    response.end();
+  }
+}
+
+async function pumpStream(
+  request: IncomingMessage,
+  response: ServerResponse,
+  result: Extract<GatewayResponse, { kind: 'stream' }>,
+): Promise<void> {
+  const socket = request.socket;
+  socket.setNoDelay(true);
+  socket.setTimeout(0);
+  const closed = new AbortController();
+  const onClose = () => closed.abort();
+  response.once('close', onClose);
+  response.writeHead(result.status, result.headers);
+  response.flushHeaders();
+  const sink: StreamSink = {
+    signal: closed.signal,
+    write: (chunk) => (closed.signal.aborted ? false : response.write(chunk)),
+    ready: () =>
+      new Promise<void>((resolve) => {
+        if (closed.signal.aborted || !response.writableNeedDrain) return resolve();
+        const done = () => {
+          response.off('drain', done);
+          closed.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        response.once('drain', done);
+        closed.signal.addEventListener('abort', done, { once: true });
+      }),
+  };
+  try {
+    await result.stream.pump(sink);
+  } finally {
+    response.off('close', onClose);
+    if (!response.writableEnded && !response.destroyed) response.end();
+  }
+}
+
+function readBody(request: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(bodyTooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        request.resume();
+        reject(bodyTooLarge(limit));
+      } else chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(new AgentwireError('AW_BAD_REQUEST', `the request body could not be read: ${error.message}`, { cause: error }));
+    };
+    const cleanup = () => {
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('error', onError);
+    };
+    request.on('data', onData);
+    request.on('end', onEnd);
+    request.on('error', onError);
+  });
+}

@@ -1,0 +1,136 @@
+/**
+ * The run routes: start (JSON or streamed), list, state, events (SSE with exact resume), cancel.
+ *
+ * @module
+ */
+import { AgentwireError } from '../../protocol/errors.js';
+import { parseCursor, startRunBodySchema } from '../../protocol/validate.js';
+import { reduceAll } from '../../reducer/reduce.js';
+import type { Runner } from '../../runner/runner.js';
+import type { RunRecord, RunStore } from '../../store/store.js';
+import type { GatewayRequest, GatewayResponse } from '../http-types.js';
+import type { ResolvedGatewayOptions } from '../options.js';
+import { readJsonBody } from '../request-body.js';
+import type { Router } from '../router.js';
+import { SSE_HEADERS, createSseStream } from '../sse-stream.js';
+
+/** What the run routes need. */
+export interface RunRoutesContext {
+  runner: Runner;
+  store: RunStore;
+  options: ResolvedGatewayOptions;
+}
+
+/** The formats `GET /api/runs/:id/events` serves. */
+const FORMATS = new Set(['agentwire']);
+
+/** Registers the run routes on `router`. */
+export function registerRunRoutes(router: Router, context: RunRoutesContext): void {
+  const { runner, store, options } = context;
+
+  const links = (id: string) => ({
+    eventsUrl: `/api/runs/${id}/events`,
+    stateUrl: `/api/runs/${id}`,
+    cancelUrl: `/api/runs/${id}/cancel`,
+  });
+
+  const stream = (record: RunRecord, after: number, extraHeaders: Record<string, string> = {}): GatewayResponse => ({
+    kind: 'stream',
+    status: 200,
+    headers: { ...SSE_HEADERS, 'x-agentwire-run-id': record.id, ...extraHeaders },
+    stream: createSseStream({
+      store,
+      runId: record.id,
+      after,
+      heartbeatMs: options.heartbeatMs,
+      retryMs: options.retryMs,
+      onSubscribe: () => runner.attach(record.id),
+    }),
+  });
+
+  const findRun = async (id: string | undefined): Promise<RunRecord> => {
+    const record = id === undefined ? undefined : await store.getRun(id);
+    if (!record) throw new AgentwireError('AW_RUN_NOT_FOUND', `no run with id "${id}" (it may have expired)`);
+    return record;
+  };
+
+  router.on('POST', '/api/runs', async (request) => {
+    const raw = await readJsonBody(request, options.maxBodyBytes);
+    const parsed = startRunBodySchema.safeParse(raw);
+    if (!parsed.success || !Object.hasOwn(raw as object, 'input')) {
+      throw new AgentwireError('AW_BAD_REQUEST', 'the body must be a JSON object { "input": any, "agent"?: string }');
+    }
+    const record = await runner.start({ agent: parsed.data.agent, input: parsed.data.input });
+    if (acceptsEventStream(request)) return stream(record, 0, { 'content-location': links(record.id).eventsUrl });
+    return {
+      kind: 'json',
+      status: 201,
+      headers: { location: links(record.id).eventsUrl },
+      body: { id: record.id, agent: record.agent, ...links(record.id) },
+    };
+  });
+
+  router.on('GET', '/api/runs', async (request) => {
+    const limit = parseCursor(request.url.searchParams.get('limit'));
+    if (limit === null || limit === 0) throw new AgentwireError('AW_BAD_REQUEST', 'limit must be a positive integer');
+    const runs = await store.listRuns({ limit: Math.min(limit ?? 50, 500) });
+    return { kind: 'json', status: 200, body: { runs: runs.map((run) => ({ ...run, ...links(run.id) })) } };
+  });
+
+  router.on('GET', '/api/runs/:id', async (_request, params) => {
+    const record = await findRun(params.id);
+    return { kind: 'json', status: 200, body: reduceAll((await store.read(record.id, 0)).map((stored) => stored.event)) };
+  });
+
+  router.on('GET', '/api/runs/:id/events', async (request, params) => {
+    const record = await findRun(params.id);
+    const format = request.url.searchParams.get('format') ?? 'agentwire';
+    if (!FORMATS.has(format)) {
+      throw new AgentwireError('AW_BAD_REQUEST', `unknown format "${format}"; this gateway serves: ${[...FORMATS].join(', ')}`);
+    }
+    const after = resumeCursor(request);
+    if (after > record.lastSeq) {
+      throw new AgentwireError('AW_BAD_CURSOR', `cursor ${after} is beyond the run's last event (${record.lastSeq})`);
+    }
+    if (record.status !== 'running' && after >= record.lastSeq) {
+      // Nothing left to send: 204 tells a native EventSource to stop reconnecting.
+      return { kind: 'empty', status: 204 };
+    }
+    return stream(record, after);
+  });
+
+  router.on('POST', '/api/runs/:id/cancel', async (request, params) => {
+    const record = await findRun(params.id);
+    const body = (await readJsonBody(request, options.maxBodyBytes, true)) as { reason?: unknown } | undefined;
+    const reason = typeof body?.reason === 'string' && body.reason !== '' ? body.reason.slice(0, 500) : 'cancelled by request';
+    if (record.status !== 'running' || !(await runner.cancel(record.id, reason))) {
+      const ended = await findRun(record.id);
+      throw new AgentwireError('AW_RUN_ENDED', `run ${record.id} has already ended (${ended.status})`);
+    }
+    const after = await findRun(record.id);
+    return { kind: 'json', status: 200, body: { id: after.id, status: after.status } };
+  });
+}
+
+/** True if the client asked for an event stream. */
+function acceptsEventStream(request: GatewayRequest): boolean {
+  return request.header('accept')?.toLowerCase().includes('text/event-stream') ?? false;
+}
+
+/**
+ * The resume cursor: the `Last-Event-ID` header (sent by `EventSource` on reconnect, so it wins over
+ * the URL's), else `?after=`, else `?lastEventId=`; 0 when none. Malformed: `AW_BAD_CURSOR`.
+ */
+function resumeCursor(request: GatewayRequest): number {
+  const sources: [string, string | null | undefined][] = [
+    ['the Last-Event-ID header', request.header('last-event-id')],
+    ['?after', request.url.searchParams.get('after')],
+    ['?lastEventId', request.url.searchParams.get('lastEventId')],
+  ];
+  for (const [name, raw] of sources) {
+    const cursor = parseCursor(raw);
+    if (cursor === null) throw new AgentwireError('AW_BAD_CURSOR', `${name} must be a non-negative integer (an event's seq), got ${JSON.stringify(raw)}`);
+    if (cursor !== undefined) return cursor;
+  }
+  return 0;
+}

@@ -1,0 +1,66 @@
+/**
+ * The SSE stream of one run: `retry:` first, then every event after the cursor from the run log,
+ * live, with heartbeats while idle. Each write waits while the client's buffer is full (so a client
+ * that stops reading costs bounded memory), and the stream stops as soon as the client goes away.
+ *
+ * @module
+ */
+import { SSE_HEARTBEAT, encodeSseFrame, encodeSseRetry } from '../protocol/sse.js';
+import type { RunStore } from '../store/store.js';
+import type { StreamBody } from './http-types.js';
+
+/** Response headers of every SSE stream. No `Connection` header: it is forbidden on HTTP/2. */
+export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+});
+
+/** What {@link createSseStream} needs. */
+export interface SseStreamOptions {
+  store: RunStore;
+  runId: string;
+  /** Send events with `seq` greater than this. */
+  after: number;
+  heartbeatMs: number;
+  retryMs: number;
+  /** Called when the stream starts and returns the function called when it ends. */
+  onSubscribe?: () => () => void;
+}
+
+/** A {@link StreamBody} that streams one run's events as SSE. */
+export function createSseStream(options: SseStreamOptions): StreamBody {
+  return {
+    async pump(sink) {
+      const release = options.onSubscribe?.();
+      let lastWriteAt = Date.now();
+      let heartbeat: ReturnType<typeof setTimeout> | undefined;
+      const armHeartbeat = (delay: number) => {
+        heartbeat = setTimeout(() => {
+          const idle = Date.now() - lastWriteAt;
+          if (idle >= options.heartbeatMs) {
+            // A full buffer already keeps the connection busy; a ping would only add to it.
+            if (sink.write(SSE_HEARTBEAT)) lastWriteAt = Date.now();
+            armHeartbeat(options.heartbeatMs);
+          } else {
+            armHeartbeat(options.heartbeatMs - idle);
+          }
+        }, delay);
+      };
+      try {
+        sink.write(encodeSseRetry(options.retryMs));
+        armHeartbeat(options.heartbeatMs);
+        for await (const batch of options.store.follow(options.runId, options.after, { signal: sink.signal })) {
+          let chunk = '';
+          for (const stored of batch) chunk += encodeSseFrame(stored.seq, stored.type, stored.json);
+          lastWriteAt = Date.now();
+          if (!sink.write(chunk)) await sink.ready();
+          if (sink.signal.aborted) break;
+        }
+      } finally {
+        clearTimeout(heartbeat);
+        release?.();
+      }
+    },
+  };
+}

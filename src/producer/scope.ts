@@ -1,0 +1,134 @@
+/**
+ * Step scopes: the helpers an agent uses to open (nested) steps, write step logs and text, call
+ * tools and report status. Each helper is used with `yield` (plain events) or `yield*` (steps and
+ * tools, which yield their start and end events around the work and return its result).
+ *
+ * @module
+ */
+import type {
+  DataEvent,
+  ErrorInfo,
+  StatusEvent,
+  StepLogEvent,
+  StepUpdatedEvent,
+  TextDeltaEvent,
+} from '../protocol/events.js';
+import type { AgentItem } from './agent.js';
+
+/** The body of a step: an async generator (or iterable) of items, or a plain async function. */
+export type StepBody<T> =
+  | ((step: StepScope) => AsyncGenerator<AgentItem, T, undefined>)
+  | ((step: StepScope) => Generator<AgentItem, T, undefined>)
+  | ((step: StepScope) => Promise<T> | T);
+
+/** Options for {@link StepScope.step}. */
+export interface StepOptions {
+  title: string;
+  /** `agent`, `thought`, `tool`, `search`, … (the viewer picks an icon). */
+  kind?: string;
+}
+
+/** Helpers bound to a step (or, for the context, to the run's top level). */
+export interface StepScope {
+  /** The step's id; `undefined` at the top level. */
+  readonly stepId: string | undefined;
+  /**
+   * Runs `body` as a step nested in this scope: yields `step.started`, the body's items, then
+   * `step.finished` (`error` if the body throws, and the error is re-thrown). Returns the body's
+   * return value. Use with `yield*`.
+   */
+  step<T>(title: string | StepOptions, body: StepBody<T>): AsyncGenerator<AgentItem, T, undefined>;
+  /**
+   * Calls a tool: yields `tool.call`, awaits `run(signal)`, yields `tool.result` (or its error, re-thrown)
+   * and returns the result. Use with `yield*`.
+   */
+  tool<T>(name: string, args: unknown, run: (signal: AbortSignal) => Promise<T> | T): AsyncGenerator<AgentItem, T, undefined>;
+  /** A `step.log` line in this step. At the top level it becomes a `status` line. */
+  log(text: string): StepLogEvent | StatusEvent;
+  /** A `text.delta` in this step (thought text); at the top level, answer text. */
+  text(text: string): TextDeltaEvent;
+  /** Renames this step (`step.updated`). At the top level it becomes a `status` line. */
+  update(title: string): StepUpdatedEvent | StatusEvent;
+  /** A transient `status` line. */
+  status(message: string): StatusEvent;
+  /** An application `data` event. */
+  data(name: string, value: unknown): DataEvent;
+}
+
+/** What a scope needs from its run. */
+export interface ScopeHost {
+  readonly signal: AbortSignal;
+  nextId(prefix: 's' | 'c'): string;
+  /** Turns a thrown value into the error shown to users. */
+  toErrorInfo(error: unknown): ErrorInfo;
+}
+
+/** Creates the helpers for the scope of `stepId` (`undefined`: the top level). */
+export function createScope(host: ScopeHost, stepId: string | undefined): StepScope {
+  const scope: StepScope = {
+    stepId,
+    step: (title, body) => runStep(host, stepId, typeof title === 'string' ? { title } : title, body),
+    tool: (name, args, run) => runTool(host, stepId, name, args, run),
+    log: (text) => (stepId === undefined ? { type: 'status', message: text } : { type: 'step.log', stepId, text }),
+    text: (text) => (stepId === undefined ? { type: 'text.delta', text } : { type: 'text.delta', text, stepId }),
+    update: (title) => (stepId === undefined ? { type: 'status', message: title } : { type: 'step.updated', stepId, title }),
+    status: (message) => ({ type: 'status', message }),
+    data: (name, value) => ({ type: 'data', name, value }),
+  };
+  return scope;
+}
+
+async function* runStep<T>(
+  host: ScopeHost,
+  parentId: string | undefined,
+  options: StepOptions,
+  body: StepBody<T>,
+): AsyncGenerator<AgentItem, T, undefined> {
+  const stepId = host.nextId('s');
+  yield {
+    type: 'step.started',
+    stepId,
+    title: options.title,
+    ...(parentId === undefined ? {} : { parentId }),
+    ...(options.kind === undefined ? {} : { kind: options.kind }),
+  };
+  let result: T;
+  try {
+    const produced = body(createScope(host, stepId));
+    result = (isIterable(produced) ? yield* produced : await produced) as T;
+  } catch (error) {
+    yield { type: 'step.finished', stepId, status: 'error', error: host.toErrorInfo(error) };
+    throw error;
+  }
+  yield { type: 'step.finished', stepId, status: 'complete' };
+  return result;
+}
+
+async function* runTool<T>(
+  host: ScopeHost,
+  stepId: string | undefined,
+  name: string,
+  args: unknown,
+  run: (signal: AbortSignal) => Promise<T> | T,
+): AsyncGenerator<AgentItem, T, undefined> {
+  const callId = host.nextId('c');
+  yield { type: 'tool.call', callId, name, args, ...(stepId === undefined ? {} : { stepId }) };
+  let result: T;
+  try {
+    result = await run(host.signal);
+  } catch (error) {
+    yield { type: 'tool.result', callId, error: host.toErrorInfo(error) };
+    throw error;
+  }
+  yield { type: 'tool.result', callId, result };
+  return result;
+}
+
+function isIterable<T>(value: unknown): value is AsyncGenerator<AgentItem, T, undefined> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (Symbol.asyncIterator in value || Symbol.iterator in value) &&
+    typeof (value as { next?: unknown }).next === 'function'
+  );
+}

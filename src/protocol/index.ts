@@ -1,0 +1,36 @@
+/**
+ * `agentwire/protocol`: the event types, their validation and their SSE encoding. Browser-safe.
+ *
+ * @module
+ */
+export type {
+  AgentEvent,
+  AgentYield,
+  DataEvent,
+  ErrorInfo,
+  EventBody,
+  EventOf,
+  EventStamp,
+  EventType,
+  RunCancelledEvent,
+  RunFailedEvent,
+  RunFinishedEvent,
+  RunSnapshotEvent,
+  RunStartedEvent,
+  StatusEvent,
+  StepFinishedEvent,
+  StepLogEvent,
+  StepOutcome,
+  StepStartedEvent,
+  StepUpdatedEvent,
+  TextDeltaEvent,
+  ToolCallEvent,
+  ToolResultEvent,
+  Usage,
+} from './events.js';
+export { EVENT_TYPES, TERMINAL_TYPES, isTerminalType } from './events.js';
+export type { ErrorCode } from './errors.js';
+export { AgentwireError, ERROR_CODES, errorBody, isAgentwireError } from './errors.js';
+export { SSE_HEARTBEAT, encodeSseComment, encodeSseEvent, encodeSseFrame, encodeSseRetry } from './sse.js';
+export type { StartRunBody, YieldCheck } from './validate.js';
+export { agentYieldSchema, parseCursor, startRunBodySchema, validateAgentYield } from './validate.js';

@@ -1,0 +1,8 @@
+/**
+ * `agentwire/reducer`: folds a run's events into a {@link RunState}. Browser-safe and pure.
+ *
+ * @module
+ */
+export { reduce, reduceAll } from './reduce.js';
+export type { RunState, RunStatus, StepState, StepStatus, ToolCallState, ToolCallStatus } from './run-state.js';
+export { initialRunState } from './run-state.js';

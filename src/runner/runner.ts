@@ -1,0 +1,343 @@
+/**
+ * The runner: starts runs, drives each agent's generator, stamps `seq` and `at`, enforces the
+ * run invariants, appends to the store, and applies cancel and the disconnect policy.
+ *
+ * @module
+ */
+import type { AgentYield, ErrorInfo, EventBody, Usage } from '../protocol/events.js';
+import { AgentwireError } from '../protocol/errors.js';
+import { validateAgentYield } from '../protocol/validate.js';
+import type { AgentContext, AgentDefinition, AgentItem } from '../producer/agent.js';
+import { createScope } from '../producer/scope.js';
+import type { RunRecord, RunStore } from '../store/store.js';
+import { toStoredEvent } from '../store/store.js';
+import { AgentRegistry, type AgentsInput } from './agents.js';
+import { toErrorInfo } from './errors.js';
+import { RunInvariants } from './invariants.js';
+import { createRunId } from './run-id.js';
+
+/** Options of {@link Runner}. */
+export interface RunnerOptions {
+  store: RunStore;
+  agents: AgentsInput;
+  /**
+   * How long a run with no subscriber keeps going before it is cancelled, in ms, so a reconnecting
+   * client can pick it up; `'continue'` never cancels (background runs). @defaultValue 30000
+   */
+  graceMs?: number | 'continue';
+  /** Show unexpected agent errors' messages to clients (development). @defaultValue false */
+  exposeErrors?: boolean;
+  /** Called with every error an agent throws (masked or not). @defaultValue logs to `console.error` */
+  onAgentError?: (error: unknown, run: { runId: string; agent: string }) => void;
+}
+
+/** A request to start a run. */
+export interface StartRunRequest {
+  agent?: string | undefined;
+  input: unknown;
+  owner?: string | undefined;
+}
+
+const ABORTED = Symbol('aborted');
+/** Yield to the event loop at least this often, so sockets are written while a fast agent runs. */
+const EVENTS_PER_TURN = 64;
+const MS_PER_TURN = 8;
+
+interface LiveRun {
+  readonly id: string;
+  readonly agent: AgentDefinition;
+  readonly controller: AbortController;
+  readonly invariants: RunInvariants;
+  readonly done: Promise<void>;
+  seq: number;
+  subscribers: number;
+  graceTimer: ReturnType<typeof setTimeout> | undefined;
+  abortTurn: (() => void) | undefined;
+  usage: Usage | undefined;
+  cancelReason: string;
+  eventsSinceTurn: number;
+  lastTurnAt: number;
+}
+
+/** Drives agent runs into a {@link RunStore}. One per gateway process. */
+export class Runner {
+  readonly agents: AgentRegistry;
+  readonly store: RunStore;
+  readonly #graceMs: number | 'continue';
+  readonly #exposeErrors: boolean;
+  readonly #onAgentError: (error: unknown, run: { runId: string; agent: string }) => void;
+  readonly #live = new Map<string, LiveRun>();
+
+  constructor(options: RunnerOptions) {
+    this.store = options.store;
+    this.agents = new AgentRegistry(options.agents);
+    const grace = options.graceMs ?? 30_000;
+    if (grace !== 'continue' && (!Number.isFinite(grace) || grace < 0)) {
+      throw new AgentwireError('AW_INVALID_OPTION', `graceMs must be a non-negative number of ms or 'continue', got ${String(grace)}`);
+    }
+    this.#graceMs = grace;
+    this.#exposeErrors = options.exposeErrors ?? false;
+    this.#onAgentError =
+      options.onAgentError ??
+      ((error, run) => console.error(`[agentwire] agent "${run.agent}" failed in run ${run.runId}:`, error));
+  }
+
+  /**
+   * Starts a run: records it, appends `run.started` (seq 1) and drives the agent in the
+   * background. Resolves once the run can be followed. Throws `AW_UNKNOWN_AGENT`.
+   */
+  async start(request: StartRunRequest): Promise<RunRecord> {
+    const agent = this.agents.resolve(request.agent);
+    const id = createRunId();
+    const now = Date.now();
+    const record: RunRecord = { id, agent: agent.name, owner: request.owner, createdAt: now, status: 'running', endedAt: undefined, lastSeq: 0 };
+    await this.store.createRun(record);
+    let finish!: () => void;
+    const run: LiveRun = {
+      id,
+      agent,
+      controller: new AbortController(),
+      invariants: new RunInvariants(),
+      done: new Promise<void>((resolve) => {
+        finish = resolve;
+      }),
+      seq: 0,
+      subscribers: 0,
+      graceTimer: undefined,
+      abortTurn: undefined,
+      usage: undefined,
+      cancelReason: 'cancelled',
+      eventsSinceTurn: 0,
+      lastTurnAt: now,
+    };
+    this.#live.set(id, run);
+    await this.#emit(run, { type: 'run.started', runId: id, agent: agent.name, input: request.input });
+    this.#armGrace(run);
+    void this.#drive(run, request.input).finally(() => {
+      this.#live.delete(id);
+      if (run.graceTimer) clearTimeout(run.graceTimer);
+      finish();
+    });
+    return { ...record, lastSeq: run.seq };
+  }
+
+  /**
+   * Asks a run to cancel (its producer's signal aborts, `run.cancelled` is emitted). Resolves
+   * `false` when the run is unknown or already ended; when this process drives the run, resolves
+   * after the terminal event is in the log.
+   */
+  async cancel(runId: string, reason = 'cancelled by request'): Promise<boolean> {
+    const accepted = await this.store.requestCancel(runId, reason);
+    if (accepted) await this.#live.get(runId)?.done;
+    return accepted;
+  }
+
+  /**
+   * Registers a subscriber of `runId` for the disconnect policy; call the returned function when it
+   * leaves. When the last subscriber leaves, the run is cancelled after the grace period unless a
+   * new one arrives.
+   */
+  attach(runId: string): () => void {
+    const run = this.#live.get(runId);
+    if (!run) return () => {};
+    run.subscribers++;
+    if (run.graceTimer) {
+      clearTimeout(run.graceTimer);
+      run.graceTimer = undefined;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      run.subscribers--;
+      this.#armGrace(run);
+    };
+  }
+
+  /** Runs this process is driving. */
+  get liveRunCount(): number {
+    return this.#live.size;
+  }
+
+  /** Resolves when `runId` (driven here) has ended; at once otherwise. */
+  async whenEnded(runId: string): Promise<void> {
+    await this.#live.get(runId)?.done;
+  }
+
+  /** Cancels every live run with `reason` and waits until each has its terminal event. */
+  async shutdown(reason = 'the gateway is shutting down'): Promise<void> {
+    const runs = [...this.#live.values()];
+    for (const run of runs) this.#abort(run, reason);
+    await Promise.all(runs.map((run) => run.done));
+  }
+
+  #armGrace(run: LiveRun): void {
+    if (this.#graceMs === 'continue' || run.subscribers > 0 || run.controller.signal.aborted) return;
+    if (run.graceTimer) clearTimeout(run.graceTimer);
+    run.graceTimer = setTimeout(() => {
+      run.graceTimer = undefined;
+      if (run.subscribers === 0) this.#abort(run, 'no subscriber reconnected within the grace period');
+    }, this.#graceMs);
+    run.graceTimer.unref?.();
+  }
+
+  #abort(run: LiveRun, reason: string): void {
+    if (run.controller.signal.aborted) return;
+    run.cancelReason = reason;
+    run.controller.abort(new DOMException(reason, 'AbortError'));
+  }
+
+  async #drive(run: LiveRun, input: unknown): Promise<void> {
+    const { controller } = run;
+    const unsubscribeCancel = this.store.onCancel(run.id, (reason) => this.#abort(run, reason));
+    const onAbort = () => run.abortTurn?.();
+    controller.signal.addEventListener('abort', onAbort, { once: true });
+    let iterator: Iterator<AgentItem, unknown> | AsyncIterator<AgentItem, unknown> | undefined;
+    let terminal: EventBody;
+    try {
+      iterator = this.#open(run, input);
+      for (;;) {
+        const next = await this.#next(run, iterator);
+        if (next === ABORTED) {
+          terminal = { type: 'run.cancelled', reason: run.cancelReason };
+          break;
+        }
+        if (next.done) {
+          terminal = {
+            type: 'run.finished',
+            ...(next.value === undefined ? {} : { output: next.value }),
+            ...(run.usage === undefined ? {} : { usage: run.usage }),
+          };
+          break;
+        }
+        for (const event of run.invariants.accept(toYield(next.value))) await this.#emit(run, event);
+        await this.#maybeYieldTurn(run);
+      }
+    } catch (error) {
+      if (controller.signal.aborted) {
+        terminal = { type: 'run.cancelled', reason: run.cancelReason };
+      } else {
+        this.#onAgentError(error, { runId: run.id, agent: run.agent.name });
+        terminal = { type: 'run.failed', error: toErrorInfo(error, this.#exposeErrors) };
+      }
+    } finally {
+      controller.signal.removeEventListener('abort', onAbort);
+      unsubscribeCancel();
+    }
+    // Settle the generator: its `finally` runs now, or as soon as its pending await ends.
+    if (terminal.type !== 'run.finished' && iterator?.return) {
+      const returned = iterator.return(undefined);
+      if (returned instanceof Promise) returned.catch(() => {});
+    }
+    if (terminal.type !== 'run.finished') this.#abort(run, terminal.type === 'run.cancelled' ? terminal.reason : 'the run failed');
+    await this.#end(run, terminal);
+  }
+
+  /** Calls the agent and returns its iterator, with a clear error when it is not a generator. */
+  #open(run: LiveRun, input: unknown): Iterator<AgentItem, unknown> | AsyncIterator<AgentItem, unknown> {
+    const context: AgentContext = {
+      ...createScope(
+        {
+          signal: run.controller.signal,
+          nextId: (() => {
+            let counter = 0;
+            return (prefix: 's' | 'c') => `${prefix}${++counter}`;
+          })(),
+          toErrorInfo: (error) => toErrorInfo(error, this.#exposeErrors),
+        },
+        undefined,
+      ),
+      runId: run.id,
+      agent: run.agent.name,
+      input,
+      signal: run.controller.signal,
+      reportUsage: (usage) => {
+        run.usage = usage;
+      },
+      sleep: (milliseconds) => sleep(milliseconds, run.controller.signal),
+    };
+    const produced: unknown = run.agent.run(context);
+    const iterable = produced as Partial<AsyncIterable<AgentItem> & Iterable<AgentItem>> | null;
+    const iterator = iterable?.[Symbol.asyncIterator]?.() ?? iterable?.[Symbol.iterator]?.();
+    if (typeof produced === 'string' || !iterator) {
+      throw new AgentwireError(
+        'AW_INVALID_EVENT',
+        `agent "${run.agent.name}" returned ${produced instanceof Promise ? 'a Promise' : typeof produced}; an agent must be an async generator function (async function*)`,
+      );
+    }
+    return iterator as Iterator<AgentItem, unknown> | AsyncIterator<AgentItem, unknown>;
+  }
+
+  /** The iterator's next result, or ABORTED as soon as the run is cancelled (without waiting for the agent). */
+  #next(
+    run: LiveRun,
+    iterator: Iterator<AgentItem, unknown> | AsyncIterator<AgentItem, unknown>,
+  ): Promise<IteratorResult<AgentItem, unknown> | typeof ABORTED> {
+    if (run.controller.signal.aborted) return Promise.resolve(ABORTED);
+    return new Promise((resolve, reject) => {
+      run.abortTurn = () => resolve(ABORTED);
+      Promise.resolve(iterator.next()).then(resolve, reject);
+    });
+  }
+
+  async #maybeYieldTurn(run: LiveRun): Promise<void> {
+    const now = Date.now();
+    if (++run.eventsSinceTurn < EVENTS_PER_TURN && now - run.lastTurnAt < MS_PER_TURN) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    run.eventsSinceTurn = 0;
+    run.lastTurnAt = Date.now();
+  }
+
+  async #end(run: LiveRun, terminal: EventBody): Promise<void> {
+    const error: ErrorInfo =
+      terminal.type === 'run.cancelled'
+        ? { code: 'AW_RUN_CANCELLED', message: 'the run was cancelled while the step was open' }
+        : terminal.type === 'run.failed'
+          ? terminal.error
+          : { code: 'AW_STEP_UNFINISHED', message: 'the step was still open when the run ended' };
+    for (const closing of run.invariants.closeDescendants(undefined, error)) await this.#emit(run, closing);
+    try {
+      await this.#emit(run, terminal);
+    } catch (cause) {
+      // The output could not be serialised: the run still needs its one terminal event.
+      const message = cause instanceof Error ? cause.message : String(cause);
+      await this.#emit(run, { type: 'run.failed', error: { code: 'AW_INVALID_EVENT', message } });
+    }
+  }
+
+  async #emit(run: LiveRun, body: EventBody): Promise<void> {
+    const event = { ...body, seq: run.seq + 1, at: Date.now() } as Parameters<typeof toStoredEvent>[0];
+    let stored: ReturnType<typeof toStoredEvent>;
+    try {
+      stored = toStoredEvent(event);
+    } catch (cause) {
+      throw new AgentwireError('AW_INVALID_EVENT', `a "${body.type}" event could not be serialised as JSON: ${(cause as Error).message}`, { cause });
+    }
+    run.seq++;
+    await this.store.append(run.id, [stored]);
+  }
+}
+
+/** A yielded item as an event body: strings become answer text; objects are validated. */
+function toYield(item: unknown): AgentYield {
+  if (typeof item === 'string') return { type: 'text.delta', text: item };
+  const check = validateAgentYield(item);
+  if (!check.ok) throw new AgentwireError('AW_INVALID_EVENT', check.message);
+  return check.value;
+}
+
+/** Resolves after `milliseconds`, or rejects with the signal's reason as soon as it aborts. */
+export function sleep(milliseconds: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, milliseconds);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

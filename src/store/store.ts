@@ -1,0 +1,80 @@
+/**
+ * The run log interface. A store keeps, per run, its metadata and its ordered events, and lets
+ * any number of subscribers read after a `seq` and follow live appends. Small and async so a
+ * Redis implementation fits behind it.
+ *
+ * @module
+ */
+import type { AgentEvent, EventType } from '../protocol/events.js';
+
+/** An event as the store keeps it: the object and its JSON, serialised once for every subscriber. */
+export interface StoredEvent {
+  readonly seq: number;
+  readonly type: EventType;
+  readonly event: AgentEvent;
+  /** `JSON.stringify(event)`. */
+  readonly json: string;
+}
+
+/** Where a run is in its life, as the store records it. */
+export type RunRecordStatus = 'running' | 'finished' | 'failed' | 'cancelled';
+
+/** A run's metadata. */
+export interface RunRecord {
+  id: string;
+  agent: string;
+  /** Who started the run (the auth principal); `undefined` without auth. */
+  owner: string | undefined;
+  createdAt: number;
+  status: RunRecordStatus;
+  endedAt: number | undefined;
+  /** `seq` of the last event appended. */
+  lastSeq: number;
+}
+
+/** Options for {@link RunStore.follow}. */
+export interface FollowOptions {
+  /** Stops following (the iterator returns) when aborted. */
+  signal?: AbortSignal;
+  /** Most events per batch. @defaultValue 512 */
+  maxBatch?: number;
+}
+
+/**
+ * The run log. Implementations: {@link MemoryStore} (default). Every method is async so a networked
+ * store fits; `follow` yields batches so a fast subscriber pays one wake-up per batch, not per event.
+ */
+export interface RunStore {
+  /** Records a new run. Throws if the id exists. */
+  createRun(record: RunRecord): Promise<void>;
+  /** A run's metadata, or `undefined` when unknown (or expired). */
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  /** Recent runs, newest first. */
+  listRuns(filter?: { owner?: string | undefined; limit?: number }): Promise<RunRecord[]>;
+  /**
+   * Appends events (their `seq` must continue the run's sequence with no gap). A terminal event
+   * ends the run: its status and end time are recorded and followers finish after it.
+   */
+  append(runId: string, events: readonly StoredEvent[]): Promise<void>;
+  /**
+   * Every retained event after `after`. When events after `after` were evicted, the first
+   * element is a `run.snapshot` standing for them.
+   */
+  read(runId: string, after: number): Promise<StoredEvent[]>;
+  /**
+   * Events after `after`, then live ones as they are appended, in batches, with no gap and no
+   * duplicate; ends after the terminal event, when the signal aborts, or at once for an unknown run.
+   */
+  follow(runId: string, after: number, options?: FollowOptions): AsyncIterable<StoredEvent[]>;
+  /** Asks the run's producer to cancel. Resolves `false` when the run is unknown or already ended. */
+  requestCancel(runId: string, reason: string): Promise<boolean>;
+  /** Calls `listener` when a cancel is requested for `runId`. Returns an unsubscribe function. */
+  onCancel(runId: string, listener: (reason: string) => void): () => void;
+  /** Releases timers and connections. */
+  close(): Promise<void>;
+}
+
+/** Builds a {@link StoredEvent}, serialising the event once. */
+export function toStoredEvent(event: AgentEvent): StoredEvent {
+  return { seq: event.seq, type: event.type, event, json: JSON.stringify(event) };
+}

@@ -16,6 +16,9 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'x-accel-buffering': 'no',
 });
 
+/** Largest chunk written at once, in UTF-16 code units (about bytes for typical JSON). */
+const CHUNK_SIZE = 64 * 1024;
+
 /** What {@link createSseStream} needs. */
 export interface SseStreamOptions {
   store: RunStore;
@@ -50,11 +53,22 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
       try {
         sink.write(encodeSseRetry(options.retryMs));
         armHeartbeat(options.heartbeatMs);
-        for await (const batch of options.store.follow(options.runId, options.after, { signal: sink.signal })) {
-          let chunk = '';
-          for (const stored of batch) chunk += encodeSseFrame(stored.seq, stored.type, stored.json);
+        const send = async (chunk: string) => {
           lastWriteAt = Date.now();
           if (!sink.write(chunk)) await sink.ready();
+        };
+        for await (const batch of options.store.follow(options.runId, options.after, { signal: sink.signal })) {
+          // One write per batch, cut at CHUNK_SIZE so a slow client never holds more than that in our buffers.
+          let chunk = '';
+          for (const stored of batch) {
+            chunk += encodeSseFrame(stored.seq, stored.type, stored.json);
+            if (chunk.length >= CHUNK_SIZE) {
+              await send(chunk);
+              chunk = '';
+              if (sink.signal.aborted) break;
+            }
+          }
+          if (chunk !== '' && !sink.signal.aborted) await send(chunk);
           if (sink.signal.aborted) break;
         }
       } finally {

@@ -16,7 +16,10 @@ import { type FollowOptions, type RunRecord, type RunStore, type StoredEvent, to
 export interface MemoryStoreOptions {
   /** Most events kept per run; older ones are evicted into a snapshot. @defaultValue 100000 */
   maxEventsPerRun?: number;
-  /** Most bytes of event JSON kept per run. @defaultValue 16777216 (16 MiB) */
+  /**
+   * Most bytes kept per run, counted as twice the JSON length (each event is held both as an object
+   * and as its JSON). @defaultValue 16777216 (16 MiB)
+   */
   maxBytesPerRun?: number;
   /** How long a finished run stays readable, in ms. @defaultValue 600000 (10 min) */
   retentionMs?: number;
@@ -110,7 +113,7 @@ export class MemoryStore implements RunStore {
         throw new AgentwireError('AW_INTERNAL', `run ${runId}: expected seq ${log.record.lastSeq + 1}, got ${stored.seq}`);
       }
       log.entries.push(stored);
-      log.bytes += stored.json.length;
+      log.bytes += heldBytes(stored);
       log.record.lastSeq = stored.seq;
       if (isTerminalType(stored.type)) {
         log.record.status =
@@ -125,7 +128,7 @@ export class MemoryStore implements RunStore {
 
   async read(runId: string, after: number): Promise<StoredEvent[]> {
     const log = this.#runs.get(runId);
-    return log ? this.#readNow(log, after, Number.POSITIVE_INFINITY) : [];
+    return log ? this.#readNow(log, after, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY) : [];
   }
 
   async *follow(runId: string, after: number, options: FollowOptions = {}): AsyncIterable<StoredEvent[]> {
@@ -133,9 +136,10 @@ export class MemoryStore implements RunStore {
     if (!log) return;
     const { signal } = options;
     const maxBatch = options.maxBatch ?? 512;
+    const maxBatchBytes = options.maxBatchBytes ?? 256 * 1024;
     let cursor = after;
     while (!signal?.aborted) {
-      const batch = this.#readNow(log, cursor, maxBatch);
+      const batch = this.#readNow(log, cursor, maxBatch, maxBatchBytes);
       if (batch.length > 0) {
         const last = batch[batch.length - 1] as StoredEvent;
         cursor = last.seq;
@@ -172,14 +176,26 @@ export class MemoryStore implements RunStore {
     return this.#runs.size;
   }
 
-  #readNow(log: RunLog, after: number, max: number): StoredEvent[] {
+  #readNow(log: RunLog, after: number, max: number, maxBytes: number): StoredEvent[] {
     const firstSeq = log.record.lastSeq - (log.entries.length - log.head) + 1;
     if (after < log.evictedSeq) {
-      // The subscriber's next events were evicted: the snapshot stands for them.
-      return [this.#snapshot(log)];
+      // The subscriber's next events were evicted: the snapshot stands for them, and the retained
+      // events follow it (a `read` must return the whole tail, not the snapshot alone).
+      return [this.#snapshot(log), ...this.#readNow(log, log.evictedSeq, max - 1, maxBytes)];
     }
     const start = log.head + Math.max(0, after - firstSeq + 1);
-    return start >= log.entries.length ? [] : log.entries.slice(start, start + max);
+    let end = Math.min(log.entries.length, start + max);
+    if (maxBytes !== Number.POSITIVE_INFINITY) {
+      let bytes = 0;
+      for (let index = start; index < end; index++) {
+        bytes += (log.entries[index] as StoredEvent).json.length;
+        if (bytes > maxBytes) {
+          end = Math.max(index, start + 1);
+          break;
+        }
+      }
+    }
+    return start >= end ? [] : log.entries.slice(start, end);
   }
 
   #snapshot(log: RunLog): StoredEvent {
@@ -199,7 +215,7 @@ export class MemoryStore implements RunStore {
       const oldest = log.entries[log.head] as StoredEvent;
       log.entries[log.head] = undefined as unknown as StoredEvent;
       log.head++;
-      log.bytes -= oldest.json.length;
+      log.bytes -= heldBytes(oldest);
       log.evictedState = reduce(log.evictedState, oldest.event);
       log.evictedSeq = oldest.seq;
     }
@@ -257,6 +273,11 @@ export class MemoryStore implements RunStore {
       }
     }
   }
+}
+
+/** Approximate memory an entry holds: the event object and its JSON, each about the JSON's size. */
+function heldBytes(stored: StoredEvent): number {
+  return stored.json.length * 2;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -38,6 +38,8 @@ export interface FollowOptions {
   signal?: AbortSignal;
   /** Most events per batch. @defaultValue 512 */
   maxBatch?: number;
+  /** Most bytes of event JSON per batch (at least one event is always returned). @defaultValue 262144 */
+  maxBatchBytes?: number;
 }
 
 /**

@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import type { AgentYield } from './events.js';
+import { parseCursor, startRunBodySchema, validateAgentYield } from './validate.js';
+
+const VALID_YIELDS: AgentYield[] = [
+  { type: 'step.started', stepId: 's1', title: 'Search' },
+  { type: 'step.started', stepId: 's2', parentId: 's1', title: 'Query index', kind: 'search' },
+  { type: 'step.log', stepId: 's1', text: 'found 3 documents' },
+  { type: 'step.log', stepId: 's1', text: '' },
+  { type: 'step.updated', stepId: 's1', title: 'Searched' },
+  { type: 'step.finished', stepId: 's1', status: 'complete' },
+  { type: 'step.finished', stepId: 's2', status: 'error', error: { message: 'index offline', code: 'AW_AGENT_ERROR' } },
+  { type: 'text.delta', text: 'Hello' },
+  { type: 'text.delta', text: 'thinking…', stepId: 's1' },
+  { type: 'tool.call', callId: 'c1', name: 'search', args: { q: 'agentwire' } },
+  { type: 'tool.call', callId: 'c2', stepId: 's1', name: 'fetch', args: null },
+  { type: 'tool.result', callId: 'c1', result: ['a', 'b'] },
+  { type: 'tool.result', callId: 'c2', error: { message: 'timeout', code: 'AW_AGENT_ERROR' } },
+  { type: 'status', message: 'Searching vector index…' },
+  { type: 'data', name: 'sources', value: [{ url: 'https://example.com' }] },
+];
+
+function rejection(value: unknown): string {
+  const check = validateAgentYield(value);
+  if (check.ok) throw new Error(`expected ${JSON.stringify(value)} to be rejected`);
+  return check.message;
+}
+
+describe('validateAgentYield', () => {
+  it.each(VALID_YIELDS.map((value) => [value.type, value] as const))('accepts a valid %s yield unchanged', (_type, value) => {
+    expect(validateAgentYield(value)).toEqual({ ok: true, value });
+  });
+
+  it('covers every yield type an agent may use', () => {
+    expect(new Set(VALID_YIELDS.map((value) => value.type))).toEqual(
+      new Set(['step.started', 'step.log', 'step.updated', 'step.finished', 'text.delta', 'tool.call', 'tool.result', 'status', 'data']),
+    );
+  });
+
+  it('rejects null instead of crashing on a property read', () => {
+    expect(rejection(null)).toMatch(/not null/);
+  });
+
+  it.each([0, 42, Number.NaN, true, undefined, Symbol('x'), 10n])('rejects the non-object %s', (value) => {
+    expect(rejection(value)).toMatch(/may yield a string or an event object/);
+  });
+
+  it('rejects arrays and says it got an array', () => {
+    expect(rejection([])).toMatch(/not an array/);
+    expect(rejection([{ type: 'status', message: 'x' }])).toMatch(/not an array/);
+  });
+
+  it('rejects an unknown type and lists the types that are allowed', () => {
+    const message = rejection({ type: 'step.begin', stepId: 's1', title: 't' });
+    expect(message).toContain('"step.begin"');
+    expect(message).toContain('step.started');
+    expect(message).toContain('data');
+  });
+
+  it('rejects an object without a type or with a non-string type', () => {
+    expect(rejection({})).toMatch(/expected one of/);
+    expect(rejection({ type: 5 })).toMatch(/type 5; expected one of/);
+  });
+
+  it.each(['run.started', 'run.snapshot', 'run.finished', 'run.failed', 'run.cancelled'])(
+    'rejects %s and says the runner emits run.* itself',
+    (type) => {
+      const message = rejection({ type, output: 'x', error: { message: 'm', code: 'c' }, reason: 'r' });
+      expect(message).toContain(`"${type}"`);
+      expect(message).toContain('the runner emits run.* events itself');
+    },
+  );
+
+  it.each([
+    [{ type: 'step.started', title: 't' }, 'stepId'],
+    [{ type: 'step.started', stepId: 's1' }, 'title'],
+    [{ type: 'step.log', stepId: 's1' }, 'text'],
+    [{ type: 'step.updated', stepId: 's1' }, 'title'],
+    [{ type: 'step.finished', stepId: 's1' }, 'status'],
+    [{ type: 'step.finished', stepId: 's1', status: 'error', error: { message: 'm' } }, 'error.code'],
+    [{ type: 'text.delta' }, 'text'],
+    [{ type: 'tool.call', callId: 'c1', args: {} }, 'name'],
+    [{ type: 'tool.call', name: 'n', args: {} }, 'callId'],
+    [{ type: 'tool.result', callId: 'c1', error: { code: 'AW_AGENT_ERROR' } }, 'error.message'],
+    [{ type: 'status' }, 'message'],
+    [{ type: 'data', value: 1 }, 'name'],
+  ])('rejects a missing required field and names its path (%j → %s)', (value, path) => {
+    const message = rejection(value);
+    expect(message).toContain(`invalid "${value.type}" event`);
+    expect(message).toContain(`: ${path}: `);
+  });
+
+  it.each([
+    [{ type: 'step.started', stepId: 5, title: 't' }, 'stepId'],
+    [{ type: 'step.started', stepId: '', title: 't' }, 'stepId'],
+    [{ type: 'step.started', stepId: 'x'.repeat(201), title: 't' }, 'stepId'],
+    [{ type: 'step.started', stepId: 's1', title: 't', parentId: 7 }, 'parentId'],
+    [{ type: 'step.started', stepId: 's1', title: 't', kind: ['agent'] }, 'kind'],
+    [{ type: 'step.log', stepId: 's1', text: 3 }, 'text'],
+    [{ type: 'step.updated', stepId: 's1', title: null }, 'title'],
+    [{ type: 'step.finished', stepId: 's1', status: 'cancelled' }, 'status'],
+    [{ type: 'step.finished', stepId: 's1', status: 'error', error: 'boom' }, 'error'],
+    [{ type: 'step.finished', stepId: 's1', status: 'error', error: { message: 'm', code: '' } }, 'error.code'],
+    [{ type: 'text.delta', text: { value: 'x' } }, 'text'],
+    [{ type: 'text.delta', text: 'x', stepId: 1 }, 'stepId'],
+    [{ type: 'tool.call', callId: 'c1', name: '', args: {} }, 'name'],
+    [{ type: 'tool.call', callId: 'c1', name: 'n', stepId: false, args: {} }, 'stepId'],
+    [{ type: 'tool.result', callId: 1 }, 'callId'],
+    [{ type: 'status', message: 42 }, 'message'],
+    [{ type: 'data', name: '', value: 1 }, 'name'],
+  ])('rejects a field of the wrong type or shape (%j → %s)', (value, path) => {
+    expect(rejection(value)).toContain(`: ${path}: `);
+  });
+
+  it('drops unknown extra fields rather than passing them through to the log', () => {
+    expect(validateAgentYield({ type: 'status', message: 'x', seq: 99, at: 0 })).toEqual({ ok: true, value: { type: 'status', message: 'x' } });
+  });
+});
+
+describe('parseCursor', () => {
+  it.each([
+    ['0', 0],
+    ['42', 42],
+    [' 7 ', 7],
+    ['007', 7],
+    ['999999999999999', 999_999_999_999_999],
+  ])('parses the valid cursor %j as %d', (value, expected) => {
+    expect(parseCursor(value)).toBe(expected);
+  });
+
+  it.each([[''], ['   '], [null], [undefined]])('treats the missing cursor %j as "no cursor" (undefined), not as 0 or malformed', (value) => {
+    expect(parseCursor(value)).toBeUndefined();
+  });
+
+  it.each(['-1', '1.5', 'abc', '1e3', '0x10', '1234567890123456', '+1', '1 2', '١٢', 'Infinity', 'NaN'])(
+    'rejects the malformed cursor %j with null instead of resuming from a wrong position',
+    (value) => {
+      expect(parseCursor(value)).toBeNull();
+    },
+  );
+});
+
+describe('startRunBodySchema', () => {
+  it.each([{ input: 'x' }, { agent: 'a', input: {} }, { input: null }, { agent: 'a', input: [1, 2] }])('accepts the body %j', (body) => {
+    const parsed = startRunBodySchema.safeParse(body);
+    expect(parsed.success).toBe(true);
+    expect(parsed.data).toEqual(body);
+  });
+
+  it.each([{ agent: '', input: 'x' }, { agent: 5, input: 'x' }, { agent: 'x'.repeat(201), input: 'x' }, { agent: null, input: 'x' }])(
+    'rejects the invalid agent in %j instead of falling back to the default agent',
+    (body) => {
+      const parsed = startRunBodySchema.safeParse(body);
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues[0]?.path).toEqual(['agent']);
+    },
+  );
+});

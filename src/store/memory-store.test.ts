@@ -1,0 +1,251 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { AgentEvent, EventBody, RunSnapshotEvent } from '../protocol/events.js';
+import { isAgentwireError } from '../protocol/errors.js';
+import { reduceAll } from '../reducer/reduce.js';
+import type { RunState } from '../reducer/run-state.js';
+import { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+import { runStoreContract } from './store-contract.js';
+import { type RunRecord, type StoredEvent, toStoredEvent } from './store.js';
+
+runStoreContract('MemoryStore', () => new MemoryStore());
+
+const stores: MemoryStore[] = [];
+
+function createStore(options: MemoryStoreOptions = {}): MemoryStore {
+  const store = new MemoryStore(options);
+  stores.push(store);
+  return store;
+}
+
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((store) => store.close()));
+});
+
+function record(id: string, overrides: Partial<RunRecord> = {}): RunRecord {
+  return { id, agent: 'test', owner: undefined, createdAt: Date.now(), status: 'running', endedAt: undefined, lastSeq: 0, ...overrides };
+}
+
+function stamp(seq: number, body: EventBody): StoredEvent {
+  return toStoredEvent({ ...body, seq, at: 1_700_000_000_000 + seq } as AgentEvent);
+}
+
+/**
+ * A realistic run log of `count` events: a finished step with logs, answer text, a tool call,
+ * a step left open for a while, and (when `terminal`) `run.finished` last.
+ */
+function realisticRun(runId: string, count: number, terminal: boolean): StoredEvent[] {
+  const bodies: EventBody[] = [
+    { type: 'run.started', runId, agent: 'test', input: 'question' },
+    { type: 'step.started', stepId: 's1', title: 'Plan', kind: 'thought' },
+    { type: 'step.log', stepId: 's1', text: 'reading the question' },
+    { type: 'step.finished', stepId: 's1', status: 'complete' },
+    { type: 'step.started', stepId: 's2', title: 'Search' },
+    { type: 'tool.call', callId: 'c1', stepId: 's2', name: 'web', args: { q: 'x' } },
+    { type: 'tool.result', callId: 'c1', result: ['hit'] },
+    { type: 'status', message: 'writing' },
+  ];
+  let index = 0;
+  while (bodies.length < count - (terminal ? 2 : 0)) {
+    index++;
+    bodies.push(index % 5 === 0 ? { type: 'step.log', stepId: 's2', text: `log ${index}` } : { type: 'text.delta', text: `w${index} ` });
+  }
+  if (terminal) {
+    bodies.push({ type: 'step.finished', stepId: 's2', status: 'complete' });
+    bodies.push({ type: 'run.finished', output: 'answer' });
+  }
+  return bodies.slice(0, count).map((body, offset) => stamp(offset + 1, body));
+}
+
+/** The fields of a RunState that a late joiner's view is built from. */
+function visible(state: RunState) {
+  return { text: state.text, steps: state.steps, status: state.status, toolCalls: state.toolCalls, lastSeq: state.lastSeq };
+}
+
+async function followAll(store: MemoryStore, runId: string, after: number): Promise<StoredEvent[]> {
+  const events: StoredEvent[] = [];
+  for await (const batch of store.follow(runId, after)) events.push(...batch);
+  return events;
+}
+
+/**
+ * Checks what a reader whose cursor is before the evicted range gets: one `run.snapshot` standing
+ * for every evicted event, then the retained events from `snapshot.seq + 1` to the end with no gap.
+ */
+function expectSnapshotThenTail(read: StoredEvent[], all: StoredEvent[]): number {
+  const [first, ...rest] = read;
+  expect(first?.type).toBe('run.snapshot');
+  const snapshot = (first as StoredEvent).event as RunSnapshotEvent & { seq: number };
+  expect(snapshot.seq).toBeGreaterThan(0);
+  const evicted = all.filter((event) => event.seq <= snapshot.seq).map((event) => event.event);
+  expect(visible(snapshot.state)).toEqual(visible(reduceAll(evicted)));
+  expect(rest.map((event) => event.seq)).toEqual(all.filter((event) => event.seq > snapshot.seq).map((event) => event.seq));
+  expect(rest.map((event) => event.event)).toEqual(all.filter((event) => event.seq > snapshot.seq).map((event) => event.event));
+  return snapshot.seq;
+}
+
+describe('MemoryStore eviction', () => {
+  it('maxEventsPerRun bounds the retained log, and a reader from 0 gets a snapshot of the evicted events then the tail without gap', async () => {
+    const store = createStore({ maxEventsPerRun: 10 });
+    await store.createRun(record('run_events'));
+    const all = realisticRun('run_events', 60, true);
+    // One at a time, as the runner appends.
+    for (const event of all) await store.append('run_events', [event]);
+
+    const read = await store.read('run_events', 0);
+    const snapshotSeq = expectSnapshotThenTail(read, all);
+    expect(read.length - 1).toBeLessThanOrEqual(10);
+    expect(snapshotSeq).toBe(60 - (read.length - 1));
+    // The evicted range holds a finished step, a running step and a tool call: all survive in the snapshot.
+    const snapshot = (read[0] as StoredEvent).event as RunSnapshotEvent;
+    expect(snapshot.state.steps.s1?.status).toBe('complete');
+    expect(snapshot.state.steps.s2?.status).toBe('running');
+    expect(snapshot.state.text.length).toBeGreaterThan(0);
+    expect(snapshot.state.status).toBe('running');
+
+    // Any cursor inside the evicted range gets the same snapshot; a cursor at its end gets only the tail.
+    expectSnapshotThenTail(await store.read('run_events', snapshotSeq - 1), all);
+    expect((await store.read('run_events', snapshotSeq)).map((event) => event.seq)).toEqual(
+      all.filter((event) => event.seq > snapshotSeq).map((event) => event.seq),
+    );
+    // follow from 0 gives the same: snapshot, then the tail, then it ends.
+    expectSnapshotThenTail(await followAll(store, 'run_events', 0), all);
+    // The metadata still knows every event.
+    expect(await store.getRun('run_events')).toMatchObject({ lastSeq: 60, status: 'finished' });
+  });
+
+  it('a batch larger than maxEventsPerRun is still bounded after one append', async () => {
+    const store = createStore({ maxEventsPerRun: 7 });
+    await store.createRun(record('run_batch'));
+    const all = realisticRun('run_batch', 100, false);
+    await store.append('run_batch', all);
+    const read = await store.read('run_batch', 0);
+    expect(read.length - 1).toBeLessThanOrEqual(7);
+    expectSnapshotThenTail(read, all);
+  });
+
+  it('maxBytesPerRun bounds the retained JSON, and a late reader gets a snapshot then the tail without gap', async () => {
+    const maxBytesPerRun = 2000;
+    const store = createStore({ maxBytesPerRun });
+    await store.createRun(record('run_bytes'));
+    const all = realisticRun('run_bytes', 200, true);
+    for (const event of all) await store.append('run_bytes', [event]);
+
+    const read = await store.read('run_bytes', 0);
+    expectSnapshotThenTail(read, all);
+    const retainedBytes = read.slice(1).reduce((sum, event) => sum + event.json.length, 0);
+    expect(retainedBytes).toBeLessThanOrEqual(maxBytesPerRun);
+    // Not over-evicted: the next older event would not have fitted.
+    const snapshotSeq = (read[0] as StoredEvent).seq;
+    const nextOlder = all.find((event) => event.seq === snapshotSeq) as StoredEvent;
+    expect(retainedBytes + nextOlder.json.length).toBeGreaterThan(maxBytesPerRun);
+  });
+
+  it('one event bigger than maxBytesPerRun is kept (the log never loses its newest event)', async () => {
+    const store = createStore({ maxBytesPerRun: 100 });
+    await store.createRun(record('run_big'));
+    const all = [
+      stamp(1, { type: 'run.started', runId: 'run_big', agent: 'test', input: null }),
+      stamp(2, { type: 'text.delta', text: 'x'.repeat(500) }),
+    ];
+    for (const event of all) await store.append('run_big', [event]);
+    const read = await store.read('run_big', 0);
+    expect(read.map((event) => event.type)).toEqual(['run.snapshot', 'text.delta']);
+    expect(read[1]?.seq).toBe(2);
+  });
+
+  it('a follower that falls behind the evicted range while live resumes from a snapshot, without gap or duplicate', async () => {
+    const store = createStore({ maxEventsPerRun: 10 });
+    await store.createRun(record('run_slow'));
+    const all = realisticRun('run_slow', 80, true);
+    await store.append('run_slow', all.slice(0, 5));
+
+    const iterator = store.follow('run_slow', 0)[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    expect(first.done).toBe(false);
+    const received: StoredEvent[] = [...(first.value as StoredEvent[])];
+    expect(received.map((event) => event.seq)).toEqual([1, 2, 3, 4, 5]);
+
+    // While the follower is not pulling, the producer runs far past the retained window.
+    for (const event of all.slice(5)) await store.append('run_slow', [event]);
+
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) break;
+      received.push(...next.value);
+    }
+    expect(received[5]?.type).toBe('run.snapshot');
+    const snapshot = (received[5] as StoredEvent).event as RunSnapshotEvent & { seq: number };
+    expect(snapshot.seq).toBeGreaterThan(5);
+    expect(visible(snapshot.state)).toEqual(visible(reduceAll(all.slice(0, snapshot.seq).map((event) => event.event))));
+    expect(received.slice(6).map((event) => event.seq)).toEqual(all.filter((event) => event.seq > snapshot.seq).map((event) => event.seq));
+    expect(received.at(-1)?.type).toBe('run.finished');
+  });
+
+  it('maxRuns drops the oldest finished run, never a running one', async () => {
+    const store = createStore({ maxRuns: 2 });
+    await store.createRun(record('run_a'));
+    await store.createRun(record('run_b'));
+    await store.append('run_b', [
+      stamp(1, { type: 'run.started', runId: 'run_b', agent: 'test', input: null }),
+      stamp(2, { type: 'run.finished' }),
+    ]);
+    await store.createRun(record('run_c'));
+    expect(await store.getRun('run_b')).toBeUndefined();
+    expect(await store.getRun('run_a')).toBeDefined();
+    expect(await store.getRun('run_c')).toBeDefined();
+    expect(store.size).toBe(2);
+    // With nothing finished to drop, running runs are kept even over the bound.
+    await store.createRun(record('run_d'));
+    expect(store.size).toBe(3);
+  });
+});
+
+describe('MemoryStore retention', () => {
+  it('a finished run disappears after retentionMs, while a running run stays', async () => {
+    const store = createStore({ retentionMs: 30 });
+    await store.createRun(record('run_done'));
+    await store.createRun(record('run_live'));
+    await store.append('run_live', [stamp(1, { type: 'run.started', runId: 'run_live', agent: 'test', input: null })]);
+    await store.append('run_done', [
+      toStoredEvent({ type: 'run.started', runId: 'run_done', agent: 'test', input: null, seq: 1, at: Date.now() }),
+      toStoredEvent({ type: 'run.finished', seq: 2, at: Date.now() }),
+    ]);
+    // Readable right after it ends, so a client that reconnects a moment later still finds it.
+    expect(await store.getRun('run_done')).toMatchObject({ status: 'finished' });
+
+    await vi.waitFor(
+      async () => {
+        expect(await store.getRun('run_done')).toBeUndefined();
+      },
+      { timeout: 3000, interval: 10 },
+    );
+    expect(await store.read('run_done', 0)).toEqual([]);
+    expect((await store.listRuns()).map((run) => run.id)).toEqual(['run_live']);
+    expect(await store.getRun('run_live')).toMatchObject({ status: 'running' });
+  });
+});
+
+describe('MemoryStore options', () => {
+  it.each([
+    ['maxEventsPerRun', 0],
+    ['maxEventsPerRun', -5],
+    ['maxBytesPerRun', Number.NaN],
+    ['maxBytesPerRun', Number.POSITIVE_INFINITY],
+    ['retentionMs', 0],
+    ['maxRuns', 'many'],
+  ] as const)('an invalid %s (%s) throws AW_INVALID_OPTION naming the option instead of misbehaving later', (option, value) => {
+    let thrown: unknown;
+    try {
+      stores.push(new MemoryStore({ [option]: value } as unknown as MemoryStoreOptions));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isAgentwireError(thrown)).toBe(true);
+    expect(thrown).toMatchObject({ code: 'AW_INVALID_OPTION' });
+    expect((thrown as Error).message).toContain(option);
+  });
+
+  it('undefined options fall back to the defaults instead of failing validation', () => {
+    expect(() => createStore({ maxEventsPerRun: undefined, retentionMs: undefined })).not.toThrow();
+  });
+});

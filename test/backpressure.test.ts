@@ -1,0 +1,65 @@
+/**
+ * A client that stops reading must cost the gateway bounded memory whatever the run produces,
+ * while a reading client on the same run gets every event. The gateway runs in its own process
+ * (the built CLI) so its RSS is measured alone.
+ */
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ServeProcess, ROOT, rssOf, startServe } from './helpers/process.js';
+import { openSse } from './helpers/sse-client.js';
+
+const EVENTS = 1600;
+const SIZE = 64 * 1024; // 1600 × 64 KiB ≈ 100 MiB of answer text
+
+describe('backpressure', () => {
+  let server: ServeProcess;
+  beforeAll(async () => {
+    // V8 grows its heap lazily under heavy allocation, so an uncapped RSS mostly shows garbage not yet
+    // collected. A capped heap makes RSS track what is retained. A gateway that buffered for the
+    // paused client would hold ~100 MB in Buffers outside the V8 heap (not capped by these flags) or
+    // exhaust the heap and crash: either fails this test.
+    server = await startServe(['--agent-module', `${ROOT}test/fixtures/flood-agents.mjs`], {
+      nodeArgs: ['--max-old-space-size=48', '--max-semi-space-size=2'],
+    });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('keeps memory bounded with a paused client while a reading client on the same run gets all ~100 MB', async () => {
+    const pid = server.child.pid as number;
+    const baseline = rssOf(pid);
+    let peak = baseline;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rssOf(pid));
+    }, 20);
+    const reader = await openSse(`${server.url}/api/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ agent: 'flood', input: { events: EVENTS, size: SIZE } }),
+    });
+    const runId = reader.response.headers.get('x-agentwire-run-id') as string;
+    // The paused client: sends its request, then never reads a byte.
+    const { port, hostname } = new URL(server.url);
+    const paused = connect(Number(port), hostname);
+    paused.pause();
+    paused.write(`GET /api/runs/${runId}/events HTTP/1.1\r\nHost: ${hostname}\r\nAccept: text/event-stream\r\n\r\n`);
+    let expected = 1;
+    let bytes = 0;
+    for await (const message of reader.messages) {
+      const event = JSON.parse(message.data) as { seq: number; type: string; value?: string };
+      expect(event.seq).toBe(expected++);
+      if (typeof event.value === "string") bytes += event.value.length;
+    }
+    clearInterval(sampler);
+    peak = Math.max(peak, rssOf(pid));
+    expect(expected - 1).toBe(EVENTS + 2);
+    expect(bytes).toBe(EVENTS * SIZE);
+    const growth = peak - baseline;
+    console.log(`backpressure: gateway RSS ${Math.round(baseline / 2 ** 20)} MiB → peak ${Math.round(peak / 2 ** 20)} MiB (growth ${Math.round(growth / 2 ** 20)} MiB) for ${Math.round((EVENTS * SIZE) / 2 ** 20)} MiB streamed`);
+    expect(growth).toBeLessThan(64 * 2 ** 20);
+    paused.destroy();
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+  });
+});

@@ -49,13 +49,14 @@ export async function listen(gateway: Gateway, options: ListenOptions = {}): Pro
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
         await gateway.close();
-        // Streams have received their terminal event; give them a moment to flush, then stop.
+        // Streams have received their terminal event: close each connection as soon as its
+        // response has flushed, and cut whatever is left after a short grace.
+        const sweep = setInterval(() => server.closeIdleConnections(), 25);
         const force = setTimeout(() => server.closeAllConnections(), 2_000);
-        force.unref();
         server.closeIdleConnections();
         await stopped;
+        clearInterval(sweep);
         clearTimeout(force);
       })();
       return closing;

@@ -1,0 +1,145 @@
+/**
+ * The built `agentwire` command as a user runs it: flags, errors and exit codes, the curl flow,
+ * the demo pace, user agent modules, heartbeats and a clean shutdown on SIGTERM.
+ */
+import { createParser } from 'eventsource-parser';
+import { describe, expect, it } from 'vitest';
+import type { AgentEvent } from '../src/protocol/events.js';
+import { CLI, ROOT, run, startServe } from './helpers/process.js';
+import { openSse } from './helpers/sse-client.js';
+
+/** Runs `curl -N` like the README does and parses what it printed. */
+async function curlRun(url: string, body: unknown): Promise<{ events: AgentEvent[]; raw: string }> {
+  const result = await run('curl', ['-sN', '-X', 'POST', '-H', 'accept: text/event-stream', '-H', 'content-type: application/json', '-d', JSON.stringify(body), `${url}/api/runs`], {
+    timeoutMs: 30_000,
+  });
+  expect(result.code).toBe(0);
+  const events: AgentEvent[] = [];
+  createParser({ onEvent: (message) => events.push(JSON.parse(message.data) as AgentEvent) }).feed(result.stdout);
+  return { events, raw: result.stdout };
+}
+
+describe('agentwire CLI', () => {
+  it('documents every serve flag in --help and exits 0', async () => {
+    const result = await run(process.execPath, [CLI, 'serve', '--help']);
+    expect(result.code).toBe(0);
+    for (const flag of ['--port', '--host', '--agent-module', '--demo-speed', '--grace', '--heartbeat', '--retry', '--expose-errors']) {
+      expect(result.stdout).toContain(flag);
+    }
+  });
+
+  it.each([
+    [['serve', '--bogus'], /unknown option '--bogus'/],
+    [['serve', '--port', 'abc'], /--port must be an integer/],
+    [['serve', '--demo-speed', '-1'], /demo-speed/],
+    [['serve', '--grace', 'soon'], /--grace must be/],
+    [['serve', '--agent-module', 'does-not-exist.js'], /no such file/],
+    [['serve', '--agent-module', 'package.json'], /could not import|exports no agents/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ])('rejects bad usage %j with a one-line error and exit code 2', async (args, message) => {
+    const result = await run(process.execPath, [CLI, ...args]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stdout).toBe('');
+  });
+
+  it('streams the demo run to curl -N: nested steps, logs, a tool call, status, answer tokens, run.finished', async () => {
+    const server = await startServe(['--demo-speed', '0']);
+    try {
+      const { events, raw } = await curlRun(server.url, { input: 'What is the capital of France?' });
+      expect(raw.startsWith('retry: 2000')).toBe(true);
+      expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
+      expect(events[0]?.type).toBe('run.started');
+      expect(events.at(-1)?.type).toBe('run.finished');
+      const types = events.map((event) => event.type);
+      for (const type of ['status', 'step.started', 'step.log', 'tool.call', 'tool.result', 'step.finished', 'text.delta']) expect(types).toContain(type);
+      expect(events.some((event) => event.type === 'step.started' && event.parentId !== undefined)).toBe(true);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it('paces the demo answer at a realistic rate by default (15–80 tokens/s, measured 10–100)', async () => {
+    const server = await startServe([]);
+    try {
+      const connection = await openSse(`${server.url}/api/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ input: 'What is the capital of France?' }),
+      });
+      const answer: { at: number; received: number }[] = [];
+      for await (const message of connection.messages) {
+        const event = JSON.parse(message.data) as AgentEvent;
+        if (event.type === 'text.delta' && event.stepId === undefined) answer.push({ at: event.at, received: Date.now() });
+      }
+      const first = answer[0] as { at: number; received: number };
+      const last = answer.at(-1) as { at: number; received: number };
+      const rate = (answer.length - 1) / ((last.at - first.at) / 1000);
+      expect(rate).toBeGreaterThan(10);
+      expect(rate).toBeLessThan(100);
+      // Tokens reach the client while they are produced: the first arrived long before the last was made.
+      expect(first.received).toBeLessThan(last.at);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('serves the agents of --agent-module (examples/my-agents.js)', async () => {
+    const server = await startServe(['--agent-module', 'examples/my-agents.js']);
+    try {
+      const agents = (await (await fetch(`${server.url}/api/agents`)).json()) as { agents: { name: string }[] };
+      expect(agents.agents.map((agent) => agent.name)).toEqual(['haiku', 'weather']);
+      const { events } = await curlRun(server.url, { agent: 'weather', input: 'Lyon' });
+      expect(events.at(-1)).toMatchObject({ type: 'run.finished', output: { city: 'Lyon' }, usage: { outputTokens: 14 } });
+      expect(events.find((event) => event.type === 'tool.call')).toMatchObject({ name: 'forecast', args: { city: 'Lyon', days: 1 } });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('sends heartbeats at the --heartbeat interval through a quiet run', async () => {
+    // --demo-speed 100 makes the quiet agent silent for 600 ms.
+    const server = await startServe(['--heartbeat', '100', '--demo-speed', '100']);
+    try {
+      const { events, raw } = await curlRun(server.url, { agent: 'quiet', input: null });
+      expect(events.at(-1)?.type).toBe('run.finished');
+      expect(raw.match(/^: ping$/gm)?.length ?? 0).toBeGreaterThanOrEqual(3);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('ends live streams with run.cancelled and exits 0 on SIGTERM', async () => {
+    const server = await startServe([]);
+    const connection = await openSse(`${server.url}/api/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ agent: 'quiet', input: null }),
+    });
+    const types: string[] = [];
+    const iterator = connection.messages[Symbol.asyncIterator]();
+    types.push((await iterator.next()).value?.event ?? '');
+    const exit = server.stop('SIGTERM');
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) break;
+      types.push(next.value.event ?? '');
+    }
+    expect(types[0]).toBe('run.started');
+    expect(types.at(-1)).toBe('run.cancelled');
+    expect(await exit).toBe(0);
+    expect(server.output()).toMatch(/SIGTERM received/);
+  });
+
+  it('reports a port in use on one line with exit code 2', async () => {
+    const server = await startServe([]);
+    try {
+      const port = new URL(server.url).port;
+      const result = await run(process.execPath, [CLI, 'serve', '--port', port], { cwd: ROOT });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/already in use/);
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -27,7 +27,10 @@ export class GatewayCore {
     try {
       if (this.#closing) throw new AgentwireError('AW_SHUTTING_DOWN', 'the gateway is shutting down; retry on another instance');
       const { handler, params } = this.#router.match(request.method, request.url.pathname);
-      return await handler(request, params);
+      const response = await handler(request, params);
+      // HEAD gets a stream's headers only; starting a subscription nobody reads would hold it open.
+      if (request.method === 'HEAD' && response.kind === 'stream') return { kind: 'empty', status: response.status, headers: response.headers };
+      return response;
     } catch (error) {
       return errorResponse(error);
     }

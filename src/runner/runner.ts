@@ -88,6 +88,13 @@ export class Runner {
    */
   async start(request: StartRunRequest): Promise<RunRecord> {
     const agent = this.agents.resolve(request.agent);
+    try {
+      // Checked before the run is recorded: a `run.started` that cannot be serialised would leave a
+      // run that never ends (and a `shutdown` that waits for it forever).
+      JSON.stringify(request.input);
+    } catch (cause) {
+      throw new AgentwireError('AW_BAD_REQUEST', `the run's input cannot be serialised as JSON: ${(cause as Error).message}`, { cause });
+    }
     const id = createRunId();
     const now = Date.now();
     const record: RunRecord = { id, agent: agent.name, owner: request.owner, createdAt: now, status: 'running', endedAt: undefined, lastSeq: 0 };
@@ -111,13 +118,27 @@ export class Runner {
       lastTurnAt: now,
     };
     this.#live.set(id, run);
-    await this.#emit(run, { type: 'run.started', runId: id, agent: agent.name, input: request.input });
-    this.#armGrace(run);
-    void this.#drive(run, request.input).finally(() => {
+    try {
+      await this.#emit(run, { type: 'run.started', runId: id, agent: agent.name, input: request.input });
+    } catch (error) {
+      // The store refused the first event: the run never started; nothing may wait for it.
       this.#live.delete(id);
-      if (run.graceTimer) clearTimeout(run.graceTimer);
       finish();
-    });
+      throw error;
+    }
+    this.#armGrace(run);
+    this.#drive(run, request.input)
+      .catch((error: unknown) => {
+        // Only the store can fail here (the agent's errors are caught inside): the run could not be
+        // closed in the log. Report it; never leave an unhandled rejection.
+        console.error(`[agentwire] run ${id}: the run log refused an event; the run is abandoned:`, error);
+        this.#abort(run, 'the run log failed');
+      })
+      .finally(() => {
+        this.#live.delete(id);
+        if (run.graceTimer) clearTimeout(run.graceTimer);
+        finish();
+      });
     return { ...record, lastSeq: run.seq };
   }
 
@@ -260,6 +281,13 @@ export class Runner {
     const iterable = produced as Partial<AsyncIterable<AgentItem> & Iterable<AgentItem>> | null;
     const iterator = iterable?.[Symbol.asyncIterator]?.() ?? iterable?.[Symbol.iterator]?.();
     if (typeof produced === 'string' || !iterator) {
+      if (produced instanceof Promise) {
+        // A plain async function runs anyway: report its own rejection, and keep the one caused by
+        // this run's abort from becoming an unhandled rejection (which would crash the process).
+        produced.catch((error: unknown) => {
+          if (error !== run.controller.signal.reason) this.#onAgentError(error, { runId: run.id, agent: run.agent.name });
+        });
+      }
       throw new AgentwireError(
         'AW_INVALID_EVENT',
         `agent "${run.agent.name}" returned ${produced instanceof Promise ? 'a Promise' : typeof produced}; an agent must be an async generator function (async function*)`,

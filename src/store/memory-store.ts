@@ -53,6 +53,7 @@ export class MemoryStore implements RunStore {
   readonly #runs = new Map<string, RunLog>();
   readonly #pendingWake = new Set<RunLog>();
   #wakeScheduled = false;
+  #closed = false;
   readonly #sweeper: ReturnType<typeof setInterval>;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -105,13 +106,16 @@ export class MemoryStore implements RunStore {
   appendNow(runId: string, events: readonly StoredEvent[]): void {
     const log = this.#runs.get(runId);
     if (!log) throw new AgentwireError('AW_RUN_NOT_FOUND', `run ${runId} not found`);
+    // Check the whole batch first: an append is all or nothing.
+    let expected = log.record.lastSeq + 1;
+    let ended = log.record.status !== 'running';
     for (const stored of events) {
-      if (log.record.status !== 'running') {
-        throw new AgentwireError('AW_INTERNAL', `run ${runId} already ended; cannot append ${stored.type}`);
-      }
-      if (stored.seq !== log.record.lastSeq + 1) {
-        throw new AgentwireError('AW_INTERNAL', `run ${runId}: expected seq ${log.record.lastSeq + 1}, got ${stored.seq}`);
-      }
+      if (ended) throw new AgentwireError('AW_INTERNAL', `run ${runId} already ended; cannot append ${stored.type}`);
+      if (stored.seq !== expected) throw new AgentwireError('AW_INTERNAL', `run ${runId}: expected seq ${expected}, got ${stored.seq}`);
+      expected++;
+      ended = isTerminalType(stored.type);
+    }
+    for (const stored of events) {
       log.entries.push(stored);
       log.bytes += heldBytes(stored);
       log.record.lastSeq = stored.seq;
@@ -147,7 +151,7 @@ export class MemoryStore implements RunStore {
         if (isTerminalType(last.type)) return;
         continue;
       }
-      if (log.record.status !== 'running') return;
+      if (log.record.status !== 'running' || this.#closed) return;
       await this.#nextAppend(log, signal);
     }
   }
@@ -166,7 +170,9 @@ export class MemoryStore implements RunStore {
     return () => log.cancelListeners.delete(listener);
   }
 
+  /** Stops the sweeper and ends every `follow` (they return as if their signal had aborted). */
   async close(): Promise<void> {
+    this.#closed = true;
     clearInterval(this.#sweeper);
     for (const log of this.#runs.values()) this.#wakeNow(log);
   }

@@ -76,7 +76,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
 
       it('a duplicate createRun rejects instead of overwriting a live run', async () => {
         const record = await createRunningRun();
-        await store.append(record.id, [stored(record.id, 1, startedBody(record.id))]);
+        await store.append(record.id, [stored(1, startedBody(record.id))]);
         await expect(store.createRun({ ...record, agent: 'other' })).rejects.toThrow();
         expect(await store.getRun(record.id)).toMatchObject({ agent: record.agent, lastSeq: 1 });
       });
@@ -116,8 +116,8 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
 
       it('getRun reflects lastSeq while the run is live, so a resume cursor can be checked', async () => {
         const record = await createRunningRun();
-        await store.append(record.id, [stored(record.id, 1, startedBody(record.id))]);
-        await store.append(record.id, [stored(record.id, 2, { type: 'text.delta', text: 'a' }), stored(record.id, 3, { type: 'text.delta', text: 'b' })]);
+        await store.append(record.id, [stored(1, startedBody(record.id))]);
+        await store.append(record.id, [stored(2, { type: 'text.delta', text: 'a' }), stored(3, { type: 'text.delta', text: 'b' })]);
         expect(await store.getRun(record.id)).toMatchObject({ status: 'running', lastSeq: 3, endedAt: undefined });
       });
 
@@ -127,10 +127,10 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
         ['run.cancelled', 'cancelled', { type: 'run.cancelled', reason: 'stop' }],
       ] as const)('a %s event records status %s, endedAt and lastSeq, so an ended run does not look live', async (_type, status, body) => {
         const record = await createRunningRun();
-        const terminal = stored(record.id, 3, body as EventBody, record.createdAt + 1234);
+        const terminal = stored(3, body as EventBody, record.createdAt + 1234);
         await store.append(record.id, [
-          stored(record.id, 1, startedBody(record.id)),
-          stored(record.id, 2, { type: 'text.delta', text: 'x' }),
+          stored(1, startedBody(record.id)),
+          stored(2, { type: 'text.delta', text: 'x' }),
           terminal,
         ]);
         expect(await store.getRun(record.id)).toEqual({ ...record, status, lastSeq: 3, endedAt: terminal.event.at });
@@ -140,31 +140,40 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
     describe('append', () => {
       it('append with a seq gap rejects and leaves the log unchanged, so no subscriber sees a hole', async () => {
         const record = await createRunningRun();
-        await store.append(record.id, [stored(record.id, 1, startedBody(record.id))]);
-        await expect(store.append(record.id, [stored(record.id, 3, { type: 'text.delta', text: 'skipped 2' })])).rejects.toThrow();
+        await store.append(record.id, [stored(1, startedBody(record.id))]);
+        await expect(store.append(record.id, [stored(3, { type: 'text.delta', text: 'skipped 2' })])).rejects.toThrow();
         expect((await store.getRun(record.id))?.lastSeq).toBe(1);
         expect((await store.read(record.id, 0)).map((event) => event.seq)).toEqual([1]);
         // The sequence still continues where it was.
-        await store.append(record.id, [stored(record.id, 2, { type: 'text.delta', text: 'ok' })]);
+        await store.append(record.id, [stored(2, { type: 'text.delta', text: 'ok' })]);
         expect((await store.read(record.id, 0)).map((event) => event.seq)).toEqual([1, 2]);
+      });
+
+      it('a batch with a gap in its middle is refused whole, so a half-stored batch never shows', async () => {
+        const record = await createRunningRun();
+        await store.append(record.id, [stored(1, startedBody(record.id))]);
+        const batch = [stored(2, { type: 'text.delta', text: 'a' }), stored(4, { type: 'text.delta', text: 'gap' })];
+        await expect(store.append(record.id, batch)).rejects.toThrow();
+        expect((await store.getRun(record.id))?.lastSeq).toBe(1);
+        expect((await store.read(record.id, 0)).map((event) => event.seq)).toEqual([1]);
       });
 
       it('append of an already used seq rejects instead of storing a duplicate', async () => {
         const record = await createRunningRun();
-        await store.append(record.id, [stored(record.id, 1, startedBody(record.id)), stored(record.id, 2, { type: 'text.delta', text: 'a' })]);
-        await expect(store.append(record.id, [stored(record.id, 2, { type: 'text.delta', text: 'again' })])).rejects.toThrow();
+        await store.append(record.id, [stored(1, startedBody(record.id)), stored(2, { type: 'text.delta', text: 'a' })]);
+        await expect(store.append(record.id, [stored(2, { type: 'text.delta', text: 'again' })])).rejects.toThrow();
         expect((await store.read(record.id, 0)).map((event) => event.seq)).toEqual([1, 2]);
       });
 
       it('append after a terminal event rejects, so a run never has two endings', async () => {
         const { record } = await createFinishedRun(3);
-        await expect(store.append(record.id, [stored(record.id, 4, { type: 'text.delta', text: 'late' })])).rejects.toThrow();
+        await expect(store.append(record.id, [stored(4, { type: 'text.delta', text: 'late' })])).rejects.toThrow();
         expect(await store.getRun(record.id)).toMatchObject({ status: 'finished', lastSeq: 3 });
         expect((await store.read(record.id, 0)).map((event) => event.type)).toEqual(['run.started', 'text.delta', 'run.finished']);
       });
 
       it('append to an unknown run rejects instead of creating a run without metadata', async () => {
-        await expect(store.append('run_unknown_append', [stored('run_unknown_append', 1, startedBody('run_unknown_append'))])).rejects.toThrow();
+        await expect(store.append('run_unknown_append', [stored(1, startedBody('run_unknown_append'))])).rejects.toThrow();
         expect(await store.getRun('run_unknown_append')).toBeUndefined();
       });
     });
@@ -220,7 +229,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
 
       it('follow hands over from history to live appends without a gap or a duplicate', async () => {
         const record = await createRunningRun();
-        await store.append(record.id, [stored(record.id, 1, startedBody(record.id)), stored(record.id, 2, { type: 'text.delta', text: 'a' })]);
+        await store.append(record.id, [stored(1, startedBody(record.id)), stored(2, { type: 'text.delta', text: 'a' })]);
         const seen: number[] = [];
         const firstBatch = deferred<void>();
         const following = (async () => {
@@ -230,8 +239,8 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
           }
         })();
         await within(firstBatch.promise, 5000, 'the history batch');
-        await store.append(record.id, [stored(record.id, 3, { type: 'text.delta', text: 'b' })]);
-        await store.append(record.id, [stored(record.id, 4, { type: 'run.finished' })]);
+        await store.append(record.id, [stored(3, { type: 'text.delta', text: 'b' })]);
+        await store.append(record.id, [stored(4, { type: 'run.finished' })]);
         await within(following, 5000, 'follow to end after the terminal event');
         expect(seen).toEqual([1, 2, 3, 4]);
       });
@@ -243,7 +252,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
           const random = mulberry32(seed);
           const record = await createRunningRun();
           const runId = record.id;
-          await store.append(runId, [stored(runId, 1, startedBody(runId))]);
+          await store.append(runId, [stored(1, startedBody(runId))]);
 
           const followers: Promise<{ cursor: number; seqs: number[] }>[] = [];
           const startFollower = () => {
@@ -269,7 +278,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
             const events: StoredEvent[] = [];
             for (let index = 0; index < burst; index++) {
               seq++;
-              events.push(stored(runId, seq, seq === total ? { type: 'run.finished' } : { type: 'text.delta', text: `t${seq}` }));
+              events.push(stored(seq, seq === total ? { type: 'run.finished' } : { type: 'text.delta', text: `t${seq}` }));
             }
             await store.append(runId, events);
             // Followers join mid-stream too, at cursors behind, at and ahead of the log's end.
@@ -291,7 +300,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
 
       it('follow stops promptly when its AbortSignal aborts while it waits for appends', async () => {
         const record = await createRunningRun();
-        await store.append(record.id, [stored(record.id, 1, startedBody(record.id))]);
+        await store.append(record.id, [stored(1, startedBody(record.id))]);
         const controller = new AbortController();
         const seen: number[] = [];
         const firstBatch = deferred<void>();
@@ -311,7 +320,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
 
       it('follow with an already aborted signal ends without waiting', async () => {
         const record = await createRunningRun();
-        await store.append(record.id, [stored(record.id, 1, startedBody(record.id))]);
+        await store.append(record.id, [stored(1, startedBody(record.id))]);
         const controller = new AbortController();
         controller.abort();
         const following = (async () => {
@@ -326,7 +335,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
     describe('cancel channel', () => {
       it('requestCancel on a running run resolves true and calls every onCancel listener with the reason', async () => {
         const record = await createRunningRun();
-        await store.append(record.id, [stored(record.id, 1, startedBody(record.id))]);
+        await store.append(record.id, [stored(1, startedBody(record.id))]);
         const first = vi.fn();
         const second = vi.fn();
         const unsubscribeFirst = store.onCancel(record.id, first);
@@ -356,7 +365,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
 
       it('the unsubscribe function of onCancel stops that listener only', async () => {
         const record = await createRunningRun();
-        await store.append(record.id, [stored(record.id, 1, startedBody(record.id))]);
+        await store.append(record.id, [stored(1, startedBody(record.id))]);
         const removed = vi.fn();
         const kept = vi.fn();
         const unsubscribeRemoved = store.onCancel(record.id, removed);
@@ -395,15 +404,15 @@ function startedBody(runId: string): EventBody {
   return { type: 'run.started', runId, agent: 'contract-agent', input: { question: 'why?' } };
 }
 
-function stored(_runId: string, seq: number, body: EventBody, at = Date.now()): StoredEvent {
+function stored(seq: number, body: EventBody, at = Date.now()): StoredEvent {
   return toStoredEvent({ ...body, seq, at } as AgentEvent);
 }
 
 /** `run.started`, text deltas, `run.finished`: `count` events with seq 1…count. */
 function runEvents(runId: string, count: number): StoredEvent[] {
-  const events: StoredEvent[] = [stored(runId, 1, startedBody(runId))];
-  for (let seq = 2; seq < count; seq++) events.push(stored(runId, seq, { type: 'text.delta', text: `token ${seq} ` }));
-  events.push(stored(runId, count, { type: 'run.finished', output: 'done' }));
+  const events: StoredEvent[] = [stored(1, startedBody(runId))];
+  for (let seq = 2; seq < count; seq++) events.push(stored(seq, { type: 'text.delta', text: `token ${seq} ` }));
+  events.push(stored(count, { type: 'run.finished', output: 'done' }));
   return events;
 }
 

@@ -8,6 +8,7 @@ import type { RunStore } from '../store/store.js';
 import type { AgentsInput } from './agents.js';
 import { MASKED_MESSAGE } from './errors.js';
 import { Runner, type RunnerOptions } from './runner.js';
+import { deferred, within } from '../../test/helpers/wait.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -74,30 +75,6 @@ function last(events: readonly AgentEvent[]): AgentEvent {
   return events.at(-1) as AgentEvent;
 }
 
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-}
-
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((done) => {
-    resolve = done;
-  });
-  return { promise, resolve };
-}
-
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function thrownBy(action: () => unknown): unknown {
   try {
@@ -705,8 +682,8 @@ describe('Runner: cancel', () => {
   });
 
   it('shutdown cancels every live run and resolves once each has its terminal event', async () => {
-    const finallies: Deferred<void>[] = [];
-    const sleeping: Deferred<void>[] = [];
+    const finallies: ReturnType<typeof deferred<void>>[] = [];
+    const sleeping: ReturnType<typeof deferred<void>>[] = [];
     const { store, runner } = setup({
       sleeper: async function* (ctx) {
         const finallyRan = deferred();

@@ -12,6 +12,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AgentEvent, EventBody } from '../protocol/events.js';
 import { type RunRecord, type RunStore, type StoredEvent, toStoredEvent } from './store.js';
+import { deferred, within } from '../../test/helpers/wait.js';
 
 /**
  * Registers a `describe` suite named `RunStore contract: <name>` that checks `makeStore()`'s store
@@ -416,31 +417,6 @@ function runEvents(runId: string, count: number): StoredEvent[] {
   return events;
 }
 
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((done) => {
-    resolve = done;
-  });
-  return { promise, resolve };
-}
-
-/** `promise`, or a rejection naming `what` when it takes longer than `ms` (a hang fails, not times out the suite). */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A small seeded PRNG, so a failing race trial can be replayed from its seed. */
 function mulberry32(seed: number): () => number {

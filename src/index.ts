@@ -40,6 +40,8 @@ export type { ListenOptions, ListeningGateway } from './gateway/listen.js';
 export { listen } from './gateway/listen.js';
 export { SSE_HEADERS } from './gateway/sse-stream.js';
 export { demoAgents } from './demo/demo-agents.js';
+export type { FetchFunction, OpenAIAgentOptions, OpenAITool, SseBridgeOptions } from './sources/index.js';
+export { openaiAgent, sseBridgeAgent } from './sources/index.js';
 export type { DemoOptions } from './demo/demo-agents.js';
 export type {
   AgentEvent,

@@ -5,6 +5,7 @@
 import { createParser } from 'eventsource-parser';
 import { describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../src/protocol/events.js';
+import { chunk, sseHead, startFakeServer, usageChunk } from './helpers/fake-upstream.js';
 import { CLI, ROOT, run, startServe } from './helpers/process.js';
 import { openSse } from './helpers/sse-client.js';
 
@@ -36,6 +37,10 @@ describe('agentwire CLI', () => {
     [['serve', '--agent-module', 'does-not-exist.js'], /no such file/],
     [['serve', '--agent-module', 'package.json'], /could not import|exports no agents/],
     [['frobnicate'], /unknown command 'frobnicate'/],
+    [['serve', '--openai-base-url', 'http://127.0.0.1:1/v1'], /--openai-base-url and --model go together/],
+    [['serve', '--openai-base-url', 'localhost:1234', '--model', 'm'], /baseURL must be an http\(s\) URL/],
+    [['serve', '--bridge', 'ftp://x'], /url must be an http\(s\) URL/],
+    [['serve', '--bridge', 'http://x', '--bridge-method', 'PUT'], /Allowed choices are GET, POST/],
   ])('rejects bad usage %j with a one-line error and exit code 2', async (args, message) => {
     const result = await run(process.execPath, [CLI, ...args]);
     expect(result.code).toBe(2);
@@ -94,6 +99,35 @@ describe('agentwire CLI', () => {
       expect(events.find((event) => event.type === 'tool.call')).toMatchObject({ name: 'forecast', args: { city: 'Lyon', days: 1 } });
     } finally {
       await server.stop();
+    }
+  });
+
+  it('serves an "openai" agent from --openai-base-url/--model and a "bridge" agent from --bridge', async () => {
+    const upstream = await startFakeServer(({ url }, response) => {
+      sseHead(response);
+      if (url.startsWith('/v1/chat/completions')) {
+        response.write(chunk({ content: 'Bonjour' }));
+        response.write(chunk({ content: ' Paris' }, 'stop'));
+        response.write(usageChunk(3, 2));
+        response.end('data: [DONE]\n\n');
+      } else {
+        response.write('event: status\ndata: Looking\n\n');
+        response.write('event: token\ndata: relayed\n\n');
+        response.end('event: close\ndata: \n\n');
+      }
+    });
+    const server = await startServe(['--openai-base-url', `${upstream.url}/v1`, '--model', 'test-model', '--bridge', `${upstream.url}/sse`]);
+    try {
+      const agents = (await (await fetch(`${server.url}/api/agents`)).json()) as { agents: { name: string }[] };
+      expect(agents.agents.map((agent) => agent.name)).toEqual(['demo', 'failing', 'quiet', 'openai', 'bridge']);
+      const openai = await curlRun(server.url, { agent: 'openai', input: 'Hello?' });
+      expect(openai.events.at(-1)).toMatchObject({ type: 'run.finished', usage: { inputTokens: 3, outputTokens: 2 } });
+      expect(openai.events.filter((event) => event.type === 'text.delta').map((event) => (event as { text: string }).text).join('')).toBe('Bonjour Paris');
+      const bridged = await curlRun(server.url, { agent: 'bridge', input: 'q' });
+      expect(bridged.events.map((event) => event.type)).toEqual(['run.started', 'step.started', 'text.delta', 'step.finished', 'run.finished']);
+    } finally {
+      await server.stop();
+      await upstream.close();
     }
   });
 

@@ -5,6 +5,7 @@
  * @module
  */
 import { CommanderError, Command } from 'commander';
+import { isAgentwireError } from '../protocol/errors.js';
 import { registerServeCommand } from './commands/serve.js';
 import { readPackageVersion } from './package-info.js';
 
@@ -27,6 +28,8 @@ try {
   process.exit(isUsageError(error) ? 2 : 1);
 }
 
+/** Bad flags or flag values (including options a factory refused): exit code 2. */
 function isUsageError(error: unknown): boolean {
+  if (isAgentwireError(error)) return error.code === 'AW_INVALID_OPTION';
   return typeof error === 'object' && error !== null && (error as { usage?: unknown }).usage === true;
 }

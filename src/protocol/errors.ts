@@ -43,6 +43,18 @@ export const ERROR_CODES = {
   AW_RUN_CANCELLED: 499,
   /** The run exceeded its time limit. Appears in `run.failed`. */
   AW_RUN_TIMEOUT: 504,
+  /** An upstream (model server, bridged SSE endpoint) answered with an HTTP error. Appears in `run.failed`. */
+  AW_UPSTREAM_HTTP: 502,
+  /** An upstream could not be reached or dropped the connection. Appears in `run.failed`. */
+  AW_UPSTREAM_CONNECTION: 502,
+  /** An upstream reported an error inside its stream. Appears in `run.failed`. */
+  AW_UPSTREAM_ERROR: 502,
+  /** An upstream sent a chunk that could not be understood. Appears in `run.failed`. */
+  AW_UPSTREAM_MALFORMED: 502,
+  /** An upstream stream ended before its end marker. Appears in `run.failed`. */
+  AW_UPSTREAM_INCOMPLETE: 502,
+  /** A tool the agent ran threw. Appears in `tool.result`. */
+  AW_TOOL_ERROR: 500,
 } as const;
 
 /** A code from the catalog. */

@@ -7,8 +7,12 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { demoAgents } from '../../demo/demo-agents.js';
 import { createGateway } from '../../gateway/create-gateway.js';
 import { listen } from '../../gateway/listen.js';
+import type { AgentDefinition, AgentFunction } from '../../producer/agent.js';
 import type { AgentsInput } from '../../runner/agents.js';
+import { openaiAgent } from '../../sources/openai-agent.js';
+import { sseBridgeAgent } from '../../sources/sse-bridge-agent.js';
 import { loadAgentModule } from '../agent-module.js';
+import { UsageError } from '../usage-error.js';
 
 interface ServeFlags {
   port: number;
@@ -19,6 +23,10 @@ interface ServeFlags {
   heartbeat: number;
   retry: number;
   exposeErrors: boolean;
+  openaiBaseUrl?: string;
+  model?: string;
+  bridge?: string;
+  bridgeMethod: 'GET' | 'POST';
 }
 
 /** Adds `serve` to the program. */
@@ -34,8 +42,12 @@ export function registerServeCommand(program: Command): void {
     .option('--heartbeat <ms>', 'interval of heartbeat comments on idle streams (ms)', integer('heartbeat', 1, 3_600_000), 15_000)
     .option('--retry <ms>', 'reconnect delay sent to clients in the retry: field (ms)', integer('retry', 0, 3_600_000), 2_000)
     .option('--expose-errors', 'show unexpected agent error messages to clients (development only)', false)
+    .option('--openai-base-url <url>', 'also serve an agent "openai" streaming from this OpenAI-compatible endpoint (key from OPENAI_API_KEY)')
+    .option('--model <name>', 'the model for --openai-base-url')
+    .option('--bridge <url>', 'also serve an agent "bridge" relaying this existing SSE endpoint')
+    .addOption(new Option('--bridge-method <method>', 'how --bridge sends the input: GET ?input= or POST {input}').choices(['GET', 'POST']).default('GET'))
     .action(async (flags: ServeFlags) => {
-      const agents: AgentsInput = flags.agentModule ? await loadAgentModule(flags.agentModule) : demoAgents({ speed: flags.demoSpeed });
+      const agents = await collectAgents(flags);
       const gateway = createGateway({
         agents,
         graceMs: flags.grace,
@@ -77,6 +89,23 @@ export function registerServeCommand(program: Command): void {
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
     });
+}
+
+/** The demo agents or the module's, plus the source agents the flags ask for. */
+async function collectAgents(flags: ServeFlags): Promise<AgentDefinition[]> {
+  const base: AgentsInput = flags.agentModule ? await loadAgentModule(flags.agentModule) : demoAgents({ speed: flags.demoSpeed });
+  const agents: AgentDefinition[] = Array.isArray(base)
+    ? [...(base as AgentDefinition[])]
+    : Object.entries(base as Record<string, AgentFunction | AgentDefinition>).map(([name, value]) =>
+        typeof value === 'function' ? { name, run: value } : { ...value, name },
+      );
+  if (flags.openaiBaseUrl !== undefined || flags.model !== undefined) {
+    if (!flags.openaiBaseUrl || !flags.model) throw new UsageError('--openai-base-url and --model go together');
+    const apiKey = process.env.OPENAI_API_KEY;
+    agents.push(openaiAgent({ baseURL: flags.openaiBaseUrl, model: flags.model, ...(apiKey ? { apiKey } : {}) }));
+  }
+  if (flags.bridge !== undefined) agents.push(sseBridgeAgent(flags.bridge, { method: flags.bridgeMethod }));
+  return agents;
 }
 
 function integer(name: string, min: number, max: number) {

@@ -5,9 +5,10 @@
  *
  * @module
  */
-import { SSE_HEARTBEAT, encodeSseFrame, encodeSseRetry } from '../protocol/sse.js';
+import { SSE_HEARTBEAT, encodeSseRetry } from '../protocol/sse.js';
 import type { RunStore } from '../store/store.js';
 import type { StreamBody } from './http-types.js';
+import { AGENTWIRE_FORMAT, type StreamFormat } from './stream-formats.js';
 
 /** Response headers of every SSE stream. No `Connection` header: it is forbidden on HTTP/2. */
 export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -27,6 +28,8 @@ export interface SseStreamOptions {
   after: number;
   heartbeatMs: number;
   retryMs: number;
+  /** How events become frames. @defaultValue agentwire's own framing */
+  format?: StreamFormat;
   /** Called when the stream starts and returns the function called when it ends. */
   onSubscribe?: () => () => void;
 }
@@ -51,7 +54,8 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
         }, delay);
       };
       try {
-        sink.write(encodeSseRetry(options.retryMs));
+        const format = options.format ?? AGENTWIRE_FORMAT;
+        sink.write(encodeSseRetry(options.retryMs) + format.prelude);
         armHeartbeat(options.heartbeatMs);
         const send = async (chunk: string) => {
           lastWriteAt = Date.now();
@@ -61,7 +65,7 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
           // One write per batch, cut at CHUNK_SIZE so a slow client never holds more than that in our buffers.
           let chunk = '';
           for (const stored of batch) {
-            chunk += encodeSseFrame(stored.seq, stored.type, stored.json);
+            chunk += format.frame(stored);
             if (chunk.length >= CHUNK_SIZE) {
               await send(chunk);
               chunk = '';

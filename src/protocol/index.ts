@@ -34,3 +34,5 @@ export { AgentwireError, ERROR_CODES, errorBody, isAgentwireError } from './erro
 export { SSE_HEARTBEAT, encodeSseComment, encodeSseEvent, encodeSseFrame, encodeSseRetry } from './sse.js';
 export type { StartRunBody, YieldCheck } from './validate.js';
 export { agentYieldSchema, parseCursor, startRunBodySchema, validateAgentYield } from './validate.js';
+export type { AgUiEvent } from './formats/ag-ui.js';
+export { AgUiEncoder, encodeAgUiFrames } from './formats/ag-ui.js';

@@ -13,6 +13,7 @@ import type { ResolvedGatewayOptions } from '../options.js';
 import { readJsonBody } from '../request-body.js';
 import type { Router } from '../router.js';
 import { SSE_HEADERS, createSseStream } from '../sse-stream.js';
+import { STREAM_FORMATS, type StreamFormat } from '../stream-formats.js';
 
 /** What the run routes need. */
 export interface RunRoutesContext {
@@ -21,8 +22,6 @@ export interface RunRoutesContext {
   options: ResolvedGatewayOptions;
 }
 
-/** The formats `GET /api/runs/:id/events` serves. */
-const FORMATS = new Set(['agentwire']);
 
 /** Registers the run routes on `router`. */
 export function registerRunRoutes(router: Router, context: RunRoutesContext): void {
@@ -34,7 +33,7 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
     cancelUrl: `/api/runs/${id}/cancel`,
   });
 
-  const stream = (record: RunRecord, after: number, extraHeaders: Record<string, string> = {}): GatewayResponse => ({
+  const stream = (record: RunRecord, after: number, extraHeaders: Record<string, string> = {}, format?: StreamFormat): GatewayResponse => ({
     kind: 'stream',
     status: 200,
     headers: { ...SSE_HEADERS, 'x-agentwire-run-id': record.id, ...extraHeaders },
@@ -44,6 +43,7 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
       after,
       heartbeatMs: options.heartbeatMs,
       retryMs: options.retryMs,
+      ...(format ? { format } : {}),
       onSubscribe: () => runner.attach(record.id),
     }),
   });
@@ -84,9 +84,10 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
 
   router.on('GET', '/api/runs/:id/events', async (request, params) => {
     const record = await findRun(params.id);
-    const format = request.url.searchParams.get('format') ?? 'agentwire';
-    if (!FORMATS.has(format)) {
-      throw new AgentwireError('AW_BAD_REQUEST', `unknown format "${format}"; this gateway serves: ${[...FORMATS].join(', ')}`);
+    const formatName = request.url.searchParams.get('format') ?? 'agentwire';
+    const makeFormat = Object.hasOwn(STREAM_FORMATS, formatName) ? STREAM_FORMATS[formatName] : undefined;
+    if (!makeFormat) {
+      throw new AgentwireError('AW_BAD_REQUEST', `unknown format "${formatName}"; this gateway serves: ${Object.keys(STREAM_FORMATS).join(', ')}`);
     }
     const after = resumeCursor(request);
     if (after > record.lastSeq) {
@@ -96,7 +97,7 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
       // Nothing left to send: 204 tells a native EventSource to stop reconnecting.
       return { kind: 'empty', status: 204 };
     }
-    return stream(record, after);
+    return stream(record, after, {}, await makeFormat({ store, runId: record.id, after }));
   });
 
   router.on('POST', '/api/runs/:id/cancel', async (request, params) => {

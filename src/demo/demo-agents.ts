@@ -39,7 +39,7 @@ export function demoAgents(options: DemoOptions = {}): AgentDefinition[] {
   const demo = defineAgent(
     'demo',
     async function* (ctx) {
-      const question = typeof ctx.input === 'string' ? ctx.input : JSON.stringify(ctx.input ?? '');
+      const question = questionOf(ctx.input);
       yield ctx.status('Planning…');
       yield* ctx.step({ title: 'Plan the answer', kind: 'thought' }, async function* (step) {
         yield step.log(`Question: ${question}`);
@@ -106,4 +106,11 @@ export function demoAgents(options: DemoOptions = {}): AgentDefinition[] {
   );
 
   return [demo, failing, quiet];
+}
+
+/** The question in an input: a string, or the `prompt` of an object (as `POST /api/chat` sends). */
+function questionOf(input: unknown): string {
+  if (typeof input === 'string') return input;
+  const prompt = (input as { prompt?: unknown } | null)?.prompt;
+  return typeof prompt === 'string' ? prompt : JSON.stringify(input ?? '');
 }

@@ -13,6 +13,7 @@ import { type FetchHandler, createFetchHandler } from './fetch-handler.js';
 import { type NodeListener, createNodeListener } from './node-listener.js';
 import { type GatewayOptions, resolveOptions } from './options.js';
 import { Router } from './router.js';
+import { registerChatRoutes } from './routes/chat.js';
 import { registerMetaRoutes } from './routes/meta.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerStaticRoutes } from './routes/static.js';
@@ -68,6 +69,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const router = new Router();
   registerRunRoutes(router, { runner, store, options: resolved });
+  registerChatRoutes(router, { runner, store, options: resolved });
   registerMetaRoutes(router, { runner, startedAt: Date.now() });
   if (resolved.uiDir !== false) registerStaticRoutes(router, resolved.uiDir ?? BUNDLED_UI_DIR);
   const core = new GatewayCore(router);

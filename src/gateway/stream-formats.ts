@@ -1,17 +1,21 @@
 /**
  * The wire formats a run's event stream can be served in (`?format=`): agentwire's own SSE
- * framing, and AG-UI. Each turns stored events into SSE frames; AG-UI also needs the history
- * before the cursor to resume mid-run.
+ * framing, AG-UI, and the AI SDK UI message stream. Each turns stored events into SSE frames; the
+ * stateful ones replay the history before the cursor through their encoder to resume mid-run.
  *
  * @module
  */
-import { AgUiEncoder, encodeAgUiFrames } from '../protocol/formats/ag-ui.js';
-import { encodeSseFrame } from '../protocol/sse.js';
+import { isTerminalType } from '../protocol/events.js';
+import { AgUiEncoder } from '../protocol/formats/ag-ui.js';
+import { AI_SDK_DONE_FRAME, AI_SDK_STREAM_HEADERS, AiSdkEncoder } from '../protocol/formats/ai-sdk.js';
+import { encodeSseDataFrames, encodeSseFrame } from '../protocol/sse.js';
 import { reduceAll } from '../reducer/reduce.js';
 import type { RunStore, StoredEvent } from '../store/store.js';
 
 /** How one stream writes its events. */
 export interface StreamFormat {
+  /** Extra response headers. */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Frames sent before the first event (a resumed AG-UI stream's catch-up); may be empty. */
   readonly prelude: string;
   /** The frames of one stored event. */
@@ -27,19 +31,36 @@ export const AGENTWIRE_FORMAT: StreamFormat = Object.freeze({
   frame: (stored: StoredEvent) => encodeSseFrame(stored.seq, stored.type, stored.json),
 });
 
+/** The events a client resuming after `after` already has. */
+async function history(store: RunStore, runId: string, after: number) {
+  return after === 0 ? [] : (await store.read(runId, 0)).filter((stored) => stored.seq <= after).map((stored) => stored.event);
+}
+
+/** AG-UI: see `protocol/formats/ag-ui.ts` for the mapping. */
+export const agUiFormat: StreamFormatFactory = async ({ store, runId, after }) => {
+  const encoder = new AgUiEncoder(runId);
+  const seen = await history(store, runId, after);
+  // Replay what the client already has (output discarded) so open steps and messages are known,
+  // then tell the client where things stand.
+  for (const event of seen) encoder.encode(event);
+  const prelude = seen.length > 0 ? encodeSseDataFrames(encoder.resume(reduceAll(seen)), after) : '';
+  return { prelude, frame: (stored) => encodeSseDataFrames(encoder.encode(stored.event), stored.seq) };
+};
+
+/** The AI SDK UI message stream: see `protocol/formats/ai-sdk.ts` for the mapping. */
+export const aiSdkFormat: StreamFormatFactory = async ({ store, runId, after }) => {
+  const encoder = new AiSdkEncoder(runId);
+  for (const event of await history(store, runId, after)) encoder.encode(event);
+  return {
+    headers: AI_SDK_STREAM_HEADERS,
+    prelude: '',
+    frame: (stored) => encodeSseDataFrames(encoder.encode(stored.event), stored.seq) + (isTerminalType(stored.type) ? AI_SDK_DONE_FRAME : ''),
+  };
+};
+
 /** The formats served, by `?format=` name. */
 export const STREAM_FORMATS: Readonly<Record<string, StreamFormatFactory>> = Object.freeze({
   agentwire: async () => AGENTWIRE_FORMAT,
-  'ag-ui': async ({ store, runId, after }) => {
-    const encoder = new AgUiEncoder(runId);
-    let prelude = '';
-    if (after > 0) {
-      // Replay what the client already has through the encoder (output discarded) so open steps
-      // and messages are known, then tell the client where things stand.
-      const history = (await store.read(runId, 0)).filter((stored) => stored.seq <= after).map((stored) => stored.event);
-      for (const event of history) encoder.encode(event);
-      prelude = encodeAgUiFrames(encoder.resume(reduceAll(history)), after);
-    }
-    return { prelude, frame: (stored) => encodeAgUiFrames(encoder.encode(stored.event), stored.seq) };
-  },
+  'ag-ui': agUiFormat,
+  'ai-sdk': aiSdkFormat,
 });

@@ -31,8 +31,10 @@ export type {
 export { EVENT_TYPES, TERMINAL_TYPES, isTerminalType } from './events.js';
 export type { ErrorCode } from './errors.js';
 export { AgentwireError, ERROR_CODES, errorBody, isAgentwireError } from './errors.js';
-export { SSE_HEARTBEAT, encodeSseComment, encodeSseEvent, encodeSseFrame, encodeSseRetry } from './sse.js';
+export { SSE_HEARTBEAT, encodeSseComment, encodeSseDataFrames, encodeSseEvent, encodeSseFrame, encodeSseRetry } from './sse.js';
 export type { StartRunBody, YieldCheck } from './validate.js';
 export { agentYieldSchema, parseCursor, startRunBodySchema, validateAgentYield } from './validate.js';
 export type { AgUiEvent } from './formats/ag-ui.js';
-export { AgUiEncoder, encodeAgUiFrames } from './formats/ag-ui.js';
+export { AgUiEncoder } from './formats/ag-ui.js';
+export type { AiSdkChunk } from './formats/ai-sdk.js';
+export { AI_SDK_DONE_FRAME, AI_SDK_STREAM_HEADERS, AiSdkEncoder } from './formats/ai-sdk.js';

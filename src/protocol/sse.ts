@@ -33,3 +33,15 @@ export function encodeSseComment(text: string): string {
 
 /** The heartbeat comment. */
 export const SSE_HEARTBEAT = ': ping\n\n';
+
+/**
+ * Encodes items as `data:`-only frames (the framing of AG-UI and of the AI SDK UI message stream),
+ * with an `id: <seq>` line on the last frame so `Last-Event-ID` resume works at event granularity.
+ */
+export function encodeSseDataFrames(items: readonly unknown[], seq: number): string {
+  let frames = '';
+  items.forEach((item, index) => {
+    frames += `${index === items.length - 1 ? `id: ${seq}\n` : ''}data: ${JSON.stringify(item)}\n\n`;
+  });
+  return frames;
+}

@@ -261,8 +261,8 @@ export class Runner {
         {
           signal: run.controller.signal,
           nextId: (() => {
-            let counter = 0;
-            return (prefix: 's' | 'c') => `${prefix}${++counter}`;
+            const counters = { s: 0, c: 0 };
+            return (prefix: 's' | 'c') => `${prefix}${++counters[prefix]}`;
           })(),
           toErrorInfo: (error) => toErrorInfo(error, this.#exposeErrors),
         },

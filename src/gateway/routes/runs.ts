@@ -6,22 +6,15 @@
 import { AgentwireError } from '../../protocol/errors.js';
 import { parseCursor, startRunBodySchema } from '../../protocol/validate.js';
 import { reduceAll } from '../../reducer/reduce.js';
-import type { Runner } from '../../runner/runner.js';
-import type { RunRecord, RunStore } from '../../store/store.js';
+import type { RunRecord } from '../../store/store.js';
 import type { GatewayRequest, GatewayResponse } from '../http-types.js';
-import type { ResolvedGatewayOptions } from '../options.js';
 import { readJsonBody } from '../request-body.js';
 import type { Router } from '../router.js';
-import { SSE_HEADERS, createSseStream } from '../sse-stream.js';
+import { type RunStreamContext, runStreamResponse } from '../run-stream-response.js';
 import { STREAM_FORMATS, type StreamFormat } from '../stream-formats.js';
 
 /** What the run routes need. */
-export interface RunRoutesContext {
-  runner: Runner;
-  store: RunStore;
-  options: ResolvedGatewayOptions;
-}
-
+export type RunRoutesContext = RunStreamContext;
 
 /** Registers the run routes on `router`. */
 export function registerRunRoutes(router: Router, context: RunRoutesContext): void {
@@ -33,20 +26,8 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
     cancelUrl: `/api/runs/${id}/cancel`,
   });
 
-  const stream = (record: RunRecord, after: number, extraHeaders: Record<string, string> = {}, format?: StreamFormat): GatewayResponse => ({
-    kind: 'stream',
-    status: 200,
-    headers: { ...SSE_HEADERS, 'x-agentwire-run-id': record.id, ...extraHeaders },
-    stream: createSseStream({
-      store,
-      runId: record.id,
-      after,
-      heartbeatMs: options.heartbeatMs,
-      retryMs: options.retryMs,
-      ...(format ? { format } : {}),
-      onSubscribe: () => runner.attach(record.id),
-    }),
-  });
+  const stream = (record: RunRecord, after: number, extraHeaders: Record<string, string> = {}, format?: StreamFormat): GatewayResponse =>
+    runStreamResponse(context, record, after, format, extraHeaders);
 
   const findRun = async (id: string | undefined): Promise<RunRecord> => {
     const record = id === undefined ? undefined : await store.getRun(id);

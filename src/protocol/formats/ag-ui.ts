@@ -153,11 +153,3 @@ function custom(name: string, value: unknown): AgUiEvent {
   return { type: 'CUSTOM', name, value };
 }
 
-/** AG-UI frames are `data:`-only; an `id:` line on the last frame of each agentwire event keeps `Last-Event-ID` resume working. */
-export function encodeAgUiFrames(events: readonly AgUiEvent[], seq: number): string {
-  let frames = '';
-  events.forEach((event, index) => {
-    frames += `${index === events.length - 1 ? `id: ${seq}\n` : ''}data: ${JSON.stringify(event)}\n\n`;
-  });
-  return frames;
-}

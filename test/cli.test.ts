@@ -41,6 +41,9 @@ describe('agentwire CLI', () => {
     [['serve', '--openai-base-url', 'localhost:1234', '--model', 'm'], /baseURL must be an http\(s\) URL/],
     [['serve', '--bridge', 'ftp://x'], /url must be an http\(s\) URL/],
     [['serve', '--bridge', 'http://x', '--bridge-method', 'PUT'], /Allowed choices are GET, POST/],
+    [['serve', '--auth-token', 'short'], /at least 8 characters/],
+    [['serve', '--auth-tokens-file', 'missing-tokens.txt'], /cannot read/],
+    [['serve', '--cors-origin', 'http://x/path'], /not an origin/],
   ])('rejects bad usage %j with a one-line error and exit code 2', async (args, message) => {
     const result = await run(process.execPath, [CLI, ...args]);
     expect(result.code).toBe(2);
@@ -128,6 +131,18 @@ describe('agentwire CLI', () => {
     } finally {
       await server.stop();
       await upstream.close();
+    }
+  });
+
+  it('requires the --auth-token bearer token and allows --cors-origin', async () => {
+    const server = await startServe(['--auth-token', 'ops:s3cret-token', '--cors-origin', 'http://app.example']);
+    try {
+      expect((await fetch(`${server.url}/api/runs`)).status).toBe(401);
+      const ok = await fetch(`${server.url}/api/runs`, { headers: { authorization: 'Bearer s3cret-token', origin: 'http://app.example' } });
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get('access-control-allow-origin')).toBe('http://app.example');
+    } finally {
+      await server.stop();
     }
   });
 

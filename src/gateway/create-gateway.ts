@@ -8,7 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { Runner } from '../runner/runner.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { RunStore } from '../store/store.js';
+import { StreamTokens, resolveAuthenticate } from './auth.js';
 import { GatewayCore } from './core.js';
+import { Cors } from './cors.js';
+import { IdempotencyKeys } from './idempotency.js';
+import { StreamLimits } from './stream-limits.js';
 import { type FetchHandler, createFetchHandler } from './fetch-handler.js';
 import { type NodeListener, createNodeListener } from './node-listener.js';
 import { type GatewayOptions, resolveOptions } from './options.js';
@@ -60,19 +64,34 @@ export function createGateway(options: GatewayOptions): Gateway {
   const resolved = resolveOptions(options);
   const ownsStore = resolved.store === undefined;
   const store = resolved.store ?? new MemoryStore();
+  const { limits } = resolved;
   const runner = new Runner({
     store,
     agents: resolved.agents,
     graceMs: resolved.graceMs,
     exposeErrors: resolved.exposeErrors,
+    maxRuns: limits.maxRuns,
+    maxRunsPerOwner: limits.maxRunsPerPrincipal,
+    maxRunMs: limits.maxRunMs,
     ...(resolved.onAgentError ? { onAgentError: resolved.onAgentError } : {}),
   });
+  const authenticate = resolveAuthenticate(resolved.auth);
+  const streamTokens = new StreamTokens(resolved.auth?.streamTokenSecret, resolved.auth?.streamTokenTtlMs);
+  const context = {
+    runner,
+    store,
+    options: resolved,
+    limits: new StreamLimits(limits),
+    streamTokens,
+    idempotency: new IdempotencyKeys(24 * 60 * 60 * 1000),
+    authEnabled: authenticate !== undefined,
+  };
   const router = new Router();
-  registerRunRoutes(router, { runner, store, options: resolved });
-  registerChatRoutes(router, { runner, store, options: resolved });
+  registerRunRoutes(router, context);
+  registerChatRoutes(router, context);
   registerMetaRoutes(router, { runner, startedAt: Date.now() });
   if (resolved.uiDir !== false) registerStaticRoutes(router, resolved.uiDir ?? BUNDLED_UI_DIR);
-  const core = new GatewayCore(router);
+  const core = new GatewayCore(router, { cors: new Cors(resolved.corsOrigins), authenticate, streamTokens });
   let closing: Promise<void> | undefined;
   return {
     listener: createNodeListener(core),

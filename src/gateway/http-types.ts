@@ -14,6 +14,12 @@ export interface GatewayRequest {
   readBody(limit: number): Promise<string>;
 }
 
+/** A request after authentication, as route handlers see it. */
+export interface RouteRequest extends GatewayRequest {
+  /** Who is calling; `undefined` when the gateway has no auth. */
+  readonly principal: string | undefined;
+}
+
 /** Where a stream writes: the HTTP response body, with backpressure and disconnect. */
 export interface StreamSink {
   /** Writes a chunk; `false` means the consumer's buffer is full: wait for {@link ready}. */

@@ -6,6 +6,23 @@
 import { AgentwireError } from '../protocol/errors.js';
 import type { AgentsInput } from '../runner/agents.js';
 import type { RunStore } from '../store/store.js';
+import type { AuthOptions } from './auth.js';
+
+/** Limits that protect a gateway; each answers with 429 and `Retry-After` when hit. */
+export interface LimitOptions {
+  /** Runs running at once for one principal. @defaultValue 20 */
+  maxRunsPerPrincipal?: number;
+  /** Runs running at once on this gateway. @defaultValue 1000 */
+  maxRuns?: number;
+  /** Open streams for one principal. @defaultValue 100 */
+  maxStreamsPerPrincipal?: number;
+  /** Open streams on this gateway. @defaultValue 10000 */
+  maxStreams?: number;
+  /** Subscribers of one run on this gateway. @defaultValue 1000 */
+  maxSubscribersPerRun?: number;
+  /** Longest a run may take, in ms, before it fails with `AW_RUN_TIMEOUT`; 0 for no limit. @defaultValue 1800000 (30 min) */
+  maxRunMs?: number;
+}
 
 /** Options of {@link createGateway}. Times in ms, sizes in bytes. */
 export interface GatewayOptions {
@@ -30,6 +47,12 @@ export interface GatewayOptions {
   uiDir?: string | false;
   /** Called with every error an agent throws. @defaultValue logs to `console.error` */
   onAgentError?: (error: unknown, run: { runId: string; agent: string }) => void;
+  /** Authentication; without it every caller is anonymous and sees every run. */
+  auth?: AuthOptions;
+  /** Origins allowed to call cross-origin (`'*'` for any, never with credentials). @defaultValue none: same-origin only */
+  corsOrigins?: string[];
+  /** Limits; see {@link LimitOptions} for each default. */
+  limits?: LimitOptions;
 }
 
 /** The defaults of every optional {@link GatewayOptions} field. */
@@ -39,6 +62,14 @@ export const DEFAULTS = Object.freeze({
   graceMs: 30_000 as number | 'continue',
   maxBodyBytes: 1024 * 1024,
   exposeErrors: false,
+  limits: Object.freeze({
+    maxRunsPerPrincipal: 20,
+    maxRuns: 1_000,
+    maxStreamsPerPrincipal: 100,
+    maxStreams: 10_000,
+    maxSubscribersPerRun: 1_000,
+    maxRunMs: 30 * 60 * 1000,
+  }) as Required<LimitOptions>,
 });
 
 /** Options after defaults are applied. */
@@ -50,7 +81,12 @@ export function resolveOptions(options: GatewayOptions): ResolvedGatewayOptions 
     throw new AgentwireError('AW_INVALID_OPTION', 'createGateway(options): options must be an object with at least { agents }');
   }
   const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
-  const resolved = { ...DEFAULTS, ...defined } as ResolvedGatewayOptions;
+  const limits = Object.fromEntries(Object.entries(options.limits ?? {}).filter(([, value]) => value !== undefined));
+  const resolved = { ...DEFAULTS, ...defined, limits: { ...DEFAULTS.limits, ...limits } } as ResolvedGatewayOptions;
+  for (const [name, value] of Object.entries(resolved.limits)) positive(`limits.${name}`, value, name === 'maxRunMs');
+  if (resolved.corsOrigins !== undefined && !Array.isArray(resolved.corsOrigins)) {
+    throw new AgentwireError('AW_INVALID_OPTION', 'option corsOrigins must be an array of origins');
+  }
   positive('heartbeatMs', resolved.heartbeatMs);
   positive('retryMs', resolved.retryMs, true);
   positive('maxBodyBytes', resolved.maxBodyBytes);

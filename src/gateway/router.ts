@@ -5,15 +5,31 @@
  * @module
  */
 import { AgentwireError } from '../protocol/errors.js';
-import type { GatewayRequest, GatewayResponse } from './http-types.js';
+import type { GatewayResponse, RouteRequest } from './http-types.js';
 
 /** A route handler: the request and the path's named segments. */
-export type Handler = (request: GatewayRequest, params: Record<string, string>) => Promise<GatewayResponse> | GatewayResponse;
+export type Handler = (request: RouteRequest, params: Record<string, string>) => Promise<GatewayResponse> | GatewayResponse;
+
+/** How a route is guarded. */
+export interface RouteOptions {
+  /** No authentication needed (health, metrics, the page). */
+  public?: boolean;
+  /** A signed stream token in `?token=` may stand in for credentials (for the `:id` run). */
+  streamToken?: boolean;
+}
 
 interface Route {
   method: string;
   segments: string[];
   handler: Handler;
+  options: RouteOptions;
+}
+
+/** A matched route. */
+export interface RouteMatch {
+  handler: Handler;
+  params: Record<string, string>;
+  options: RouteOptions;
 }
 
 /** Routes requests to handlers. */
@@ -21,13 +37,13 @@ export class Router {
   readonly #routes: Route[] = [];
 
   /** Adds a route; `path` segments starting with `:` capture, a final `*` captures the rest as `rest`. */
-  on(method: string, path: string, handler: Handler): this {
-    this.#routes.push({ method, segments: path.split('/').filter(Boolean), handler });
+  on(method: string, path: string, handler: Handler, options: RouteOptions = {}): this {
+    this.#routes.push({ method, segments: path.split('/').filter(Boolean), handler, options });
     return this;
   }
 
   /** Finds the handler for a request; throws `AW_NOT_FOUND` or `AW_METHOD_NOT_ALLOWED`. */
-  match(method: string, pathname: string): { handler: Handler; params: Record<string, string> } {
+  match(method: string, pathname: string): RouteMatch {
     let segments: string[];
     try {
       segments = pathname.split('/').filter(Boolean).map(decodeURIComponent);
@@ -38,13 +54,13 @@ export class Router {
     for (const route of this.#routes) {
       const params = matchSegments(route.segments, segments);
       if (!params) continue;
-      if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { handler: route.handler, params };
+      if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { handler: route.handler, params, options: route.options };
       allowed.add(route.method);
     }
     if (allowed.size > 0) {
       const allow = [...allowed, 'OPTIONS'].join(', ');
       if (method === 'OPTIONS') {
-        return { handler: () => ({ kind: 'empty', status: 204, headers: { allow } }), params: {} };
+        return { handler: () => ({ kind: 'empty', status: 204, headers: { allow } }), params: {}, options: { public: true } };
       }
       throw new AgentwireError('AW_METHOD_NOT_ALLOWED', `${method} is not allowed on ${pathname}; use ${[...allowed].join(' or ')}`, {
         details: { allow },

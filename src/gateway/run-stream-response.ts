@@ -5,29 +5,40 @@
  */
 import type { Runner } from '../runner/runner.js';
 import type { RunRecord, RunStore } from '../store/store.js';
+import type { StreamTokens } from './auth.js';
 import type { GatewayResponse } from './http-types.js';
+import type { IdempotencyKeys } from './idempotency.js';
 import type { ResolvedGatewayOptions } from './options.js';
 import { SSE_HEADERS, createSseStream } from './sse-stream.js';
 import type { StreamFormat } from './stream-formats.js';
+import type { StreamLimits } from './stream-limits.js';
 
-/** What streaming a run needs from the gateway. */
+/** What the run routes need from the gateway. */
 export interface RunStreamContext {
   runner: Runner;
   store: RunStore;
   options: ResolvedGatewayOptions;
+  limits: StreamLimits;
+  streamTokens: StreamTokens;
+  idempotency: IdempotencyKeys;
+  /** True when the gateway authenticates callers. */
+  authEnabled: boolean;
 }
 
 /**
- * A 200 SSE response streaming `record`'s events after `after` in `format`, registered as a
- * subscriber (for the disconnect policy) while it lasts.
+ * A 200 SSE response streaming `record`'s events after `after` in `format`, counted against the
+ * stream limits of `principal` and registered as a subscriber (for the disconnect policy) while
+ * it lasts. Throws 429 at a limit.
  */
 export function runStreamResponse(
   context: RunStreamContext,
   record: RunRecord,
+  principal: string | undefined,
   after: number,
   format?: StreamFormat,
   extraHeaders: Record<string, string> = {},
 ): GatewayResponse {
+  const releaseLimit = context.limits.acquire(principal, record.id);
   return {
     kind: 'stream',
     status: 200,
@@ -39,7 +50,13 @@ export function runStreamResponse(
       heartbeatMs: context.options.heartbeatMs,
       retryMs: context.options.retryMs,
       ...(format ? { format } : {}),
-      onSubscribe: () => context.runner.attach(record.id),
+      onSubscribe: () => {
+        const detach = context.runner.attach(record.id);
+        return () => {
+          detach();
+          releaseLimit();
+        };
+      },
     }),
   };
 }

@@ -13,6 +13,12 @@ export const ERROR_CODES = {
   AW_BAD_CURSOR: 400,
   /** The requested agent is not served by this gateway. */
   AW_UNKNOWN_AGENT: 400,
+  /** The request carries no valid credentials. */
+  AW_UNAUTHORIZED: 401,
+  /** The credentials do not allow this action (e.g. a stream token for another run). */
+  AW_FORBIDDEN: 403,
+  /** A cross-origin request from an origin not on the allow-list. */
+  AW_CORS_FORBIDDEN: 403,
   /** No run with this id (or not yours). */
   AW_RUN_NOT_FOUND: 404,
   /** No such route. */
@@ -21,10 +27,18 @@ export const ERROR_CODES = {
   AW_METHOD_NOT_ALLOWED: 405,
   /** The run already ended; it cannot be cancelled. */
   AW_RUN_ENDED: 409,
+  /** An `Idempotency-Key` was reused with a different request body. */
+  AW_IDEMPOTENCY_MISMATCH: 409,
   /** The request body exceeds the limit. */
   AW_BODY_TOO_LARGE: 413,
   /** The request body has a content type other than JSON. */
   AW_UNSUPPORTED_MEDIA_TYPE: 415,
+  /** Too many runs running (for this caller or this gateway); retry after `Retry-After`. */
+  AW_TOO_MANY_RUNS: 429,
+  /** Too many open streams (for this caller or this gateway). */
+  AW_TOO_MANY_STREAMS: 429,
+  /** Too many subscribers on this run. */
+  AW_TOO_MANY_SUBSCRIBERS: 429,
   /** An unexpected server error. */
   AW_INTERNAL: 500,
   /** The gateway is shutting down. */

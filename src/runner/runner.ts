@@ -29,6 +29,12 @@ export interface RunnerOptions {
   exposeErrors?: boolean;
   /** Called with every error an agent throws (masked or not). @defaultValue logs to `console.error` */
   onAgentError?: (error: unknown, run: { runId: string; agent: string }) => void;
+  /** Most runs this runner drives at once; one more is refused with `AW_TOO_MANY_RUNS`. @defaultValue unlimited */
+  maxRuns?: number;
+  /** Most runs one owner has running at once. @defaultValue unlimited */
+  maxRunsPerOwner?: number;
+  /** Longest a run may take, in ms, before it fails with `AW_RUN_TIMEOUT`; 0 for no limit. @defaultValue 0 */
+  maxRunMs?: number;
 }
 
 /** A request to start a run. */
@@ -49,7 +55,10 @@ interface LiveRun {
   readonly controller: AbortController;
   readonly invariants: RunInvariants;
   readonly done: Promise<void>;
+  readonly owner: string | undefined;
   seq: number;
+  timedOut: boolean;
+  timeout: ReturnType<typeof setTimeout> | undefined;
   subscribers: number;
   graceTimer: ReturnType<typeof setTimeout> | undefined;
   abortTurn: (() => void) | undefined;
@@ -67,8 +76,14 @@ export class Runner {
   readonly #exposeErrors: boolean;
   readonly #onAgentError: (error: unknown, run: { runId: string; agent: string }) => void;
   readonly #live = new Map<string, LiveRun>();
+  readonly #maxRuns: number;
+  readonly #maxRunsPerOwner: number;
+  readonly #maxRunMs: number;
 
   constructor(options: RunnerOptions) {
+    this.#maxRuns = options.maxRuns ?? Number.POSITIVE_INFINITY;
+    this.#maxRunsPerOwner = options.maxRunsPerOwner ?? Number.POSITIVE_INFINITY;
+    this.#maxRunMs = options.maxRunMs ?? 0;
     this.store = options.store;
     this.agents = new AgentRegistry(options.agents);
     const grace = options.graceMs ?? 30_000;
@@ -88,6 +103,7 @@ export class Runner {
    */
   async start(request: StartRunRequest): Promise<RunRecord> {
     const agent = this.agents.resolve(request.agent);
+    this.#checkLimits(request.owner);
     try {
       // Checked before the run is recorded: a `run.started` that cannot be serialised would leave a
       // run that never ends (and a `shutdown` that waits for it forever).
@@ -108,7 +124,10 @@ export class Runner {
       done: new Promise<void>((resolve) => {
         finish = resolve;
       }),
+      owner: request.owner,
       seq: 0,
+      timedOut: false,
+      timeout: undefined,
       subscribers: 0,
       graceTimer: undefined,
       abortTurn: undefined,
@@ -127,6 +146,13 @@ export class Runner {
       throw error;
     }
     this.#armGrace(run);
+    if (this.#maxRunMs > 0) {
+      run.timeout = setTimeout(() => {
+        run.timedOut = true;
+        this.#abort(run, `the run exceeded its time limit of ${this.#maxRunMs} ms`);
+      }, this.#maxRunMs);
+      run.timeout.unref?.();
+    }
     this.#drive(run, request.input)
       .catch((error: unknown) => {
         // Only the store can fail here (the agent's errors are caught inside): the run could not be
@@ -137,6 +163,7 @@ export class Runner {
       .finally(() => {
         this.#live.delete(id);
         if (run.graceTimer) clearTimeout(run.graceTimer);
+        if (run.timeout) clearTimeout(run.timeout);
         finish();
       });
     return { ...record, lastSeq: run.seq };
@@ -220,7 +247,7 @@ export class Runner {
       for (;;) {
         const next = await this.#next(run, iterator);
         if (next === ABORTED) {
-          terminal = { type: 'run.cancelled', reason: run.cancelReason };
+          terminal = abortedTerminal(run);
           break;
         }
         if (next.done) {
@@ -236,7 +263,7 @@ export class Runner {
       }
     } catch (error) {
       if (controller.signal.aborted) {
-        terminal = { type: 'run.cancelled', reason: run.cancelReason };
+        terminal = abortedTerminal(run);
       } else {
         this.#onAgentError(error, { runId: run.id, agent: run.agent.name });
         terminal = { type: 'run.failed', error: toErrorInfo(error, this.#exposeErrors) };
@@ -308,6 +335,23 @@ export class Runner {
     });
   }
 
+  #checkLimits(owner: string | undefined): void {
+    if (this.#live.size >= this.#maxRuns) {
+      throw new AgentwireError('AW_TOO_MANY_RUNS', `this gateway runs its maximum of ${this.#maxRuns} runs; retry shortly`, {
+        details: { retryAfterSeconds: 5 },
+      });
+    }
+    if (owner !== undefined && Number.isFinite(this.#maxRunsPerOwner)) {
+      let mine = 0;
+      for (const run of this.#live.values()) if (run.owner === owner) mine++;
+      if (mine >= this.#maxRunsPerOwner) {
+        throw new AgentwireError('AW_TOO_MANY_RUNS', `you have ${mine} runs running, the maximum; wait for one to end or cancel one`, {
+          details: { retryAfterSeconds: 5 },
+        });
+      }
+    }
+  }
+
   async #maybeYieldTurn(run: LiveRun): Promise<void> {
     const now = Date.now();
     if (++run.eventsSinceTurn < EVENTS_PER_TURN && now - run.lastTurnAt < MS_PER_TURN) return;
@@ -344,6 +388,13 @@ export class Runner {
     run.seq++;
     await this.store.append(run.id, [stored]);
   }
+}
+
+/** The terminal event of an aborted run: a timeout fails it, anything else cancels it. */
+function abortedTerminal(run: LiveRun): EventBody {
+  return run.timedOut
+    ? { type: 'run.failed', error: { code: 'AW_RUN_TIMEOUT', message: run.cancelReason } }
+    : { type: 'run.cancelled', reason: run.cancelReason };
 }
 
 /** A yielded item as an event body: strings become answer text; objects are validated. */

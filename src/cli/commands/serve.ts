@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { demoAgents } from '../../demo/demo-agents.js';
 import { createGateway } from '../../gateway/create-gateway.js';
@@ -27,6 +28,9 @@ interface ServeFlags {
   model?: string;
   bridge?: string;
   bridgeMethod: 'GET' | 'POST';
+  authToken: string[];
+  authTokensFile?: string;
+  corsOrigin: string[];
 }
 
 /** Adds `serve` to the program. */
@@ -46,10 +50,16 @@ export function registerServeCommand(program: Command): void {
     .option('--model <name>', 'the model for --openai-base-url')
     .option('--bridge <url>', 'also serve an agent "bridge" relaying this existing SSE endpoint')
     .addOption(new Option('--bridge-method <method>', 'how --bridge sends the input: GET ?input= or POST {input}').choices(['GET', 'POST']).default('GET'))
+    .option('--auth-token <[principal:]token>', 'require "Authorization: Bearer <token>" (repeatable; env AGENTWIRE_AUTH_TOKEN)', collect, [])
+    .option('--auth-tokens-file <path>', 'require bearer tokens listed in this file, one "principal:token" per line')
+    .option('--cors-origin <origin>', "allow this origin to call cross-origin (repeatable; '*' for any, without credentials)", collect, [])
     .action(async (flags: ServeFlags) => {
       const agents = await collectAgents(flags);
+      const auth = await authFrom(flags);
       const gateway = createGateway({
         agents,
+        ...(auth ? { auth: { tokens: auth, ...(process.env.AGENTWIRE_STREAM_TOKEN_SECRET ? { streamTokenSecret: process.env.AGENTWIRE_STREAM_TOKEN_SECRET } : {}) } } : {}),
+        ...(flags.corsOrigin.length > 0 ? { corsOrigins: flags.corsOrigin } : {}),
         graceMs: flags.grace,
         heartbeatMs: flags.heartbeat,
         retryMs: flags.retry,
@@ -89,6 +99,39 @@ export function registerServeCommand(program: Command): void {
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
     });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** principal → token from --auth-token, AGENTWIRE_AUTH_TOKEN and --auth-tokens-file; undefined when none. */
+async function authFrom(flags: ServeFlags): Promise<Record<string, string> | undefined> {
+  const entries = [...flags.authToken];
+  if (process.env.AGENTWIRE_AUTH_TOKEN) entries.push(process.env.AGENTWIRE_AUTH_TOKEN);
+  if (flags.authTokensFile !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(flags.authTokensFile, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--auth-tokens-file: cannot read ${flags.authTokensFile}: ${(error as Error).message}`);
+    }
+    for (const line of text.split(/\r?\n/)) {
+      const trimmed = line.trim();
+      if (trimmed === '' || trimmed.startsWith('#')) continue;
+      if (!/^[^\s:]+[:\s]\s*\S+$/.test(trimmed)) throw new UsageError(`--auth-tokens-file: expected "principal:token", got "${trimmed.slice(0, 40)}"`);
+      entries.push(trimmed.replace(/\s+/, ':'));
+    }
+  }
+  if (entries.length === 0) return undefined;
+  const tokens: Record<string, string> = {};
+  entries.forEach((entry, index) => {
+    const colon = entry.indexOf(':');
+    const [principal, token] = colon > 0 ? [entry.slice(0, colon), entry.slice(colon + 1)] : [entries.length === 1 ? 'default' : `token-${index + 1}`, entry];
+    if (token.length < 8) throw new UsageError(`--auth-token: the token of "${principal}" must have at least 8 characters`);
+    tokens[principal] = token;
+  });
+  return tokens;
 }
 
 /** The demo agents or the module's, plus the source agents the flags ask for. */

@@ -48,19 +48,21 @@ export function registerChatRoutes(router: Router, context: RunStreamContext): v
         .join(''),
     }));
     const prompt = [...messages].reverse().find((message) => message.role === 'user')?.content ?? '';
-    const record = await runner.start({ agent: parsed.data.agent, input: { prompt, messages, chatId: parsed.data.id } });
-    chats.delete(parsed.data.id);
-    chats.set(parsed.data.id, record.id);
+    const record = await runner.start({ agent: parsed.data.agent, input: { prompt, messages, chatId: parsed.data.id }, owner: request.principal });
+    // Keyed by principal too: one caller cannot resume another's chat by guessing its id.
+    const chatKey = `${request.principal ?? ''}\u0000${parsed.data.id}`;
+    chats.delete(chatKey);
+    chats.set(chatKey, record.id);
     if (chats.size > MAX_CHATS) chats.delete(chats.keys().next().value as string);
     const format = await aiSdkFormat({ store, runId: record.id, after: 0 });
-    return runStreamResponse(context, record, 0, format);
+    return runStreamResponse(context, record, request.principal, 0, format);
   });
 
-  router.on('GET', '/api/chat/:id/stream', async (_request, params) => {
-    const runId = chats.get(params.id ?? '');
+  router.on('GET', '/api/chat/:id/stream', async (request, params) => {
+    const runId = chats.get(`${request.principal ?? ''}\u0000${params.id ?? ''}`);
     const record = runId === undefined ? undefined : await store.getRun(runId);
     if (!record || record.status !== 'running') return { kind: 'empty', status: 204 };
     const format = await aiSdkFormat({ store, runId: record.id, after: 0 });
-    return runStreamResponse(context, record, 0, format);
+    return runStreamResponse(context, record, request.principal, 0, format);
   });
 }

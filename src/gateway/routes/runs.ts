@@ -7,31 +7,40 @@ import { AgentwireError } from '../../protocol/errors.js';
 import { parseCursor, startRunBodySchema } from '../../protocol/validate.js';
 import { reduceAll } from '../../reducer/reduce.js';
 import type { RunRecord } from '../../store/store.js';
-import type { GatewayRequest, GatewayResponse } from '../http-types.js';
+import type { GatewayRequest } from '../http-types.js';
 import { readJsonBody } from '../request-body.js';
 import type { Router } from '../router.js';
+import { IdempotencyKeys } from '../idempotency.js';
 import { type RunStreamContext, runStreamResponse } from '../run-stream-response.js';
-import { STREAM_FORMATS, type StreamFormat } from '../stream-formats.js';
+import { SSE_HEADERS } from '../sse-stream.js';
+import { STREAM_FORMATS } from '../stream-formats.js';
 
 /** What the run routes need. */
 export type RunRoutesContext = RunStreamContext;
 
 /** Registers the run routes on `router`. */
 export function registerRunRoutes(router: Router, context: RunRoutesContext): void {
-  const { runner, store, options } = context;
+  const { runner, store, options, idempotency, streamTokens, authEnabled } = context;
 
-  const links = (id: string) => ({
-    eventsUrl: `/api/runs/${id}/events`,
-    stateUrl: `/api/runs/${id}`,
-    cancelUrl: `/api/runs/${id}/cancel`,
-  });
+  /** A short-lived token that lets a header-less client (EventSource) read this run; only with auth. */
+  const tokenFor = (id: string, principal: string | undefined) => (authEnabled && principal !== undefined ? streamTokens.issue(id, principal) : undefined);
 
-  const stream = (record: RunRecord, after: number, extraHeaders: Record<string, string> = {}, format?: StreamFormat): GatewayResponse =>
-    runStreamResponse(context, record, after, format, extraHeaders);
+  const links = (id: string, principal: string | undefined) => {
+    const token = tokenFor(id, principal);
+    return {
+      eventsUrl: `/api/runs/${id}/events${token ? `?token=${token}` : ''}`,
+      stateUrl: `/api/runs/${id}`,
+      cancelUrl: `/api/runs/${id}/cancel`,
+      ...(token ? { streamToken: token } : {}),
+    };
+  };
 
-  const findRun = async (id: string | undefined): Promise<RunRecord> => {
+  /** The run, if it exists and belongs to `principal`; another principal's run is "not found" (no existence leak). */
+  const findRun = async (id: string | undefined, principal: string | undefined): Promise<RunRecord> => {
     const record = id === undefined ? undefined : await store.getRun(id);
-    if (!record) throw new AgentwireError('AW_RUN_NOT_FOUND', `no run with id "${id}" (it may have expired)`);
+    if (!record || (authEnabled && record.owner !== principal)) {
+      throw new AgentwireError('AW_RUN_NOT_FOUND', `no run with id "${id}" (it may have expired)`);
+    }
     return record;
   };
 
@@ -41,30 +50,46 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
     if (!parsed.success || !Object.hasOwn(raw as object, 'input')) {
       throw new AgentwireError('AW_BAD_REQUEST', 'the body must be a JSON object { "input": any, "agent"?: string }');
     }
-    const record = await runner.start({ agent: parsed.data.agent, input: parsed.data.input });
-    if (acceptsEventStream(request)) return stream(record, 0, { 'content-location': links(record.id).eventsUrl });
+    const { principal } = request;
+    const key = IdempotencyKeys.parse(request.header('idempotency-key'));
+    const bodyText = JSON.stringify(raw);
+    const repeated = key === undefined ? undefined : idempotency.find(principal, key, bodyText);
+    const record = repeated ? await findRun(repeated, principal) : await runner.start({ agent: parsed.data.agent, input: parsed.data.input, owner: principal });
+    if (key !== undefined && !repeated) idempotency.remember(principal, key, bodyText, record.id);
+    const replayHeaders: Record<string, string> = repeated ? { 'idempotent-replayed': 'true' } : {};
+    const runLinks = links(record.id, principal);
+    if (acceptsEventStream(request)) {
+      return runStreamResponse(context, record, principal, 0, undefined, { 'content-location': `/api/runs/${record.id}/events`, ...replayHeaders });
+    }
     return {
       kind: 'json',
-      status: 201,
-      headers: { location: links(record.id).eventsUrl },
-      body: { id: record.id, agent: record.agent, ...links(record.id) },
+      status: repeated ? 200 : 201,
+      headers: { location: `/api/runs/${record.id}/events`, ...replayHeaders },
+      body: { id: record.id, agent: record.agent, ...runLinks },
     };
   });
 
   router.on('GET', '/api/runs', async (request) => {
     const limit = parseCursor(request.url.searchParams.get('limit'));
     if (limit === null || limit === 0) throw new AgentwireError('AW_BAD_REQUEST', 'limit must be a positive integer');
-    const runs = await store.listRuns({ limit: Math.min(limit ?? 50, 500) });
-    return { kind: 'json', status: 200, body: { runs: runs.map((run) => ({ ...run, ...links(run.id) })) } };
+    const owner = authEnabled ? request.principal : undefined;
+    const runs = await store.listRuns({ owner, limit: Math.min(limit ?? 50, 500) });
+    return { kind: 'json', status: 200, body: { runs: runs.map(({ owner: _owner, ...run }) => ({ ...run, ...links(run.id, request.principal) })) } };
   });
 
-  router.on('GET', '/api/runs/:id', async (_request, params) => {
-    const record = await findRun(params.id);
-    return { kind: 'json', status: 200, body: reduceAll((await store.read(record.id, 0)).map((stored) => stored.event)) };
+  router.on('GET', '/api/runs/:id', async (request, params) => {
+    const record = await findRun(params.id, request.principal);
+    const token = tokenFor(record.id, request.principal);
+    return {
+      kind: 'json',
+      status: 200,
+      headers: token ? { 'x-agentwire-stream-token': token } : ({} as Record<string, string>),
+      body: reduceAll((await store.read(record.id, 0)).map((stored) => stored.event)),
+    };
   });
 
   router.on('GET', '/api/runs/:id/events', async (request, params) => {
-    const record = await findRun(params.id);
+    const record = await findRun(params.id, request.principal);
     const formatName = request.url.searchParams.get('format') ?? 'agentwire';
     const makeFormat = Object.hasOwn(STREAM_FORMATS, formatName) ? STREAM_FORMATS[formatName] : undefined;
     if (!makeFormat) {
@@ -78,18 +103,20 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
       // Nothing left to send: 204 tells a native EventSource to stop reconnecting.
       return { kind: 'empty', status: 204 };
     }
-    return stream(record, after, {}, await makeFormat({ store, runId: record.id, after }));
-  });
+    const format = await makeFormat({ store, runId: record.id, after });
+    if (request.method === 'HEAD') return { kind: 'empty', status: 200, headers: { ...SSE_HEADERS, ...format.headers } };
+    return runStreamResponse(context, record, request.principal, after, format);
+  }, { streamToken: true });
 
   router.on('POST', '/api/runs/:id/cancel', async (request, params) => {
-    const record = await findRun(params.id);
+    const record = await findRun(params.id, request.principal);
     const body = (await readJsonBody(request, options.maxBodyBytes, true)) as { reason?: unknown } | undefined;
     const reason = typeof body?.reason === 'string' && body.reason !== '' ? body.reason.slice(0, 500) : 'cancelled by request';
     if (record.status !== 'running' || !(await runner.cancel(record.id, reason))) {
-      const ended = await findRun(record.id);
+      const ended = await findRun(record.id, request.principal);
       throw new AgentwireError('AW_RUN_ENDED', `run ${record.id} has already ended (${ended.status})`);
     }
-    const after = await findRun(record.id);
+    const after = await findRun(record.id, request.principal);
     return { kind: 'json', status: 200, body: { id: after.id, status: after.status } };
   });
 }

@@ -38,13 +38,13 @@ export function registerStaticRoutes(router: Router, dir: string): void {
   const index = files.get('index.html');
   if (!index) throw new AgentwireError('AW_INVALID_OPTION', `uiDir ${dir} has no index.html`);
   const page = (): GatewayResponse => ({ kind: 'bytes', status: 200, headers: { ...index.headers }, body: index.body });
-  router.on('GET', '/', page);
-  router.on('GET', '/runs/:id', page);
+  router.on('GET', '/', page, { public: true });
+  router.on('GET', '/runs/:id', page, { public: true });
   router.on('GET', '/assets/*', (_request, params) => {
     const file = files.get(`assets/${params.rest}`);
     if (!file) throw new AgentwireError('AW_NOT_FOUND', `no asset ${params.rest}`);
     return { kind: 'bytes', status: 200, headers: { ...file.headers }, body: file.body };
-  });
+  }, { public: true });
 }
 
 function loadFiles(dir: string): Map<string, { body: Uint8Array; headers: Record<string, string> }> {

@@ -1,0 +1,67 @@
+/**
+ * Counting open streams per principal, per gateway and per run, and refusing one more (429) at a
+ * limit.
+ *
+ * @module
+ */
+import { AgentwireError } from '../protocol/errors.js';
+
+/** Stream limits. Each is a positive integer. */
+export interface StreamLimitOptions {
+  maxStreams: number;
+  maxStreamsPerPrincipal: number;
+  maxSubscribersPerRun: number;
+}
+
+/** Live counts of open streams. */
+export class StreamLimits {
+  readonly #options: StreamLimitOptions;
+  readonly #byPrincipal = new Map<string, number>();
+  readonly #byRun = new Map<string, number>();
+  #total = 0;
+
+  constructor(options: StreamLimitOptions) {
+    this.#options = options;
+  }
+
+  /** Open streams in total. */
+  get open(): number {
+    return this.#total;
+  }
+
+  /**
+   * Counts one more stream of `principal` on `runId`, or throws 429 (`AW_TOO_MANY_STREAMS`,
+   * `AW_TOO_MANY_SUBSCRIBERS`). Returns the release function (idempotent).
+   */
+  acquire(principal: string | undefined, runId: string): () => void {
+    const key = principal ?? '';
+    const mine = this.#byPrincipal.get(key) ?? 0;
+    const onRun = this.#byRun.get(runId) ?? 0;
+    if (this.#total >= this.#options.maxStreams) {
+      throw new AgentwireError('AW_TOO_MANY_STREAMS', `this gateway holds its maximum of ${this.#options.maxStreams} streams; retry shortly`);
+    }
+    if (principal !== undefined && mine >= this.#options.maxStreamsPerPrincipal) {
+      throw new AgentwireError('AW_TOO_MANY_STREAMS', `you have ${mine} open streams, the maximum; close one first`);
+    }
+    if (onRun >= this.#options.maxSubscribersPerRun) {
+      throw new AgentwireError('AW_TOO_MANY_SUBSCRIBERS', `run ${runId} has its maximum of ${this.#options.maxSubscribersPerRun} subscribers`);
+    }
+    this.#total++;
+    this.#byPrincipal.set(key, mine + 1);
+    this.#byRun.set(runId, onRun + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#total--;
+      decrement(this.#byPrincipal, key);
+      decrement(this.#byRun, runId);
+    };
+  }
+}
+
+function decrement(map: Map<string, number>, key: string): void {
+  const next = (map.get(key) ?? 1) - 1;
+  if (next <= 0) map.delete(key);
+  else map.set(key, next);
+}

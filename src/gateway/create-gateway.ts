@@ -12,6 +12,9 @@ import { StreamTokens, resolveAuthenticate } from './auth.js';
 import { GatewayCore } from './core.js';
 import { Cors } from './cors.js';
 import { IdempotencyKeys } from './idempotency.js';
+import { logRunEnd, logRunStart } from './logger.js';
+import { watchEventLoop } from './loop-monitor.js';
+import { GatewayMetrics } from './metrics.js';
 import { StreamLimits } from './stream-limits.js';
 import { type FetchHandler, createFetchHandler } from './fetch-handler.js';
 import { type NodeListener, createNodeListener } from './node-listener.js';
@@ -33,10 +36,24 @@ export interface Gateway {
   /** The run log. */
   readonly store: RunStore;
   /**
-   * Shuts down: new requests get 503, live runs are cancelled (their streams receive
-   * `run.cancelled` and end), then the store is closed if the gateway created it.
+   * Shuts down: new requests get 503; live runs are cancelled (their streams receive
+   * `run.cancelled` and end) or, with `runs: 'finish'`, given until the deadline to finish; then the
+   * store is closed if the gateway created it.
    */
-  close(): Promise<void>;
+  close(options?: CloseOptions): Promise<void>;
+}
+
+/** How a gateway shuts down. */
+export interface CloseOptions {
+  /** `cancel` live runs at once, or let them `finish` until the deadline. @defaultValue 'cancel' */
+  runs?: 'cancel' | 'finish';
+  /** Most time given to runs to finish, in ms (then they are cancelled). @defaultValue 10000 */
+  deadlineMs?: number;
+  /**
+   * End every open stream at once, without a terminal event, so clients reconnect (with
+   * `Last-Event-ID`) to another gateway: for several gateways sharing a store. @defaultValue false
+   */
+  endStreams?: boolean;
 }
 
 /** The bundled viewer page, beside this module in the build (`dist/ui`) and in the sources (`src/ui`). */
@@ -64,8 +81,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   const resolved = resolveOptions(options);
   const ownsStore = resolved.store === undefined;
   const store = resolved.store ?? new MemoryStore();
-  const { limits } = resolved;
-  const runner = new Runner({
+  const { limits, logger } = resolved;
+  // The metrics read the runner when scraped; the runner reports to the metrics through its hooks.
+  const metrics = resolved.metrics ? new GatewayMetrics(() => runner.liveRunCount) : undefined;
+  const runner: Runner = new Runner({
     store,
     agents: resolved.agents,
     graceMs: resolved.graceMs,
@@ -73,9 +92,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     maxRuns: limits.maxRuns,
     maxRunsPerOwner: limits.maxRunsPerPrincipal,
     maxRunMs: limits.maxRunMs,
-    ...(resolved.onAgentError ? { onAgentError: resolved.onAgentError } : {}),
+    hooks: {
+      onRunStart(run) {
+        metrics?.runStarted(run);
+        if (logger) logRunStart(logger, run);
+      },
+      onRunEnd(run) {
+        metrics?.runEnded(run);
+        if (logger) logRunEnd(logger, run);
+      },
+    },
+    ...(resolved.onAgentError ? { onAgentError: resolved.onAgentError } : logger ? { onAgentError: (error, run) => logger.error({ event: 'agent.error', ...run, err: error }, `agent "${run.agent}" failed in run ${run.runId}`) } : {}),
   });
+  const stopLoopWatch = logger ? watchEventLoop(runner, logger, resolved.blockWarnMs) : () => {};
   const authenticate = resolveAuthenticate(resolved.auth);
+  const streamsClosing = new AbortController();
   const streamTokens = new StreamTokens(resolved.auth?.streamTokenSecret, resolved.auth?.streamTokenTtlMs);
   const context = {
     runner,
@@ -85,11 +116,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     streamTokens,
     idempotency: new IdempotencyKeys(24 * 60 * 60 * 1000),
     authEnabled: authenticate !== undefined,
+    metrics,
+    shutdownSignal: streamsClosing.signal,
   };
   const router = new Router();
   registerRunRoutes(router, context);
   registerChatRoutes(router, context);
-  registerMetaRoutes(router, { runner, startedAt: Date.now() });
+  registerMetaRoutes(router, { runner, startedAt: Date.now(), metrics });
   if (resolved.uiDir !== false) registerStaticRoutes(router, resolved.uiDir ?? BUNDLED_UI_DIR);
   const core = new GatewayCore(router, { cors: new Cors(resolved.corsOrigins), authenticate, streamTokens });
   let closing: Promise<void> | undefined;
@@ -98,10 +131,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     fetch: createFetchHandler(core),
     runner,
     store,
-    close() {
+    close(closeOptions: CloseOptions = {}) {
       closing ??= (async () => {
         core.close();
+        if (closeOptions.endStreams) streamsClosing.abort();
+        if (closeOptions.runs === 'finish') await runner.drain(closeOptions.deadlineMs ?? 10_000);
         await runner.shutdown();
+        stopLoopWatch();
+        metrics?.close();
         if (ownsStore) await store.close();
       })();
       return closing;

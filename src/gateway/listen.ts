@@ -6,7 +6,7 @@
  */
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Gateway } from './create-gateway.js';
+import type { CloseOptions, Gateway } from './create-gateway.js';
 
 /** A running HTTP server for a gateway. */
 export interface ListeningGateway {
@@ -14,8 +14,12 @@ export interface ListeningGateway {
   /** `http://host:port` */
   readonly url: string;
   readonly port: number;
-  /** Cancels live runs (streams end with `run.cancelled`), then stops the server. */
-  close(): Promise<void>;
+  /**
+   * Shuts the gateway down (see {@link CloseOptions}: by default live runs are cancelled and their
+   * streams end with `run.cancelled`), then stops the server, cutting connections still open after
+   * the deadline.
+   */
+  close(options?: CloseOptions): Promise<void>;
 }
 
 /** Options of {@link listen}. */
@@ -46,10 +50,12 @@ export async function listen(gateway: Gateway, options: ListenOptions = {}): Pro
     server,
     port,
     url: `http://${urlHost}:${port}`,
-    close() {
+    close(closeOptions: CloseOptions = {}) {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        await gateway.close();
+        const deadline = setTimeout(() => server.closeAllConnections(), (closeOptions.deadlineMs ?? 10_000) + 2_000);
+        deadline.unref();
+        await gateway.close(closeOptions);
         // Streams have received their terminal event: close each connection as soon as its
         // response has flushed, and cut whatever is left after a short grace.
         const sweep = setInterval(() => server.closeIdleConnections(), 25);
@@ -58,6 +64,7 @@ export async function listen(gateway: Gateway, options: ListenOptions = {}): Pro
         await stopped;
         clearInterval(sweep);
         clearTimeout(force);
+        clearTimeout(deadline);
       })();
       return closing;
     },

@@ -7,6 +7,7 @@ import { AgentwireError } from '../protocol/errors.js';
 import type { AgentsInput } from '../runner/agents.js';
 import type { RunStore } from '../store/store.js';
 import type { AuthOptions } from './auth.js';
+import type { Logger } from './logger.js';
 
 /** Limits that protect a gateway; each answers with 429 and `Retry-After` when hit. */
 export interface LimitOptions {
@@ -53,6 +54,12 @@ export interface GatewayOptions {
   corsOrigins?: string[];
   /** Limits; see {@link LimitOptions} for each default. */
   limits?: LimitOptions;
+  /** Serve Prometheus metrics at `GET /metrics`. @defaultValue true */
+  metrics?: boolean;
+  /** A pino-compatible logger for run start/end lines and event-loop stall warnings. @defaultValue none */
+  logger?: Logger;
+  /** Warn (through `logger`) when the event loop stalls this long, in ms. @defaultValue 200 */
+  blockWarnMs?: number;
 }
 
 /** The defaults of every optional {@link GatewayOptions} field. */
@@ -62,6 +69,8 @@ export const DEFAULTS = Object.freeze({
   graceMs: 30_000 as number | 'continue',
   maxBodyBytes: 1024 * 1024,
   exposeErrors: false,
+  metrics: true,
+  blockWarnMs: 200,
   limits: Object.freeze({
     maxRunsPerPrincipal: 20,
     maxRuns: 1_000,

@@ -8,6 +8,7 @@ import type { RunRecord, RunStore } from '../store/store.js';
 import type { StreamTokens } from './auth.js';
 import type { GatewayResponse } from './http-types.js';
 import type { IdempotencyKeys } from './idempotency.js';
+import type { GatewayMetrics } from './metrics.js';
 import type { ResolvedGatewayOptions } from './options.js';
 import { SSE_HEADERS, createSseStream } from './sse-stream.js';
 import type { StreamFormat } from './stream-formats.js';
@@ -23,6 +24,10 @@ export interface RunStreamContext {
   idempotency: IdempotencyKeys;
   /** True when the gateway authenticates callers. */
   authEnabled: boolean;
+  /** `undefined` when metrics are off. */
+  metrics: GatewayMetrics | undefined;
+  /** Aborts when the gateway ends every stream for a shutdown. */
+  shutdownSignal: AbortSignal;
 }
 
 /**
@@ -37,6 +42,7 @@ export function runStreamResponse(
   after: number,
   format?: StreamFormat,
   extraHeaders: Record<string, string> = {},
+  formatName = 'agentwire',
 ): GatewayResponse {
   const releaseLimit = context.limits.acquire(principal, record.id);
   return {
@@ -50,6 +56,9 @@ export function runStreamResponse(
       heartbeatMs: context.options.heartbeatMs,
       retryMs: context.options.retryMs,
       ...(format ? { format } : {}),
+      formatName,
+      ...(context.metrics ? { observer: context.metrics } : {}),
+      shutdownSignal: context.shutdownSignal,
       onSubscribe: () => {
         const detach = context.runner.attach(record.id);
         return () => {

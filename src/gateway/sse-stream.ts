@@ -8,6 +8,7 @@
 import { SSE_HEARTBEAT, encodeSseRetry } from '../protocol/sse.js';
 import type { RunStore } from '../store/store.js';
 import type { StreamBody } from './http-types.js';
+import type { StreamObserver } from './metrics.js';
 import { AGENTWIRE_FORMAT, type StreamFormat } from './stream-formats.js';
 
 /** Response headers of every SSE stream. No `Connection` header: it is forbidden on HTTP/2. */
@@ -30,6 +31,12 @@ export interface SseStreamOptions {
   retryMs: number;
   /** How events become frames. @defaultValue agentwire's own framing */
   format?: StreamFormat;
+  /** The format's name, for metrics. @defaultValue 'agentwire' */
+  formatName?: string;
+  /** Told what the stream does (metrics). */
+  observer?: StreamObserver;
+  /** Ends the stream (without a terminal event, so the client reconnects) when it aborts. */
+  shutdownSignal?: AbortSignal;
   /** Called when the stream starts and returns the function called when it ends. */
   onSubscribe?: () => () => void;
 }
@@ -39,6 +46,9 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
   return {
     async pump(sink) {
       const release = options.onSubscribe?.();
+      const { observer } = options;
+      const formatName = options.formatName ?? 'agentwire';
+      observer?.opened(formatName, options.after > 0);
       let lastWriteAt = Date.now();
       let heartbeat: ReturnType<typeof setTimeout> | undefined;
       const armHeartbeat = (delay: number) => {
@@ -57,27 +67,37 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
         const format = options.format ?? AGENTWIRE_FORMAT;
         sink.write(encodeSseRetry(options.retryMs) + format.prelude);
         armHeartbeat(options.heartbeatMs);
+        let pendingEvents = 0;
         const send = async (chunk: string) => {
           lastWriteAt = Date.now();
-          if (!sink.write(chunk)) await sink.ready();
+          observer?.wrote(pendingEvents, chunk.length);
+          pendingEvents = 0;
+          if (!sink.write(chunk)) {
+            observer?.waited();
+            await sink.ready();
+          }
         };
-        for await (const batch of options.store.follow(options.runId, options.after, { signal: sink.signal })) {
+        const signal = options.shutdownSignal ? AbortSignal.any([sink.signal, options.shutdownSignal]) : sink.signal;
+        for await (const batch of options.store.follow(options.runId, options.after, { signal })) {
           // One write per batch, cut at CHUNK_SIZE so a slow client never holds more than that in our buffers.
           let chunk = '';
           for (const stored of batch) {
             chunk += format.frame(stored);
+            pendingEvents++;
+            if (stored.type === 'run.snapshot') observer?.snapshot();
             if (chunk.length >= CHUNK_SIZE) {
               await send(chunk);
               chunk = '';
-              if (sink.signal.aborted) break;
+              if (signal.aborted) break;
             }
           }
-          if (chunk !== '' && !sink.signal.aborted) await send(chunk);
-          if (sink.signal.aborted) break;
+          if (chunk !== '' && !signal.aborted) await send(chunk);
+          if (signal.aborted) break;
         }
       } finally {
         clearTimeout(heartbeat);
         release?.();
+        observer?.closed(formatName);
       }
     },
   };

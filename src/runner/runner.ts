@@ -35,6 +35,37 @@ export interface RunnerOptions {
   maxRunsPerOwner?: number;
   /** Longest a run may take, in ms, before it fails with `AW_RUN_TIMEOUT`; 0 for no limit. @defaultValue 0 */
   maxRunMs?: number;
+  /** Called when a run starts and when it ends (logs, metrics). */
+  hooks?: RunnerHooks;
+}
+
+/** What stopped a run early. */
+export type AbortSource = 'cancel' | 'disconnect' | 'timeout' | 'shutdown' | 'failure';
+
+/** A run as the hooks see it. */
+export interface RunInfo {
+  runId: string;
+  agent: string;
+  owner: string | undefined;
+  startedAt: number;
+}
+
+/** A finished run as the end hook sees it. */
+export interface RunEndInfo extends RunInfo {
+  outcome: 'finished' | 'failed' | 'cancelled';
+  /** The error code of a failed run. */
+  code: string | undefined;
+  /** What stopped it early, if anything did. */
+  abortSource: AbortSource | undefined;
+  durationMs: number;
+  /** Events in its log. */
+  events: number;
+}
+
+/** Observers of the runner. Exceptions they throw are ignored. */
+export interface RunnerHooks {
+  onRunStart?(run: RunInfo): void;
+  onRunEnd?(run: RunEndInfo): void;
 }
 
 /** A request to start a run. */
@@ -59,6 +90,8 @@ interface LiveRun {
   seq: number;
   timedOut: boolean;
   timeout: ReturnType<typeof setTimeout> | undefined;
+  abortSource: AbortSource | undefined;
+  readonly startedAt: number;
   subscribers: number;
   graceTimer: ReturnType<typeof setTimeout> | undefined;
   abortTurn: (() => void) | undefined;
@@ -79,8 +112,12 @@ export class Runner {
   readonly #maxRuns: number;
   readonly #maxRunsPerOwner: number;
   readonly #maxRunMs: number;
+  readonly #hooks: RunnerHooks;
+  #lastEmitRun: LiveRun | undefined;
+  #lastEmitAt = 0;
 
   constructor(options: RunnerOptions) {
+    this.#hooks = options.hooks ?? {};
     this.#maxRuns = options.maxRuns ?? Number.POSITIVE_INFINITY;
     this.#maxRunsPerOwner = options.maxRunsPerOwner ?? Number.POSITIVE_INFINITY;
     this.#maxRunMs = options.maxRunMs ?? 0;
@@ -128,6 +165,8 @@ export class Runner {
       seq: 0,
       timedOut: false,
       timeout: undefined,
+      abortSource: undefined,
+      startedAt: now,
       subscribers: 0,
       graceTimer: undefined,
       abortTurn: undefined,
@@ -146,10 +185,11 @@ export class Runner {
       throw error;
     }
     this.#armGrace(run);
+    safely(() => this.#hooks.onRunStart?.({ runId: id, agent: agent.name, owner: request.owner, startedAt: now }));
     if (this.#maxRunMs > 0) {
       run.timeout = setTimeout(() => {
         run.timedOut = true;
-        this.#abort(run, `the run exceeded its time limit of ${this.#maxRunMs} ms`);
+        this.#abort(run, `the run exceeded its time limit of ${this.#maxRunMs} ms`, 'timeout');
       }, this.#maxRunMs);
       run.timeout.unref?.();
     }
@@ -158,7 +198,7 @@ export class Runner {
         // Only the store can fail here (the agent's errors are caught inside): the run could not be
         // closed in the log. Report it; never leave an unhandled rejection.
         console.error(`[agentwire] run ${id}: the run log refused an event; the run is abandoned:`, error);
-        this.#abort(run, 'the run log failed');
+        this.#abort(run, 'the run log failed', 'failure');
       })
       .finally(() => {
         this.#live.delete(id);
@@ -212,10 +252,22 @@ export class Runner {
     await this.#live.get(runId)?.done;
   }
 
+  /** Resolves when every run live now has ended, or after `timeoutMs`, whichever comes first. */
+  async drain(timeoutMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all([...this.#live.values()].map((run) => run.done)),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
   /** Cancels every live run with `reason` and waits until each has its terminal event. */
   async shutdown(reason = 'the gateway is shutting down'): Promise<void> {
     const runs = [...this.#live.values()];
-    for (const run of runs) this.#abort(run, reason);
+    for (const run of runs) this.#abort(run, reason, 'shutdown');
     await Promise.all(runs.map((run) => run.done));
   }
 
@@ -224,20 +276,21 @@ export class Runner {
     if (run.graceTimer) clearTimeout(run.graceTimer);
     run.graceTimer = setTimeout(() => {
       run.graceTimer = undefined;
-      if (run.subscribers === 0) this.#abort(run, 'no subscriber reconnected within the grace period');
+      if (run.subscribers === 0) this.#abort(run, 'no subscriber reconnected within the grace period', 'disconnect');
     }, this.#graceMs);
     run.graceTimer.unref?.();
   }
 
-  #abort(run: LiveRun, reason: string): void {
+  #abort(run: LiveRun, reason: string, source: AbortSource): void {
     if (run.controller.signal.aborted) return;
     run.cancelReason = reason;
+    run.abortSource = source;
     run.controller.abort(new DOMException(reason, 'AbortError'));
   }
 
   async #drive(run: LiveRun, input: unknown): Promise<void> {
     const { controller } = run;
-    const unsubscribeCancel = this.store.onCancel(run.id, (reason) => this.#abort(run, reason));
+    const unsubscribeCancel = this.store.onCancel(run.id, (reason) => this.#abort(run, reason, 'cancel'));
     const onAbort = () => run.abortTurn?.();
     controller.signal.addEventListener('abort', onAbort, { once: true });
     let iterator: Iterator<AgentItem, unknown> | AsyncIterator<AgentItem, unknown> | undefined;
@@ -277,7 +330,7 @@ export class Runner {
       const returned = iterator.return(undefined);
       if (returned instanceof Promise) returned.catch(() => {});
     }
-    if (terminal.type !== 'run.finished') this.#abort(run, terminal.type === 'run.cancelled' ? terminal.reason : 'the run failed');
+    if (terminal.type !== 'run.finished') this.#abort(run, terminal.type === 'run.cancelled' ? terminal.reason : 'the run failed', 'failure');
     await this.#end(run, terminal);
   }
 
@@ -368,13 +421,38 @@ export class Runner {
           ? terminal.error
           : { code: 'AW_STEP_UNFINISHED', message: 'the step was still open when the run ended' };
     for (const closing of run.invariants.closeDescendants(undefined, error)) await this.#emit(run, closing);
+    let final = terminal;
     try {
       await this.#emit(run, terminal);
     } catch (cause) {
       // The output could not be serialised: the run still needs its one terminal event.
       const message = cause instanceof Error ? cause.message : String(cause);
-      await this.#emit(run, { type: 'run.failed', error: { code: 'AW_INVALID_EVENT', message } });
+      final = { type: 'run.failed', error: { code: 'AW_INVALID_EVENT', message } };
+      await this.#emit(run, final);
     }
+    const endedAt = Date.now();
+    safely(() =>
+      this.#hooks.onRunEnd?.({
+        runId: run.id,
+        agent: run.agent.name,
+        owner: run.owner,
+        startedAt: run.startedAt,
+        outcome: final.type === 'run.finished' ? 'finished' : final.type === 'run.failed' ? 'failed' : 'cancelled',
+        code: final.type === 'run.failed' ? final.error.code : undefined,
+        abortSource: run.abortSource,
+        durationMs: endedAt - run.startedAt,
+        events: run.seq,
+      }),
+    );
+  }
+
+  /**
+   * The run that most recently appended an event, and when (`performance.now()`). An agent that
+   * blocks the event loop usually yields right after: this names the likely culprit of a stall.
+   */
+  get lastEmit(): { runId: string; agent: string; at: number } | undefined {
+    const run = this.#lastEmitRun;
+    return run ? { runId: run.id, agent: run.agent.name, at: this.#lastEmitAt } : undefined;
   }
 
   async #emit(run: LiveRun, body: EventBody): Promise<void> {
@@ -386,7 +464,17 @@ export class Runner {
       throw new AgentwireError('AW_INVALID_EVENT', `a "${body.type}" event could not be serialised as JSON: ${(cause as Error).message}`, { cause });
     }
     run.seq++;
+    this.#lastEmitRun = run;
+    this.#lastEmitAt = performance.now();
     await this.store.append(run.id, [stored]);
+  }
+}
+
+function safely(call: () => void): void {
+  try {
+    call();
+  } catch {
+    // An observer's failure must never affect a run.
   }
 }
 

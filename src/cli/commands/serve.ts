@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
 import { demoAgents } from '../../demo/demo-agents.js';
 import { createGateway } from '../../gateway/create-gateway.js';
 import { listen } from '../../gateway/listen.js';
@@ -31,6 +32,8 @@ interface ServeFlags {
   authToken: string[];
   authTokensFile?: string;
   corsOrigin: string[];
+  shutdown: 'cancel' | 'finish' | 'handoff';
+  shutdownDeadline: number;
 }
 
 /** Adds `serve` to the program. */
@@ -52,12 +55,19 @@ export function registerServeCommand(program: Command): void {
     .addOption(new Option('--bridge-method <method>', 'how --bridge sends the input: GET ?input= or POST {input}').choices(['GET', 'POST']).default('GET'))
     .option('--auth-token <[principal:]token>', 'require "Authorization: Bearer <token>" (repeatable; env AGENTWIRE_AUTH_TOKEN)', collect, [])
     .option('--auth-tokens-file <path>', 'require bearer tokens listed in this file, one "principal:token" per line')
+    .addOption(
+      new Option('--shutdown <policy>', "on SIGTERM: 'cancel' live runs, let them 'finish' until the deadline, or 'handoff' (end streams so clients reconnect to another gateway, finish runs)")
+        .choices(['cancel', 'finish', 'handoff'])
+        .default('cancel'),
+    )
+    .option('--shutdown-deadline <ms>', 'longest a shutdown waits for runs to finish (ms)', integer('shutdown-deadline', 0, 3_600_000), 10_000)
     .option('--cors-origin <origin>', "allow this origin to call cross-origin (repeatable; '*' for any, without credentials)", collect, [])
     .action(async (flags: ServeFlags) => {
       const agents = await collectAgents(flags);
       const auth = await authFrom(flags);
       const gateway = createGateway({
         agents,
+        logger: pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'agentwire' } }),
         ...(auth ? { auth: { tokens: auth, ...(process.env.AGENTWIRE_STREAM_TOKEN_SECRET ? { streamTokenSecret: process.env.AGENTWIRE_STREAM_TOKEN_SECRET } : {}) } } : {}),
         ...(flags.corsOrigin.length > 0 ? { corsOrigins: flags.corsOrigin } : {}),
         graceMs: flags.grace,
@@ -88,7 +98,7 @@ export function registerServeCommand(program: Command): void {
         }
         stopping = true;
         console.log(`agentwire: ${signal} received, ending streams and shutting down…`);
-        server.close().then(
+        server.close({ runs: flags.shutdown === 'cancel' ? 'cancel' : 'finish', deadlineMs: flags.shutdownDeadline, endStreams: flags.shutdown === 'handoff' }).then(
           () => process.exit(0),
           (error: unknown) => {
             console.error('agentwire: error during shutdown:', error);

@@ -55,7 +55,7 @@ export function registerChatRoutes(router: Router, context: RunStreamContext): v
     chats.set(chatKey, record.id);
     if (chats.size > MAX_CHATS) chats.delete(chats.keys().next().value as string);
     const format = await aiSdkFormat({ store, runId: record.id, after: 0 });
-    return runStreamResponse(context, record, request.principal, 0, format);
+    return runStreamResponse(context, record, request.principal, 0, format, {}, 'ai-sdk');
   });
 
   router.on('GET', '/api/chat/:id/stream', async (request, params) => {
@@ -63,6 +63,6 @@ export function registerChatRoutes(router: Router, context: RunStreamContext): v
     const record = runId === undefined ? undefined : await store.getRun(runId);
     if (!record || record.status !== 'running') return { kind: 'empty', status: 204 };
     const format = await aiSdkFormat({ store, runId: record.id, after: 0 });
-    return runStreamResponse(context, record, request.principal, 0, format);
+    return runStreamResponse(context, record, request.principal, 0, format, {}, 'ai-sdk');
   });
 }

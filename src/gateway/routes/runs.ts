@@ -105,7 +105,7 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
     }
     const format = await makeFormat({ store, runId: record.id, after });
     if (request.method === 'HEAD') return { kind: 'empty', status: 200, headers: { ...SSE_HEADERS, ...format.headers } };
-    return runStreamResponse(context, record, request.principal, after, format);
+    return runStreamResponse(context, record, request.principal, after, format, {}, formatName);
   }, { streamToken: true });
 
   router.on('POST', '/api/runs/:id/cancel', async (request, params) => {

@@ -55,7 +55,7 @@ function metric(text: string, name: string, labels = ''): number {
 describe('observability', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startNodeServer({ agents, logger, graceMs: 100, blockWarnMs: 200, onAgentError: () => {} });
+    server = await startNodeServer({ agents, logger, graceMs: 1_000, blockWarnMs: 200, onAgentError: () => {} });
   });
   afterAll(async () => {
     await server.close();
@@ -71,7 +71,7 @@ describe('observability', () => {
     const during = await (await fetch(`${server.url}/metrics`)).text();
     expect(metric(during, 'agentwire_streams_open', 'transport="sse",format="agentwire"')).toBe(1);
     expect(metric(during, 'agentwire_runs_running')).toBe(1);
-    open.close(); // the only subscriber leaves: the 100 ms grace then aborts the producer
+    open.close(); // the only subscriber leaves: the 1 s grace then aborts the producer
     await waitFor(async () => metric(await (await fetch(`${server.url}/metrics`)).text(), 'agentwire_producers_aborted_total', 'reason="disconnect"') === 1, 'the disconnect abort to be counted');
     const response = await fetch(`${server.url}/metrics`);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);

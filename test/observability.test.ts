@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/gateway/logger.js';
 import type { AgentContext, AgentDefinition } from '../src/producer/agent.js';
 import { type TestServer, startNodeServer } from './helpers/servers.js';
+import { metric } from './helpers/metrics.js';
 import { collectEvents, openSse, startRun } from './helpers/sse-client.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -45,12 +46,6 @@ const agents: AgentDefinition[] = [
     },
   },
 ];
-
-/** The value of a metric line (with its labels) in Prometheus text. */
-function metric(text: string, name: string, labels = ''): number {
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}${labels ? `{${labels}}` : ''} `) || (labels === '' && candidate.startsWith(`${name} `)));
-  return line === undefined ? Number.NaN : Number(line.split(' ').at(-1));
-}
 
 describe('observability', () => {
   let server: TestServer;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentContext, AgentDefinition } from '../src/producer/agent.js';
 import type { AgentEvent } from '../src/protocol/events.js';
 import { type TestServer, startNodeServer } from './helpers/servers.js';
+import { metric, scrape } from './helpers/metrics.js';
 import { collectEvents, openSse } from './helpers/sse-client.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -210,6 +211,7 @@ describe('limits', () => {
     expect(Number(c.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(await errorCode(c)).toBe('AW_TOO_MANY_RUNS');
     expect((await startLong('bob')).status).toBe(201);
+    expect(metric(await scrape(server.url), 'agentwire_requests_refused_total', 'code="AW_TOO_MANY_RUNS"')).toBe(1);
     for (const response of [a, b]) {
       const { id } = (await response.json()) as { id: string };
       await fetch(`${server.url}/api/runs/${id}/cancel`, { method: 'POST', headers: as('alice') });

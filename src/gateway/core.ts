@@ -16,6 +16,8 @@ export interface CoreOptions {
   /** `undefined`: no authentication. */
   authenticate: Authenticate | undefined;
   streamTokens: StreamTokens;
+  /** Told about every refused request (for the metrics). */
+  onRefused?: (code: string) => void;
 }
 
 /** Routes requests, applies CORS and auth, maps errors; refuses new requests once closing. */
@@ -55,6 +57,7 @@ export class GatewayCore {
       const response = await handler({ ...request, principal }, params);
       return withHeaders(response, corsHeaders);
     } catch (error) {
+      if (isAgentwireError(error) && [401, 403, 413, 429].includes(error.status)) this.#options.onRefused?.(error.code);
       return withHeaders(errorResponse(error), corsHeaders);
     }
   }

@@ -124,7 +124,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   registerChatRoutes(router, context);
   registerMetaRoutes(router, { runner, startedAt: Date.now(), metrics });
   if (resolved.uiDir !== false) registerStaticRoutes(router, resolved.uiDir ?? BUNDLED_UI_DIR);
-  const core = new GatewayCore(router, { cors: new Cors(resolved.corsOrigins), authenticate, streamTokens });
+  const core = new GatewayCore(router, {
+    cors: new Cors(resolved.corsOrigins),
+    authenticate,
+    streamTokens,
+    ...(metrics ? { onRefused: (code: string) => metrics.refused(code) } : {}),
+  });
   let closing: Promise<void> | undefined;
   return {
     listener: createNodeListener(core),

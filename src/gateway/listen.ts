@@ -35,7 +35,9 @@ export async function listen(gateway: Gateway, options: ListenOptions = {}): Pro
   const host = options.host ?? '127.0.0.1';
   // requestTimeout bounds how long a client may take to *send* its request; streams are responses
   // and are not cut by it (the stream adapter also clears the socket's idle timeout).
-  const server = createServer({ requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, gateway.listener);
+  // Idle keep-alive connections outlive the clients' and proxies' own idle timeouts (undici 4 s, load
+  // balancers 60 s), so the client always closes first and never sends a request into a closing socket.
+  const server = createServer({ requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, gateway.listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8787, host, () => {

@@ -36,6 +36,7 @@ export class GatewayMetrics implements StreamObserver {
   readonly #waits: Counter;
   readonly #snapshots: Counter;
   readonly #loopDelay: Histogram;
+  readonly #refused: Counter<'code'>;
   readonly #loop: ReturnType<typeof monitorEventLoopDelay>;
   readonly #sampler: ReturnType<typeof setInterval>;
 
@@ -74,6 +75,12 @@ export class GatewayMetrics implements StreamObserver {
       name: 'agentwire_event_loop_delay_seconds',
       help: 'Worst event-loop delay in each second',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.#refused = new Counter({
+      name: 'agentwire_requests_refused_total',
+      help: 'Requests refused by a limit or a check (413, 429, 401, 403), by error code',
+      labelNames: ['code'],
       registers,
     });
     this.#loop = monitorEventLoopDelay({ resolution: 10 });
@@ -117,6 +124,11 @@ export class GatewayMetrics implements StreamObserver {
 
   closed(format: string): void {
     this.#streams.dec({ transport: 'sse', format });
+  }
+
+  /** Counts a request refused with `code` (limits, auth). */
+  refused(code: string): void {
+    this.#refused.inc({ code });
   }
 
   /** The metrics in Prometheus text format. */

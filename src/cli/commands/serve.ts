@@ -65,9 +65,12 @@ export function registerServeCommand(program: Command): void {
     .action(async (flags: ServeFlags) => {
       const agents = await collectAgents(flags);
       const auth = await authFrom(flags);
+      const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'agentwire' } });
+      // A rejection an agent leaves behind (a promise it never awaited) must not take every stream down.
+      process.on('unhandledRejection', (reason) => logger.error({ event: 'unhandled_rejection', err: reason }, 'an unhandled promise rejection (most likely from an agent) was ignored'));
       const gateway = createGateway({
         agents,
-        logger: pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'agentwire' } }),
+        logger,
         ...(auth ? { auth: { tokens: auth, ...(process.env.AGENTWIRE_STREAM_TOKEN_SECRET ? { streamTokenSecret: process.env.AGENTWIRE_STREAM_TOKEN_SECRET } : {}) } } : {}),
         ...(flags.corsOrigin.length > 0 ? { corsOrigins: flags.corsOrigin } : {}),
         graceMs: flags.grace,

@@ -43,6 +43,8 @@ export const ERROR_CODES = {
   AW_RUN_CANCELLED: 499,
   /** The run exceeded its time limit. Appears in `run.failed`. */
   AW_RUN_TIMEOUT: 504,
+  /** The run log's backend (Redis) cannot be reached. */
+  AW_STORE_UNAVAILABLE: 503,
 } as const;
 
 /** A code from the catalog. */

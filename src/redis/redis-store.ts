@@ -108,6 +108,7 @@ export class RedisStore implements RunStore {
   readonly #subscribers = new Map<string, number>();
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   #up = false;
+  #lastConnectionError: unknown;
   #wentDown = false;
   #closed = false;
 
@@ -136,7 +137,10 @@ export class RedisStore implements RunStore {
     this.#redis.defineCommand('awCreateRun', { numberOfKeys: 2, lua: CREATE_RUN });
     this.#redis.defineCommand('awAppend', { numberOfKeys: 5, lua: APPEND });
     this.#redis.on('ready', () => this.#setUp(true));
-    this.#redis.on('error', (error) => this.#setUp(false, error));
+    this.#redis.on('error', (error) => {
+      this.#lastConnectionError = error;
+      this.#setUp(false, error);
+    });
     this.#redis.on('close', () => this.#setUp(false, new Error('connection closed')));
     const blocking = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: null, autoResendUnfulfilledCommands: false });
     blocking.on('error', () => {});
@@ -164,7 +168,8 @@ export class RedisStore implements RunStore {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
-    throw new AgentwireError('AW_STORE_UNAVAILABLE', `cannot reach Redis at ${redactUrl(this.#options.url)}: ${describe(lastError)}. Is redis-server running?`, {
+    lastError = this.#lastConnectionError ?? lastError;
+    throw new AgentwireError('AW_STORE_UNAVAILABLE', `cannot reach Redis at ${redactUrl(this.#options.url)} (${describe(lastError)}). Is redis-server running there?`, {
       cause: lastError,
     });
   }

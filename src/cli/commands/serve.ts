@@ -9,6 +9,7 @@ import { createGateway } from '../../gateway/create-gateway.js';
 import { listen } from '../../gateway/listen.js';
 import type { AgentsInput } from '../../runner/agents.js';
 import { loadAgentModule } from '../agent-module.js';
+import { openRedisStore } from '../open-redis-store.js';
 
 interface ServeFlags {
   port: number;
@@ -19,6 +20,8 @@ interface ServeFlags {
   heartbeat: number;
   retry: number;
   exposeErrors: boolean;
+  redis?: string;
+  redisLease?: number;
 }
 
 /** Adds `serve` to the program. */
@@ -34,10 +37,14 @@ export function registerServeCommand(program: Command): void {
     .option('--heartbeat <ms>', 'interval of heartbeat comments on idle streams (ms)', integer('heartbeat', 1, 3_600_000), 15_000)
     .option('--retry <ms>', 'reconnect delay sent to clients in the retry: field (ms)', integer('retry', 0, 3_600_000), 2_000)
     .option('--expose-errors', 'show unexpected agent error messages to clients (development only)', false)
+    .addOption(new Option('--redis <url>', 'keep the run log in Redis (redis://host:port) so several gateways serve every run').env('AGENTWIRE_REDIS_URL'))
+    .option('--redis-lease <ms>', "lease of this gateway on its runs in Redis; a survivor fails a run whose lease expired (producer_lost)", integer('redis-lease', 100, 3_600_000))
     .action(async (flags: ServeFlags) => {
       const agents: AgentsInput = flags.agentModule ? await loadAgentModule(flags.agentModule) : demoAgents({ speed: flags.demoSpeed });
+      const store = flags.redis ? await openRedisStore(flags.redis, flags.redisLease) : undefined;
       const gateway = createGateway({
         agents,
+        ...(store ? { store } : {}),
         graceMs: flags.grace,
         heartbeatMs: flags.heartbeat,
         retryMs: flags.retry,
@@ -48,12 +55,13 @@ export function registerServeCommand(program: Command): void {
         server = await listen(gateway, { port: flags.port, host: flags.host });
       } catch (error) {
         await gateway.close();
+        await store?.close();
         const code = (error as NodeJS.ErrnoException).code;
         const reason = code === 'EADDRINUSE' ? `port ${flags.port} is already in use (try --port 0 or another port)` : (error as Error).message;
         throw Object.assign(new Error(`cannot listen on ${flags.host}:${flags.port}: ${reason}`), { usage: code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' });
       }
       const names = gateway.runner.agents.list().map((agent) => agent.name);
-      console.log(`agentwire listening on ${server.url}  (agents: ${names.join(', ')})`);
+      console.log(`agentwire listening on ${server.url}  (agents: ${names.join(', ')})${store ? '  (run log: Redis)' : ''}`);
       console.log(`  open ${server.url}/ in a browser, or stream a run:`);
       console.log(
         `  curl -N -X POST -H 'accept: text/event-stream' -H 'content-type: application/json' -d '{"input":"What is the capital of France?"}' ${server.url}/api/runs`,
@@ -67,7 +75,10 @@ export function registerServeCommand(program: Command): void {
         stopping = true;
         console.log(`agentwire: ${signal} received, ending streams and shutting down…`);
         server.close().then(
-          () => process.exit(0),
+          async () => {
+            await store?.close();
+            process.exit(0);
+          },
           (error: unknown) => {
             console.error('agentwire: error during shutdown:', error);
             process.exit(1);

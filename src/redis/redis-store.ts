@@ -108,6 +108,8 @@ export class RedisStore implements RunStore {
   readonly #subscribers = new Map<string, number>();
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   #up = false;
+  /** When Redis last came up: survivors wait a lease period after it before reaping (producers renew first). */
+  #upSince = 0;
   #lastConnectionError: unknown;
   #wentDown = false;
   #closed = false;
@@ -142,7 +144,9 @@ export class RedisStore implements RunStore {
       this.#setUp(false, error);
     });
     this.#redis.on('close', () => this.#setUp(false, new Error('connection closed')));
-    const blocking = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: null, autoResendUnfulfilledCommands: false });
+    // The blocked XREAD must fail when the connection drops (not be silently dropped or re-sent
+    // with stale ids): the loop then backs off and re-reads from each run's last seq.
+    const blocking = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false });
     blocking.on('error', () => {});
     this.#follower = new StreamFollower(blocking, this.#redis, (runId) => this.#keys(runId).events);
     this.#subscriber = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: null });
@@ -350,6 +354,7 @@ export class RedisStore implements RunStore {
     // recovery only after a loss.
     if (!up && !this.#up) return;
     this.#up = up;
+    if (up) this.#upSince = Date.now();
     if (!up) this.#wentDown = true;
     if (!up || this.#wentDown) this.#onConnectionChange(up ? 'up' : 'down', error);
   }
@@ -456,7 +461,7 @@ export class RedisStore implements RunStore {
 
   /** Closes runs whose producer's lease expired: `step.finished` for open steps, then `run.failed` (`producer_lost`). */
   async #reap(): Promise<void> {
-    if (!this.#up) return;
+    if (!this.#up || Date.now() - this.#upSince < this.#options.leaseMs) return;
     const expired = await this.#redis.zrangebyscore(this.#global.live, '-inf', Date.now(), 'LIMIT', 0, 20);
     for (const runId of expired) {
       if (this.#owned.has(runId) || this.#closed) continue;

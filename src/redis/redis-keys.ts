@@ -18,6 +18,8 @@ export interface RunKeys {
   readonly cancel: string;
   /** Sorted set: gateway id → epoch ms until which it has a subscriber of the run. */
   readonly subscribers: string;
+  /** String: JSON `{ seq, state }`, the reduced state of events 1…seq (what trimmed events stand for). */
+  readonly snapshot: string;
 }
 
 /** The keys of run `runId` under `prefix`. */
@@ -29,6 +31,7 @@ export function runKeys(prefix: string, runId: string): RunKeys {
     lease: `${base}:lease`,
     cancel: `${base}:cancel`,
     subscribers: `${base}:subs`,
+    snapshot: `${base}:snapshot`,
   };
 }
 

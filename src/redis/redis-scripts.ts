@@ -23,13 +23,15 @@ return 1
 `;
 
 /**
- * Appends a batch of events. KEYS: meta, events, lease, cancel, subscribers. ARGV: maxLen,
+ * Appends a batch of events. KEYS: meta, events, lease, cancel, subscribers, snapshot. ARGV: maxLen,
  * retentionMs, requireNoLease (`1`: refuse while a lease exists — the survivor's fence), count,
  * then per event: seq, type, json, at.
  *
  * Returns 1 when appended, 0 when the very same events are already stored (a retry after a lost
  * reply), and an error reply `AW_SEQ …`, `AW_ENDED …`, `AW_RUN_NOT_FOUND …` or `AW_LEASE_HELD`.
  * A terminal event records the status and end time and puts the retention TTL on the run's keys.
+ * Beyond `maxLen` events the oldest are trimmed, but never past the run's snapshot (`snapshotSeq`
+ * in meta), so a reader that is behind always gets a snapshot followed by every later event.
  */
 export const APPEND = `
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -60,10 +62,14 @@ for i = 0, count - 1 do
   expected = expected + 1
 end
 for i = 0, count - 1 do
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '0-' .. ARGV[5 + i * 4], 'j', ARGV[7 + i * 4])
+  redis.call('XADD', KEYS[2], '0-' .. ARGV[5 + i * 4], 'j', ARGV[7 + i * 4])
 end
 local lastIndex = count - 1
-redis.call('HSET', KEYS[1], 'lastSeq', ARGV[5 + lastIndex * 4])
+local newLast = tonumber(ARGV[5 + lastIndex * 4])
+redis.call('HSET', KEYS[1], 'lastSeq', newLast)
+local snapshotSeq = tonumber(redis.call('HGET', KEYS[1], 'snapshotSeq') or '0')
+local minSeq = math.min(newLast - tonumber(ARGV[1]) + 1, snapshotSeq + 1)
+if minSeq > 1 then redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. minSeq) end
 if ended then
   local kind = ARGV[6 + lastIndex * 4]
   local final = 'finished'
@@ -71,7 +77,22 @@ if ended then
   redis.call('HSET', KEYS[1], 'status', final, 'endedAt', ARGV[8 + lastIndex * 4])
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  redis.call('PEXPIRE', KEYS[6], ARGV[2])
   redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
 end
+return 1
+`;
+
+/**
+ * Stores a snapshot (the reduced state of events 1…seq) unless a newer one is stored. KEYS: meta,
+ * snapshot. ARGV: seq, JSON `{ seq, state }`. An ended run's snapshot gets the run's remaining TTL.
+ */
+export const SET_SNAPSHOT = `
+local current = tonumber(redis.call('HGET', KEYS[1], 'snapshotSeq') or '0')
+if tonumber(ARGV[1]) <= current or redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('HSET', KEYS[1], 'snapshotSeq', ARGV[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 return 1
 `;

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type RedisServer, redisSuitesEnabled, startRedis } from '../../test/helpers/redis-server.js';
 import { waitFor, within } from '../../test/helpers/wait.js';
 import type { AgentEvent, EventBody } from '../protocol/events.js';
+import { reduceAll } from '../reducer/reduce.js';
 import { runStoreContract } from '../store/store-contract.js';
 import { type RunRecord, type StoredEvent, toStoredEvent } from '../store/store.js';
 import { PRODUCER_LOST, type RedisStore, type RedisStoreOptions, createRedisStore } from './redis-store.js';
@@ -166,6 +167,37 @@ describe.runIf(enabled)('RedisStore across processes (several stores on one Redi
     expect(await survivor.getRun('lost')).toMatchObject({ status: 'failed', lastSeq: 7 });
   });
 
+  it('caps a long run stream and gives a reader that is behind a run.snapshot, then every later event', async () => {
+    const store = await open({ maxEventsPerRun: 10 });
+    await store.createRun(record('long'));
+    const all: StoredEvent[] = [event(1, { type: 'run.started', runId: 'long', agent: 'a', input: null }), event(2, { type: 'step.started', stepId: 's1', title: 'work' })];
+    for (let seq = 3; seq <= 60; seq++) all.push(event(seq, { type: 'text.delta', text: `${seq} `, stepId: 's1' }));
+    for (let index = 0; index < all.length; index += 3) {
+      await store.append('long', all.slice(index, index + 3));
+      await store.snapshotsSettled();
+    }
+    expect(await admin.xlen(`${prefix}{run:long}:events`)).toBeLessThanOrEqual(10 + 5 + 3);
+    const read = await store.read('long', 0);
+    const snapshot = read[0] as StoredEvent;
+    expect(snapshot.type).toBe('run.snapshot');
+    expect(read.slice(1).map((stored) => stored.seq)).toEqual(range(snapshot.seq + 1, 60));
+    // The snapshot stands exactly for the events it replaced.
+    expect((snapshot.event as { state: unknown }).state).toEqual(reduceAll(all.slice(0, snapshot.seq).map((stored) => stored.event)));
+    // A follower from 0 gets the same: the snapshot, then the rest to the terminal event.
+    const following = (async () => {
+      const seen: StoredEvent[] = [];
+      for await (const batch of store.follow('long', 0, { maxBatch: 4 })) seen.push(...batch);
+      return seen;
+    })();
+    await store.append('long', [event(61, { type: 'step.finished', stepId: 's1', status: 'complete' }), event(62, { type: 'run.finished' })]);
+    const seen = await within(following, 5000, 'follow of a capped run');
+    expect(seen[0]?.type).toBe('run.snapshot');
+    expect(seen.slice(1).map((stored) => stored.seq)).toEqual(range((seen[0] as StoredEvent).seq + 1, 62));
+    // A reader within the retained tail is not given a snapshot.
+    expect((await store.read('long', 58)).map((stored) => stored.seq)).toEqual([59, 60, 61, 62]);
+    expect(await admin.pttl(`${prefix}{run:long}:snapshot`)).toBeGreaterThan(0);
+  });
+
   it('does not close a run whose producer is alive and renewing its lease', async () => {
     const producer = await open({ leaseMs: 300 });
     await open({ leaseMs: 300 });
@@ -175,3 +207,7 @@ describe.runIf(enabled)('RedisStore across processes (several stores on one Redi
     expect(await producer.getRun('alive')).toMatchObject({ status: 'running', lastSeq: 1 });
   });
 });
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from + 1) }, (_, index) => from + index);
+}

@@ -21,7 +21,8 @@ import { type FollowOptions, type RunRecord, type RunStore, type StoreHealth, ty
 import { PRODUCER_LOST, closingEvents } from './closing-events.js';
 import { parseEntry } from './parse-entry.js';
 import { type RunKeys, entryId, globalKeys, runKeys } from './redis-keys.js';
-import { APPEND, CREATE_RUN } from './redis-scripts.js';
+import { APPEND, CREATE_RUN, SET_SNAPSHOT } from './redis-scripts.js';
+import { RunSnapshots } from './run-snapshots.js';
 import { StreamFollower } from './stream-follower.js';
 
 /** Options of {@link createRedisStore}. Times in ms. */
@@ -30,7 +31,10 @@ export interface RedisStoreOptions {
   url?: string;
   /** Prefix of every key. @defaultValue `'aw:'` */
   keyPrefix?: string;
-  /** Most events kept per run stream (`XADD MAXLEN ~`). @defaultValue 100000 */
+  /**
+   * Most events kept per run stream; older ones are trimmed once a snapshot stands for them, and a
+   * reader that is behind starts from a `run.snapshot`. @defaultValue 100000
+   */
   maxEventsPerRun?: number;
   /** How long an ended run's keys live (TTL). @defaultValue 600000 (10 min) */
   retentionMs?: number;
@@ -98,6 +102,7 @@ export class RedisStore implements RunStore {
   readonly #redis: ScriptedRedis;
   readonly #subscriber: Redis;
   readonly #follower: StreamFollower;
+  readonly #snapshots: RunSnapshots;
   readonly #global: ReturnType<typeof globalKeys>;
   readonly #onConnectionChange: (state: 'up' | 'down', error?: unknown) => void;
   /** Runs this process produces: it renews their leases. */
@@ -137,7 +142,9 @@ export class RedisStore implements RunStore {
     };
     this.#redis = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: 2 }) as ScriptedRedis;
     this.#redis.defineCommand('awCreateRun', { numberOfKeys: 2, lua: CREATE_RUN });
-    this.#redis.defineCommand('awAppend', { numberOfKeys: 5, lua: APPEND });
+    this.#redis.defineCommand('awAppend', { numberOfKeys: 6, lua: APPEND });
+    this.#redis.defineCommand('awSetSnapshot', { numberOfKeys: 2, lua: SET_SNAPSHOT });
+    this.#snapshots = new RunSnapshots(this.#redis, this.#options.maxEventsPerRun);
     this.#redis.on('ready', () => this.#setUp(true));
     this.#redis.on('error', (error) => {
       this.#lastConnectionError = error;
@@ -208,8 +215,13 @@ export class RedisStore implements RunStore {
       throw toStoreError(error, record.id);
     }
     if (record.status === 'running') this.#owned.add(record.id);
-    const pipeline = this.#redis.pipeline().zadd(this.#global.runs, record.createdAt, record.id);
-    if (record.owner !== undefined) pipeline.zadd(this.#global.ownerRuns(record.owner), record.createdAt, record.id);
+    // The run indexes forget runs created more than a day before the retention window.
+    const forgetBefore = Date.now() - this.#options.retentionMs - 24 * 60 * 60 * 1000;
+    const pipeline = this.#redis.pipeline().zadd(this.#global.runs, record.createdAt, record.id).zremrangebyscore(this.#global.runs, '-inf', forgetBefore);
+    if (record.owner !== undefined) {
+      const ownerIndex = this.#global.ownerRuns(record.owner);
+      pipeline.zadd(ownerIndex, record.createdAt, record.id).zremrangebyscore(ownerIndex, '-inf', forgetBefore);
+    }
     if (record.status === 'running') pipeline.zadd(this.#global.live, Date.now() + this.#options.leaseMs, record.id);
     await pipeline.exec();
   }
@@ -242,12 +254,31 @@ export class RedisStore implements RunStore {
     if (events.length === 0) return;
     await this.#appendWithRetry(runId, events, false);
     const last = events[events.length - 1] as StoredEvent;
-    if (isTerminalType(last.type)) await this.#ended(runId);
+    const terminal = isTerminalType(last.type);
+    this.#snapshots.afterAppend(runId, this.#keys(runId), (events[0] as StoredEvent).seq - 1, last.seq, terminal);
+    if (terminal) await this.#ended(runId);
   }
 
   async read(runId: string, after: number): Promise<StoredEvent[]> {
     const entries = (await this.#redis.call('XRANGE', this.#keys(runId).events, entryId(after + 1), '+')) as [string, string[]][];
-    return entries.map(parseEntry);
+    return this.#withSnapshot(runId, after, entries.map(parseEntry), Number.POSITIVE_INFINITY);
+  }
+
+  /** Resolves when the snapshots of long runs scheduled so far are written (for tests). */
+  snapshotsSettled(): Promise<void> {
+    return this.#snapshots.settled();
+  }
+
+  /**
+   * `events` (read after `after`), or, when the events right after `after` were trimmed, the run's
+   * snapshot followed by the events after it (at most `max` in all).
+   */
+  async #withSnapshot(runId: string, after: number, events: StoredEvent[], max: number): Promise<StoredEvent[]> {
+    const first = events[0];
+    if (!first || first.seq <= after + 1) return events;
+    const snapshot = await this.#snapshots.read(this.#keys(runId));
+    if (!snapshot) return events;
+    return [snapshot, ...events.filter((stored) => stored.seq > snapshot.seq)].slice(0, max);
   }
 
   async *follow(runId: string, after: number, options: FollowOptions = {}): AsyncIterable<StoredEvent[]> {
@@ -361,7 +392,7 @@ export class RedisStore implements RunStore {
 
   async #appendWithRetry(runId: string, events: readonly StoredEvent[], requireNoLease: boolean): Promise<void> {
     const keys = this.#keys(runId);
-    const args: (string | number)[] = [keys.meta, keys.events, keys.lease, keys.cancel, keys.subscribers];
+    const args: (string | number)[] = [keys.meta, keys.events, keys.lease, keys.cancel, keys.subscribers, keys.snapshot];
     args.push(this.#options.maxEventsPerRun, this.#options.retentionMs, requireNoLease ? '1' : '0', events.length);
     for (const stored of events) args.push(stored.seq, stored.type, stored.json, stored.event.at);
     const deadline = Date.now() + this.#options.appendRetryMs;
@@ -392,8 +423,7 @@ export class RedisStore implements RunStore {
         const entries = (await this.#redis.call('XRANGE', this.#keys(runId).events, entryId(cursor + 1), '+', 'COUNT', max)) as [string, string[]][];
         const batch: StoredEvent[] = [];
         let bytes = 0;
-        for (const entry of entries) {
-          const stored = parseEntry(entry);
+        for (const stored of await this.#withSnapshot(runId, cursor, entries.map(parseEntry), max)) {
           bytes += stored.json.length;
           if (bytes > maxBytes && batch.length > 0) break;
           batch.push(stored);

@@ -14,15 +14,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { AgentEvent } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
 import { isTerminalType } from '../protocol/events.js';
-import { type FollowOptions, type RunRecord, type RunStore, type StoreHealth, type StoredEvent, toStoredEvent } from '../store/store.js';
-import { PRODUCER_LOST, closingEvents } from './closing-events.js';
+import { type FollowOptions, type RunRecord, type RunStore, type StoreHealth, type StoredEvent } from '../store/store.js';
+import { PRODUCER_LOST } from './closing-events.js';
 import { parseEntry } from './parse-entry.js';
 import { type RunKeys, entryId, globalKeys, runKeys } from './redis-keys.js';
 import { APPEND, CREATE_RUN, SET_SNAPSHOT } from './redis-scripts.js';
 import { RunSnapshots } from './run-snapshots.js';
+import { RunLeases } from './run-leases.js';
 import { StreamFollower } from './stream-follower.js';
 
 /** Options of {@link createRedisStore}. Times in ms. */
@@ -105,13 +105,9 @@ export class RedisStore implements RunStore {
   readonly #snapshots: RunSnapshots;
   readonly #global: ReturnType<typeof globalKeys>;
   readonly #onConnectionChange: (state: 'up' | 'down', error?: unknown) => void;
-  /** Runs this process produces: it renews their leases. */
-  readonly #owned = new Set<string>();
+  readonly #leases: RunLeases;
   readonly #cancelListeners = new Map<string, Set<(reason: string) => void>>();
   readonly #cancelsDelivered = new Set<string>();
-  /** Local subscriber counts per run, announced to the other processes. */
-  readonly #subscribers = new Map<string, number>();
-  readonly #timers: ReturnType<typeof setInterval>[] = [];
   #up = false;
   /** When Redis last came up: survivors wait a lease period after it before reaping (producers renew first). */
   #upSince = 0;
@@ -160,10 +156,17 @@ export class RedisStore implements RunStore {
     this.#subscriber.on('error', () => {});
     this.#subscriber.on('message', (_channel: string, message: string) => this.#onCancelMessage(message));
     this.#subscriber.subscribe(this.#global.cancelChannel).catch(() => {});
-    const tick = Math.max(50, Math.floor(this.#options.leaseMs / 3));
-    this.#timers.push(setInterval(() => void this.#renew().catch(() => {}), tick));
-    this.#timers.push(setInterval(() => void this.#reap().catch(() => {}), Math.max(50, Math.floor(this.#options.leaseMs / 2))));
-    for (const timer of this.#timers) timer.unref?.();
+    this.#leases = new RunLeases({
+      redis: this.#redis,
+      gatewayId: this.gatewayId,
+      leaseMs: this.#options.leaseMs,
+      global: this.#global,
+      keys: (runId) => this.#keys(runId),
+      settled: () => this.#up && Date.now() - this.#upSince >= this.#options.leaseMs,
+      deliverCancel: (runId, reason) => this.#deliverCancel(runId, reason),
+      read: (runId, after) => this.read(runId, after),
+      appendFenced: (runId, events) => this.#appendWithRetry(runId, events, true),
+    });
   }
 
   /** Resolves once Redis answers; rejects with `AW_STORE_UNAVAILABLE` after `connectTimeoutMs`. */
@@ -214,7 +217,7 @@ export class RedisStore implements RunStore {
     } catch (error) {
       throw toStoreError(error, record.id);
     }
-    if (record.status === 'running') this.#owned.add(record.id);
+    if (record.status === 'running') this.#leases.own(record.id);
     // The run indexes forget runs created more than a day before the retention window.
     const forgetBefore = Date.now() - this.#options.retentionMs - 24 * 60 * 60 * 1000;
     const pipeline = this.#redis.pipeline().zadd(this.#global.runs, record.createdAt, record.id).zremrangebyscore(this.#global.runs, '-inf', forgetBefore);
@@ -342,30 +345,17 @@ export class RedisStore implements RunStore {
   }
 
   addSubscriber(runId: string): () => void {
-    this.#subscribers.set(runId, (this.#subscribers.get(runId) ?? 0) + 1);
-    if (this.#subscribers.get(runId) === 1) void this.#announce([runId]).catch(() => {});
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const count = (this.#subscribers.get(runId) ?? 1) - 1;
-      if (count > 0) this.#subscribers.set(runId, count);
-      else {
-        this.#subscribers.delete(runId);
-        void this.#redis.zrem(this.#keys(runId).subscribers, this.gatewayId).catch(() => {});
-      }
-    };
+    return this.#leases.addSubscriber(runId);
   }
 
-  async hasSubscribers(runId: string): Promise<boolean> {
-    if ((this.#subscribers.get(runId) ?? 0) > 0) return true;
-    return (await this.#redis.zcount(this.#keys(runId).subscribers, Date.now(), '+inf')) > 0;
+  hasSubscribers(runId: string): Promise<boolean> {
+    return this.#leases.hasSubscribers(runId);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const timer of this.#timers) clearInterval(timer);
+    this.#leases.stop();
     await this.#follower.close();
     this.#subscriber.disconnect();
     try {
@@ -410,7 +400,7 @@ export class RedisStore implements RunStore {
   }
 
   async #ended(runId: string): Promise<void> {
-    this.#owned.delete(runId);
+    this.#leases.disown(runId);
     this.#cancelsDelivered.delete(runId);
     this.#cancelListeners.delete(runId);
     await this.#redis.zrem(this.#global.live, runId).catch(() => {});
@@ -449,74 +439,8 @@ export class RedisStore implements RunStore {
   #deliverCancel(runId: string, reason: string): void {
     const listeners = this.#cancelListeners.get(runId);
     if (!listeners || this.#cancelsDelivered.has(runId)) return;
-    if (this.#owned.has(runId)) this.#cancelsDelivered.add(runId);
+    if (this.#leases.owns(runId)) this.#cancelsDelivered.add(runId);
     for (const listener of [...listeners]) listener(reason);
-  }
-
-  /** Renews this process's leases (and reads pending cancels, in case a pub/sub message was missed) and subscriber presence. */
-  async #renew(): Promise<void> {
-    const owned = [...this.#owned];
-    if (owned.length > 0) {
-      const expiry = Date.now() + this.#options.leaseMs;
-      const pipeline = this.#redis.pipeline();
-      for (const runId of owned) {
-        const keys = this.#keys(runId);
-        pipeline.set(keys.lease, this.gatewayId, 'PX', this.#options.leaseMs, 'XX');
-        pipeline.get(keys.cancel);
-      }
-      pipeline.zadd(this.#global.live, ...owned.flatMap((runId) => [expiry, runId]));
-      const replies = (await pipeline.exec()) ?? [];
-      owned.forEach((runId, index) => {
-        const renewed = replies[index * 2]?.[1];
-        const cancel = replies[index * 2 + 1]?.[1];
-        // No lease to renew: it expired (this process stalled) and a survivor may have closed the run.
-        if (renewed === null) void this.#redis.set(this.#keys(runId).lease, this.gatewayId, 'PX', this.#options.leaseMs, 'NX').catch(() => {});
-        if (typeof cancel === 'string') this.#deliverCancel(runId, cancel);
-      });
-    }
-    await this.#announce([...this.#subscribers.keys()]);
-  }
-
-  async #announce(runIds: string[]): Promise<void> {
-    if (runIds.length === 0) return;
-    const until = Date.now() + this.#options.leaseMs;
-    const pipeline = this.#redis.pipeline();
-    for (const runId of runIds) {
-      const key = this.#keys(runId).subscribers;
-      pipeline.zadd(key, until, this.gatewayId);
-      pipeline.pexpire(key, this.#options.leaseMs * 2);
-    }
-    await pipeline.exec();
-  }
-
-  /** Closes runs whose producer's lease expired: `step.finished` for open steps, then `run.failed` (`producer_lost`). */
-  async #reap(): Promise<void> {
-    if (!this.#up || Date.now() - this.#upSince < this.#options.leaseMs) return;
-    const expired = await this.#redis.zrangebyscore(this.#global.live, '-inf', Date.now(), 'LIMIT', 0, 20);
-    for (const runId of expired) {
-      if (this.#owned.has(runId) || this.#closed) continue;
-      const keys = this.#keys(runId);
-      const [status, lease] = await Promise.all([this.#redis.hget(keys.meta, 'status'), this.#redis.exists(keys.lease)]);
-      if (status !== 'running') {
-        await this.#redis.zrem(this.#global.live, runId);
-        continue;
-      }
-      if (lease === 1) continue;
-      const log = await this.read(runId, 0);
-      const lastSeq = Number(await this.#redis.hget(keys.meta, 'lastSeq'));
-      const bodies = closingEvents(
-        log.map((stored) => stored.event),
-        'the gateway producing this run stopped renewing its lease (it crashed or lost Redis)',
-      );
-      const now = Date.now();
-      const closing = bodies.map((body, index) => toStoredEvent({ ...body, seq: lastSeq + 1 + index, at: now } as AgentEvent));
-      try {
-        await this.#appendWithRetry(runId, closing, true);
-        await this.#redis.zrem(this.#global.live, runId);
-      } catch {
-        // Another survivor closed it first, or the producer came back: either way the run has one ending.
-      }
-    }
   }
 }
 

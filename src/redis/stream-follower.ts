@@ -139,7 +139,10 @@ export class StreamFollower {
     this.#idle?.();
     for (const watch of this.#watches.values()) watch.wake();
     this.#blocking.disconnect();
-    await this.#loop?.catch(() => {});
+    // The pending XREAD fails with the closed connection; never let a shutdown wait on it for long.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.#loop?.catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
+    clearTimeout(timer);
   }
 
   /** Makes a blocked `XREAD` return now, so the next one includes a newly followed run. */

@@ -230,14 +230,14 @@ export class RedisStore implements RunStore {
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
-    return toRecord(await this.#redis.hgetall(this.#keys(runId).meta));
+    return toRecord(await unavailableAs503(this.#redis.hgetall(this.#keys(runId).meta), runId));
   }
 
   async listRuns(filter: { owner?: string | undefined; limit?: number } = {}): Promise<RunRecord[]> {
     const limit = filter.limit ?? 50;
     const index = filter.owner === undefined ? this.#global.runs : this.#global.ownerRuns(filter.owner);
     // Ended runs expire on their own; their index entries are dropped lazily here.
-    const ids = await this.#redis.zrevrange(index, 0, limit * 2 + 10);
+    const ids = await unavailableAs503(this.#redis.zrevrange(index, 0, limit * 2 + 10), 'listRuns');
     const pipeline = this.#redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.#keys(id).meta);
     const replies = (await pipeline.exec()) ?? [];
@@ -256,6 +256,8 @@ export class RedisStore implements RunStore {
   async append(runId: string, events: readonly StoredEvent[]): Promise<void> {
     if (events.length === 0) return;
     await this.#appendWithRetry(runId, events, false);
+    // Stored: this process's own subscribers get the events now, without waiting for the XREAD loop.
+    this.#follower.deliver(runId, events);
     const last = events[events.length - 1] as StoredEvent;
     const terminal = isTerminalType(last.type);
     this.#snapshots.afterAppend(runId, this.#keys(runId), (events[0] as StoredEvent).seq - 1, last.seq, terminal);
@@ -263,7 +265,7 @@ export class RedisStore implements RunStore {
   }
 
   async read(runId: string, after: number): Promise<StoredEvent[]> {
-    const entries = (await this.#redis.call('XRANGE', this.#keys(runId).events, entryId(after + 1), '+')) as [string, string[]][];
+    const entries = (await unavailableAs503(this.#redis.call('XRANGE', this.#keys(runId).events, entryId(after + 1), '+'), runId)) as [string, string[]][];
     return this.#withSnapshot(runId, after, entries.map(parseEntry), Number.POSITIVE_INFINITY);
   }
 
@@ -325,7 +327,7 @@ export class RedisStore implements RunStore {
 
   async requestCancel(runId: string, reason: string): Promise<boolean> {
     const keys = this.#keys(runId);
-    if ((await this.#redis.hget(keys.meta, 'status')) !== 'running') return false;
+    if ((await unavailableAs503(this.#redis.hget(keys.meta, 'status'), runId)) !== 'running') return false;
     await this.#redis
       .multi()
       .set(keys.cancel, reason, 'PX', this.#options.leaseMs * 3)
@@ -465,11 +467,20 @@ function isReplyError(error: unknown): boolean {
 
 function toStoreError(error: unknown, runId: string): Error {
   if (!isReplyError(error)) {
-    return new AgentwireError('AW_STORE_UNAVAILABLE', `run ${runId}: Redis is unreachable: ${describe(error)}`, { cause: error });
+    return new AgentwireError('AW_STORE_UNAVAILABLE', `${runId}: Redis is unreachable (${describe(error)}); try again shortly`, { cause: error });
   }
   const message = (error as Error).message;
   const code = message.startsWith('AW_RUN_NOT_FOUND') ? 'AW_RUN_NOT_FOUND' : 'AW_INTERNAL';
   return new AgentwireError(code, `run ${runId}: ${message}`, { cause: error });
+}
+
+/** `promise`, with a lost connection turned into `AW_STORE_UNAVAILABLE` (HTTP 503) instead of a bare 500. */
+async function unavailableAs503<T>(promise: Promise<T>, what: string): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    throw isReplyError(error) ? error : toStoreError(error, what);
+  }
 }
 
 function describe(error: unknown): string {

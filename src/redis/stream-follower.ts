@@ -97,6 +97,8 @@ export class StreamFollower {
   #closed = false;
   #idle: (() => void) | undefined;
   #loop: Promise<void> | undefined;
+  readonly #pendingWake = new Set<RunWatch>();
+  #wakeScheduled = false;
   /** `XREAD` calls issued (for tests and metrics). */
   reads = 0;
 
@@ -131,6 +133,27 @@ export class StreamFollower {
   release(watch: RunWatch): void {
     watch.refs--;
     if (watch.refs <= 0 && this.#watches.get(watch.runId) === watch) this.#watches.delete(watch.runId);
+  }
+
+  /**
+   * Hands events this process has just stored to its subscribers of the run, ahead of the loop
+   * (which skips them when it reads them again). A gap restarts the window; subscribers behind it
+   * read Redis, so nothing is missed.
+   */
+  deliver(runId: string, events: readonly StoredEvent[]): void {
+    const watch = this.#watches.get(runId);
+    if (!watch) return;
+    watch.push(events);
+    // One wake per turn of the event loop, as in the memory store: a burst is read as one batch.
+    this.#pendingWake.add(watch);
+    if (this.#wakeScheduled) return;
+    this.#wakeScheduled = true;
+    setImmediate(() => {
+      this.#wakeScheduled = false;
+      const pending = [...this.#pendingWake];
+      this.#pendingWake.clear();
+      for (const waiting of pending) waiting.wake();
+    });
   }
 
   /** Ends the loop and wakes every waiting subscriber. */

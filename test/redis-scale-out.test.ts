@@ -109,6 +109,27 @@ describe.runIf(enabled)('several gateways on one Redis', () => {
     expect(all.at(-1)).toMatchObject({ type: 'run.failed', error: { code: 'producer_lost' } });
     expect(all.filter((event) => event.type === 'step.started').length).toBe(all.filter((event) => event.type === 'step.finished').length);
   }, 40_000);
+
+  it('kill -9 of the gateway a client watched through, while the producer lives on B: resuming on B completes the run', async () => {
+    const doomed = await gateway(redis);
+    const { id } = await startRun(b.url, { agent: 'paced', input: { count: 150, intervalMs: 10 } });
+    const connection = await openSse(`${doomed.url}/api/runs/${id}/events`);
+    const seen: AgentEvent[] = [];
+    try {
+      for await (const message of connection.messages) {
+        seen.push(JSON.parse(message.data) as AgentEvent);
+        if (seen.length === 20) doomed.child.kill('SIGKILL');
+      }
+    } catch {
+      // The connection to the killed gateway breaks.
+    }
+    await doomed.stop();
+    const last = seen.at(-1)?.seq ?? 0;
+    const { events } = await within(collectEvents(`${b.url}/api/runs/${id}/events`, { headers: { 'last-event-id': String(last) } }), 15_000, 'the run completes on B');
+    const all = [...seen, ...events];
+    expect(seqs(all)).toEqual(range(1, all.length));
+    expect(all.at(-1)).toMatchObject({ type: 'run.finished', output: { count: 150 } });
+  }, 40_000);
 });
 
 describe.runIf(enabled)('a Redis restart during a run', () => {

@@ -53,8 +53,3 @@ export function globalKeys(prefix: string): { runs: string; ownerRuns: (owner: s
 export function entryId(seq: number): string {
   return `0-${seq}`;
 }
-
-/** The `seq` of a stream entry id `0-<seq>`. */
-export function seqOfEntryId(id: string): number {
-  return Number(id.slice(id.indexOf('-') + 1));
-}

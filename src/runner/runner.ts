@@ -226,8 +226,11 @@ export class Runner {
    * new one arrives.
    */
   attach(runId: string): () => void {
+    // A store shared by several processes learns of the subscriber too, so the process producing
+    // the run (maybe another one) does not cancel it while it is watched from here.
+    const releaseShared = this.store.addSubscriber?.(runId);
     const run = this.#live.get(runId);
-    if (!run) return () => {};
+    if (!run) return releaseShared ?? (() => {});
     run.subscribers++;
     if (run.graceTimer) {
       clearTimeout(run.graceTimer);
@@ -237,6 +240,7 @@ export class Runner {
     return () => {
       if (released) return;
       released = true;
+      releaseShared?.();
       run.subscribers--;
       this.#armGrace(run);
     };
@@ -276,9 +280,18 @@ export class Runner {
     if (run.graceTimer) clearTimeout(run.graceTimer);
     run.graceTimer = setTimeout(() => {
       run.graceTimer = undefined;
-      if (run.subscribers === 0) this.#abort(run, 'no subscriber reconnected within the grace period', 'disconnect');
+      if (run.subscribers === 0) void this.#graceExpired(run);
     }, this.#graceMs);
     run.graceTimer.unref?.();
+  }
+
+  /** Cancels a run left without subscribers, unless another process sharing the store has one (then waits another grace period). */
+  async #graceExpired(run: LiveRun): Promise<void> {
+    // When the shared store cannot answer, assume a subscriber elsewhere rather than cancel a watched run.
+    const elsewhere = this.store.hasSubscribers ? await this.store.hasSubscribers(run.id).catch(() => true) : false;
+    if (run.subscribers > 0 || run.controller.signal.aborted || !this.#live.has(run.id)) return;
+    if (elsewhere) this.#armGrace(run);
+    else this.#abort(run, 'no subscriber reconnected within the grace period', 'disconnect');
   }
 
   #abort(run: LiveRun, reason: string, source: AbortSource): void {

@@ -74,6 +74,22 @@ export interface RunStore {
   onCancel(runId: string, listener: (reason: string) => void): () => void;
   /** Releases timers and connections. */
   close(): Promise<void>;
+  /**
+   * Optional, for stores shared by several processes: records that this process has a subscriber
+   * of `runId` (so the producing process, maybe another one, does not cancel the run for lack of
+   * subscribers). Returns the function that removes it.
+   */
+  addSubscriber?(runId: string): () => void;
+  /** Optional: true when any process (this one included) has a subscriber of `runId`. */
+  hasSubscribers?(runId: string): Promise<boolean>;
+  /** Optional: the backend's health, shown by `/healthz` (`ok: false` answers 503). */
+  health?(): StoreHealth;
+}
+
+/** What {@link RunStore.health} reports: `ok` and details such as `{ redis: 'up' }`. */
+export interface StoreHealth {
+  ok: boolean;
+  [detail: string]: unknown;
 }
 
 /** Builds a {@link StoredEvent}, serialising the event once. */

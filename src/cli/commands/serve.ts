@@ -15,6 +15,7 @@ import { openaiAgent } from '../../sources/openai-agent.js';
 import { sseBridgeAgent } from '../../sources/sse-bridge-agent.js';
 import { loadAgentModule } from '../agent-module.js';
 import { UsageError } from '../usage-error.js';
+import { openRedisStore } from '../open-redis-store.js';
 
 interface ServeFlags {
   port: number;
@@ -34,6 +35,8 @@ interface ServeFlags {
   corsOrigin: string[];
   shutdown: 'cancel' | 'finish' | 'handoff';
   shutdownDeadline: number;
+  redis?: string;
+  redisLease?: number;
 }
 
 /** Adds `serve` to the program. */
@@ -62,15 +65,19 @@ export function registerServeCommand(program: Command): void {
     )
     .option('--shutdown-deadline <ms>', 'longest a shutdown waits for runs to finish (ms)', integer('shutdown-deadline', 0, 3_600_000), 10_000)
     .option('--cors-origin <origin>', "allow this origin to call cross-origin (repeatable; '*' for any, without credentials)", collect, [])
+    .addOption(new Option('--redis <url>', 'keep the run log in Redis (redis://host:port) so several gateways serve every run').env('AGENTWIRE_REDIS_URL'))
+    .option('--redis-lease <ms>', "lease of this gateway on its runs in Redis; a survivor fails a run whose lease expired (producer_lost)", integer('redis-lease', 100, 3_600_000))
     .action(async (flags: ServeFlags) => {
       const agents = await collectAgents(flags);
       const auth = await authFrom(flags);
+      const store = flags.redis ? await openRedisStore(flags.redis, flags.redisLease) : undefined;
       const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'agentwire' } });
       // A rejection an agent leaves behind (a promise it never awaited) must not take every stream down.
       process.on('unhandledRejection', (reason) => logger.error({ event: 'unhandled_rejection', err: reason }, 'an unhandled promise rejection (most likely from an agent) was ignored'));
       const gateway = createGateway({
         agents,
         logger,
+        ...(store ? { store } : {}),
         ...(auth ? { auth: { tokens: auth, ...(process.env.AGENTWIRE_STREAM_TOKEN_SECRET ? { streamTokenSecret: process.env.AGENTWIRE_STREAM_TOKEN_SECRET } : {}) } } : {}),
         ...(flags.corsOrigin.length > 0 ? { corsOrigins: flags.corsOrigin } : {}),
         graceMs: flags.grace,
@@ -83,12 +90,13 @@ export function registerServeCommand(program: Command): void {
         server = await listen(gateway, { port: flags.port, host: flags.host });
       } catch (error) {
         await gateway.close();
+        await store?.close();
         const code = (error as NodeJS.ErrnoException).code;
         const reason = code === 'EADDRINUSE' ? `port ${flags.port} is already in use (try --port 0 or another port)` : (error as Error).message;
         throw Object.assign(new Error(`cannot listen on ${flags.host}:${flags.port}: ${reason}`), { usage: code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' });
       }
       const names = gateway.runner.agents.list().map((agent) => agent.name);
-      console.log(`agentwire listening on ${server.url}  (agents: ${names.join(', ')})`);
+      console.log(`agentwire listening on ${server.url}  (agents: ${names.join(', ')})${store ? '  (run log: Redis)' : ''}`);
       console.log(`  open ${server.url}/ in a browser, or stream a run:`);
       console.log(
         `  curl -N -X POST -H 'accept: text/event-stream' -H 'content-type: application/json' -d '{"input":"What is the capital of France?"}' ${server.url}/api/runs`,
@@ -102,7 +110,10 @@ export function registerServeCommand(program: Command): void {
         stopping = true;
         console.log(`agentwire: ${signal} received, ending streams and shutting down…`);
         server.close({ runs: flags.shutdown === 'cancel' ? 'cancel' : 'finish', deadlineMs: flags.shutdownDeadline, endStreams: flags.shutdown === 'handoff' }).then(
-          () => process.exit(0),
+          async () => {
+            await store?.close();
+            process.exit(0);
+          },
           (error: unknown) => {
             console.error('agentwire: error during shutdown:', error);
             process.exit(1);

@@ -19,14 +19,13 @@ export function registerMetaRoutes(router: Router, context: { runner: Runner; st
     );
   }
   router.on('GET', '/api/agents', () => ({ kind: 'json', status: 200, body: { agents: context.runner.agents.list() } }));
-  router.on(
-    'GET',
-    '/healthz',
-    () => ({
-    kind: 'json',
-    status: 200,
-    body: { status: 'ok', liveRuns: context.runner.liveRunCount, uptimeMs: Date.now() - context.startedAt },
-    }),
-    { public: true },
-  );
+  router.on('GET', '/healthz', () => {
+    // A shared store (Redis) reports its backend: 503 `degraded` while it is unreachable.
+    const { ok = true, ...store } = context.runner.store.health?.() ?? {};
+    return {
+      kind: 'json',
+      status: ok ? 200 : 503,
+      body: { status: ok ? 'ok' : 'degraded', ...store, liveRuns: context.runner.liveRunCount, uptimeMs: Date.now() - context.startedAt },
+    };
+  }, { public: true });
 }

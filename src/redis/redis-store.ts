@@ -1,0 +1,500 @@
+/**
+ * The Redis run log: a {@link RunStore} on Redis Streams, shared by any number of gateway
+ * processes. A run's events are one stream (entry id `0-<seq>`, so Redis refuses a
+ * non-increasing seq) appended by a Lua script that also checks the sequence, so two writers
+ * cannot leave a gap or a duplicate. Live events reach this process's subscribers through one
+ * multiplexed `XREAD` loop ({@link StreamFollower}); cancel requests travel over pub/sub (with a
+ * key as fallback); the producing process holds a lease per run, and a survivor closes a run whose
+ * lease expired with `run.failed` (`producer_lost`).
+ *
+ * Connections per process: three (commands, the blocking follower loop, pub/sub), whatever the
+ * number of runs and subscribers.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import { AgentwireError } from '../protocol/errors.js';
+import { isTerminalType } from '../protocol/events.js';
+import { type FollowOptions, type RunRecord, type RunStore, type StoreHealth, type StoredEvent } from '../store/store.js';
+import { PRODUCER_LOST } from './closing-events.js';
+import { parseEntry } from './parse-entry.js';
+import { type RunKeys, entryId, globalKeys, runKeys } from './redis-keys.js';
+import { APPEND, CREATE_RUN, SET_SNAPSHOT } from './redis-scripts.js';
+import { RunSnapshots } from './run-snapshots.js';
+import { RunLeases } from './run-leases.js';
+import { StreamFollower } from './stream-follower.js';
+
+/** Options of {@link createRedisStore}. Times in ms. */
+export interface RedisStoreOptions {
+  /** `redis://[user:password@]host:port[/db]`. @defaultValue `redis://127.0.0.1:6379` */
+  url?: string;
+  /** Prefix of every key. @defaultValue `'aw:'` */
+  keyPrefix?: string;
+  /**
+   * Most events kept per run stream; older ones are trimmed once a snapshot stands for them, and a
+   * reader that is behind starts from a `run.snapshot`. @defaultValue 100000
+   */
+  maxEventsPerRun?: number;
+  /** How long an ended run's keys live (TTL). @defaultValue 600000 (10 min) */
+  retentionMs?: number;
+  /**
+   * Lease of a producing process on its runs; renewed every third of it. A run whose lease
+   * expired is closed by a survivor with `run.failed` (`producer_lost`). @defaultValue 10000
+   */
+  leaseMs?: number;
+  /** How long an append keeps retrying while Redis is unreachable before it fails. @defaultValue 60000 */
+  appendRetryMs?: number;
+  /** How long {@link createRedisStore} waits for Redis before failing. @defaultValue 5000 */
+  connectTimeoutMs?: number;
+  /** This process's id in leases and subscriber presence. @defaultValue random */
+  gatewayId?: string;
+  /** Called when Redis goes down or comes back. @defaultValue logs to `console.error` */
+  onConnectionChange?: (state: 'up' | 'down', error?: unknown) => void;
+}
+
+const DEFAULTS = Object.freeze({
+  url: 'redis://127.0.0.1:6379',
+  keyPrefix: 'aw:',
+  maxEventsPerRun: 100_000,
+  retentionMs: 10 * 60 * 1000,
+  leaseMs: 10_000,
+  appendRetryMs: 60_000,
+  connectTimeoutMs: 5_000,
+});
+
+type ResolvedOptions = Required<Omit<RedisStoreOptions, 'gatewayId' | 'onConnectionChange'>>;
+
+type ScriptedRedis = Redis & {
+  awCreateRun(...args: (string | number)[]): Promise<number>;
+  awAppend(...args: (string | number)[]): Promise<number>;
+};
+
+/**
+ * Connects to Redis and returns a {@link RedisStore}. Throws `AW_STORE_UNAVAILABLE` when Redis
+ * cannot be reached within `connectTimeoutMs`.
+ *
+ * @example
+ * ```ts
+ * import { createGateway } from 'agentwire';
+ * import { createRedisStore } from 'agentwire/redis';
+ *
+ * const store = await createRedisStore({ url: 'redis://127.0.0.1:6379' });
+ * const gateway = createGateway({ agents, store });
+ * ```
+ */
+export async function createRedisStore(options: RedisStoreOptions = {}): Promise<RedisStore> {
+  const store = new RedisStore(options);
+  try {
+    await store.ready();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}
+
+/** The Redis {@link RunStore}. Create it with {@link createRedisStore}. */
+export class RedisStore implements RunStore {
+  /** This process's id in leases and subscriber presence. */
+  readonly gatewayId: string;
+  readonly #options: ResolvedOptions;
+  readonly #redis: ScriptedRedis;
+  readonly #subscriber: Redis;
+  readonly #follower: StreamFollower;
+  readonly #snapshots: RunSnapshots;
+  readonly #global: ReturnType<typeof globalKeys>;
+  readonly #onConnectionChange: (state: 'up' | 'down', error?: unknown) => void;
+  readonly #leases: RunLeases;
+  readonly #cancelListeners = new Map<string, Set<(reason: string) => void>>();
+  readonly #cancelsDelivered = new Set<string>();
+  #up = false;
+  /** When Redis last came up: survivors wait a lease period after it before reaping (producers renew first). */
+  #upSince = 0;
+  #lastConnectionError: unknown;
+  #wentDown = false;
+  #closed = false;
+
+  constructor(options: RedisStoreOptions = {}) {
+    const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as RedisStoreOptions;
+    this.#options = { ...DEFAULTS, ...defined } as ResolvedOptions;
+    for (const name of ['maxEventsPerRun', 'retentionMs', 'leaseMs', 'appendRetryMs', 'connectTimeoutMs'] as const) {
+      const value = this.#options[name];
+      if (!Number.isFinite(value) || value < 1) throw new AgentwireError('AW_INVALID_OPTION', `RedisStore option ${name} must be a positive number, got ${value}`);
+    }
+    this.gatewayId = options.gatewayId ?? `gw_${randomBytes(6).toString('hex')}`;
+    this.#global = globalKeys(this.#options.keyPrefix);
+    this.#onConnectionChange =
+      options.onConnectionChange ??
+      ((state, error) => {
+        if (state === 'down') console.error(`[agentwire] redis: connection lost (${describe(error)}); retrying with backoff`);
+        else console.error('[agentwire] redis: connection restored');
+      });
+    const base: RedisOptions = {
+      lazyConnect: false,
+      connectTimeout: this.#options.connectTimeoutMs,
+      // Reconnect forever with a bounded backoff: the gateway recovers whenever Redis returns.
+      retryStrategy: (attempt) => Math.min(2000, 50 * 2 ** Math.min(attempt, 6)),
+    };
+    this.#redis = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: 2 }) as ScriptedRedis;
+    this.#redis.defineCommand('awCreateRun', { numberOfKeys: 2, lua: CREATE_RUN });
+    this.#redis.defineCommand('awAppend', { numberOfKeys: 6, lua: APPEND });
+    this.#redis.defineCommand('awSetSnapshot', { numberOfKeys: 2, lua: SET_SNAPSHOT });
+    this.#snapshots = new RunSnapshots(this.#redis, this.#options.maxEventsPerRun);
+    this.#redis.on('ready', () => this.#setUp(true));
+    this.#redis.on('error', (error) => {
+      this.#lastConnectionError = error;
+      this.#setUp(false, error);
+    });
+    this.#redis.on('close', () => this.#setUp(false, new Error('connection closed')));
+    // The blocked XREAD must fail when the connection drops (not be silently dropped or re-sent
+    // with stale ids): the loop then backs off and re-reads from each run's last seq.
+    const blocking = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false });
+    blocking.on('error', () => {});
+    this.#follower = new StreamFollower(blocking, this.#redis, (runId) => this.#keys(runId).events);
+    this.#subscriber = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: null });
+    this.#subscriber.on('error', () => {});
+    this.#subscriber.on('message', (_channel: string, message: string) => this.#onCancelMessage(message));
+    this.#subscriber.subscribe(this.#global.cancelChannel).catch(() => {});
+    this.#leases = new RunLeases({
+      redis: this.#redis,
+      gatewayId: this.gatewayId,
+      leaseMs: this.#options.leaseMs,
+      global: this.#global,
+      keys: (runId) => this.#keys(runId),
+      settled: () => this.#up && Date.now() - this.#upSince >= this.#options.leaseMs,
+      deliverCancel: (runId, reason) => this.#deliverCancel(runId, reason),
+      read: (runId, after) => this.read(runId, after),
+      appendFenced: (runId, events) => this.#appendWithRetry(runId, events, true),
+    });
+  }
+
+  /** Resolves once Redis answers; rejects with `AW_STORE_UNAVAILABLE` after `connectTimeoutMs`. */
+  async ready(): Promise<void> {
+    const deadline = Date.now() + this.#options.connectTimeoutMs;
+    let lastError: unknown;
+    while (Date.now() < deadline && !this.#closed) {
+      try {
+        await Promise.race([this.#redis.ping(), rejectAfter(deadline - Date.now())]);
+        return;
+      } catch (error) {
+        lastError = error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    lastError = this.#lastConnectionError ?? lastError;
+    throw new AgentwireError('AW_STORE_UNAVAILABLE', `cannot reach Redis at ${redactUrl(this.#options.url)} (${describe(lastError)}). Is redis-server running there?`, {
+      cause: lastError,
+    });
+  }
+
+  health(): StoreHealth {
+    return { ok: this.#up, redis: this.#up ? 'up' : 'down' };
+  }
+
+  /** Runs followed by this process's follower loop, and its `XREAD` count (for tests and metrics). */
+  get followerStats(): { runs: number; reads: number } {
+    return { runs: this.#follower.size, reads: this.#follower.reads };
+  }
+
+  async createRun(record: RunRecord): Promise<void> {
+    const keys = this.#keys(record.id);
+    try {
+      await this.#redis.awCreateRun(
+        keys.meta,
+        keys.lease,
+        record.id,
+        record.agent,
+        record.createdAt,
+        record.status,
+        record.lastSeq,
+        record.owner === undefined ? '0' : '1',
+        record.owner ?? '',
+        record.endedAt ?? '',
+        record.status === 'running' ? this.gatewayId : '',
+        this.#options.leaseMs,
+      );
+    } catch (error) {
+      throw toStoreError(error, record.id);
+    }
+    if (record.status === 'running') this.#leases.own(record.id);
+    // The run indexes forget runs created more than a day before the retention window.
+    const forgetBefore = Date.now() - this.#options.retentionMs - 24 * 60 * 60 * 1000;
+    const pipeline = this.#redis.pipeline().zadd(this.#global.runs, record.createdAt, record.id).zremrangebyscore(this.#global.runs, '-inf', forgetBefore);
+    if (record.owner !== undefined) {
+      const ownerIndex = this.#global.ownerRuns(record.owner);
+      pipeline.zadd(ownerIndex, record.createdAt, record.id).zremrangebyscore(ownerIndex, '-inf', forgetBefore);
+    }
+    if (record.status === 'running') pipeline.zadd(this.#global.live, Date.now() + this.#options.leaseMs, record.id);
+    await pipeline.exec();
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    return toRecord(await unavailableAs503(this.#redis.hgetall(this.#keys(runId).meta), runId));
+  }
+
+  async listRuns(filter: { owner?: string | undefined; limit?: number } = {}): Promise<RunRecord[]> {
+    const limit = filter.limit ?? 50;
+    const index = filter.owner === undefined ? this.#global.runs : this.#global.ownerRuns(filter.owner);
+    // Ended runs expire on their own; their index entries are dropped lazily here.
+    const ids = await unavailableAs503(this.#redis.zrevrange(index, 0, limit * 2 + 10), 'listRuns');
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.#keys(id).meta);
+    const replies = (await pipeline.exec()) ?? [];
+    const records: RunRecord[] = [];
+    const gone: string[] = [];
+    ids.forEach((id, position) => {
+      const record = toRecord(replies[position]?.[1] as Record<string, string> | undefined);
+      if (record) records.push(record);
+      else gone.push(id);
+    });
+    if (gone.length > 0) await this.#redis.zrem(index, ...gone);
+    records.sort((left, right) => right.createdAt - left.createdAt);
+    return records.slice(0, limit);
+  }
+
+  async append(runId: string, events: readonly StoredEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.#appendWithRetry(runId, events, false);
+    // Stored: this process's own subscribers get the events now, without waiting for the XREAD loop.
+    this.#follower.deliver(runId, events);
+    const last = events[events.length - 1] as StoredEvent;
+    const terminal = isTerminalType(last.type);
+    this.#snapshots.afterAppend(runId, this.#keys(runId), (events[0] as StoredEvent).seq - 1, last.seq, terminal);
+    if (terminal) await this.#ended(runId);
+  }
+
+  async read(runId: string, after: number): Promise<StoredEvent[]> {
+    const entries = (await unavailableAs503(this.#redis.call('XRANGE', this.#keys(runId).events, entryId(after + 1), '+'), runId)) as [string, string[]][];
+    return this.#withSnapshot(runId, after, entries.map(parseEntry), Number.POSITIVE_INFINITY);
+  }
+
+  /** Resolves when the snapshots of long runs scheduled so far are written (for tests). */
+  snapshotsSettled(): Promise<void> {
+    return this.#snapshots.settled();
+  }
+
+  /**
+   * `events` (read after `after`), or, when the events right after `after` were trimmed, the run's
+   * snapshot followed by the events after it (at most `max` in all).
+   */
+  async #withSnapshot(runId: string, after: number, events: StoredEvent[], max: number): Promise<StoredEvent[]> {
+    const first = events[0];
+    if (!first || first.seq <= after + 1) return events;
+    const snapshot = await this.#snapshots.read(this.#keys(runId));
+    if (!snapshot) return events;
+    return [snapshot, ...events.filter((stored) => stored.seq > snapshot.seq)].slice(0, max);
+  }
+
+  async *follow(runId: string, after: number, options: FollowOptions = {}): AsyncIterable<StoredEvent[]> {
+    const { signal } = options;
+    const maxBatch = options.maxBatch ?? 512;
+    const maxBatchBytes = options.maxBatchBytes ?? 256 * 1024;
+    const record = await this.getRun(runId);
+    if (!record || signal?.aborted) return;
+    if (record.status !== 'running') {
+      // An ended run: page through its stream; nothing more can come.
+      let cursor = after;
+      while (!signal?.aborted && !this.#closed && cursor < record.lastSeq) {
+        const batch = await this.#range(runId, cursor, maxBatch, maxBatchBytes, signal);
+        if (batch.length === 0) return;
+        cursor = (batch[batch.length - 1] as StoredEvent).seq;
+        yield batch;
+      }
+      return;
+    }
+    const watch = this.#follower.acquire(runId, record.lastSeq);
+    try {
+      let cursor = after;
+      while (!signal?.aborted && !this.#closed) {
+        let batch = watch.slice(cursor, maxBatch, maxBatchBytes);
+        if (!batch && cursor < watch.recentStart - 1) batch = await this.#range(runId, cursor, maxBatch, maxBatchBytes, signal);
+        if (!batch) {
+          if (watch.ended) return;
+          await watch.next(signal);
+          continue;
+        }
+        if (batch.length === 0) return; // the run's stream expired under us
+        const last = batch[batch.length - 1] as StoredEvent;
+        cursor = last.seq;
+        yield batch;
+        if (isTerminalType(last.type)) return;
+      }
+    } finally {
+      this.#follower.release(watch);
+    }
+  }
+
+  async requestCancel(runId: string, reason: string): Promise<boolean> {
+    const keys = this.#keys(runId);
+    if ((await unavailableAs503(this.#redis.hget(keys.meta, 'status'), runId)) !== 'running') return false;
+    await this.#redis
+      .multi()
+      .set(keys.cancel, reason, 'PX', this.#options.leaseMs * 3)
+      .publish(this.#global.cancelChannel, JSON.stringify({ runId, reason }))
+      .exec();
+    return true;
+  }
+
+  onCancel(runId: string, listener: (reason: string) => void): () => void {
+    let listeners = this.#cancelListeners.get(runId);
+    if (!listeners) this.#cancelListeners.set(runId, (listeners = new Set()));
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.#cancelListeners.get(runId) === listeners) this.#cancelListeners.delete(runId);
+    };
+  }
+
+  addSubscriber(runId: string): () => void {
+    return this.#leases.addSubscriber(runId);
+  }
+
+  hasSubscribers(runId: string): Promise<boolean> {
+    return this.#leases.hasSubscribers(runId);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#leases.stop();
+    await this.#follower.close();
+    this.#subscriber.disconnect();
+    try {
+      await Promise.race([this.#redis.quit(), rejectAfter(1000)]);
+    } catch {
+      this.#redis.disconnect();
+    }
+  }
+
+  #keys(runId: string): RunKeys {
+    return runKeys(this.#options.keyPrefix, runId);
+  }
+
+  #setUp(up: boolean, error?: unknown): void {
+    if (this.#up === up || this.#closed) return;
+    // Report a loss only after Redis was up once (startup failures are reported by `ready`), and a
+    // recovery only after a loss.
+    if (!up && !this.#up) return;
+    this.#up = up;
+    if (up) this.#upSince = Date.now();
+    if (!up) this.#wentDown = true;
+    if (!up || this.#wentDown) this.#onConnectionChange(up ? 'up' : 'down', error);
+  }
+
+  async #appendWithRetry(runId: string, events: readonly StoredEvent[], requireNoLease: boolean): Promise<void> {
+    const keys = this.#keys(runId);
+    const args: (string | number)[] = [keys.meta, keys.events, keys.lease, keys.cancel, keys.subscribers, keys.snapshot];
+    args.push(this.#options.maxEventsPerRun, this.#options.retentionMs, requireNoLease ? '1' : '0', events.length);
+    for (const stored of events) args.push(stored.seq, stored.type, stored.json, stored.event.at);
+    const deadline = Date.now() + this.#options.appendRetryMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#redis.awAppend(...args);
+        return;
+      } catch (error) {
+        // A refused append (seq, ended, unknown run) is final; a lost connection is retried: the
+        // script recognises events it already stored, so a retry never duplicates.
+        if (isReplyError(error) || this.#closed || Date.now() > deadline) throw toStoreError(error, runId);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** Math.min(attempt, 6))));
+      }
+    }
+  }
+
+  async #ended(runId: string): Promise<void> {
+    this.#leases.disown(runId);
+    this.#cancelsDelivered.delete(runId);
+    this.#cancelListeners.delete(runId);
+    await this.#redis.zrem(this.#global.live, runId).catch(() => {});
+  }
+
+  /** Events after `cursor` straight from Redis (a subscriber behind the loop's window), retried while Redis is away. */
+  async #range(runId: string, cursor: number, max: number, maxBytes: number, signal: AbortSignal | undefined): Promise<StoredEvent[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const entries = (await this.#redis.call('XRANGE', this.#keys(runId).events, entryId(cursor + 1), '+', 'COUNT', max)) as [string, string[]][];
+        const batch: StoredEvent[] = [];
+        let bytes = 0;
+        for (const stored of await this.#withSnapshot(runId, cursor, entries.map(parseEntry), max)) {
+          bytes += stored.json.length;
+          if (bytes > maxBytes && batch.length > 0) break;
+          batch.push(stored);
+        }
+        return batch;
+      } catch (error) {
+        if (isReplyError(error) || this.#closed || signal?.aborted) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** Math.min(attempt, 6))));
+      }
+    }
+  }
+
+  #onCancelMessage(message: string): void {
+    let parsed: { runId?: unknown; reason?: unknown };
+    try {
+      parsed = JSON.parse(message) as typeof parsed;
+    } catch {
+      return;
+    }
+    if (typeof parsed.runId === 'string' && typeof parsed.reason === 'string') this.#deliverCancel(parsed.runId, parsed.reason);
+  }
+
+  #deliverCancel(runId: string, reason: string): void {
+    const listeners = this.#cancelListeners.get(runId);
+    if (!listeners || this.#cancelsDelivered.has(runId)) return;
+    if (this.#leases.owns(runId)) this.#cancelsDelivered.add(runId);
+    for (const listener of [...listeners]) listener(reason);
+  }
+}
+
+export { PRODUCER_LOST };
+
+function toRecord(hash: Record<string, string> | undefined | null): RunRecord | undefined {
+  if (!hash || hash.id === undefined) return undefined;
+  return {
+    id: hash.id,
+    agent: hash.agent ?? '',
+    owner: hash.owner,
+    createdAt: Number(hash.createdAt),
+    status: hash.status as RunRecord['status'],
+    endedAt: hash.endedAt === undefined ? undefined : Number(hash.endedAt),
+    lastSeq: Number(hash.lastSeq),
+  };
+}
+
+function isReplyError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError';
+}
+
+function toStoreError(error: unknown, runId: string): Error {
+  if (!isReplyError(error)) {
+    return new AgentwireError('AW_STORE_UNAVAILABLE', `${runId}: Redis is unreachable (${describe(error)}); try again shortly`, { cause: error });
+  }
+  const message = (error as Error).message;
+  const code = message.startsWith('AW_RUN_NOT_FOUND') ? 'AW_RUN_NOT_FOUND' : 'AW_INTERNAL';
+  return new AgentwireError(code, `run ${runId}: ${message}`, { cause: error });
+}
+
+/** `promise`, with a lost connection turned into `AW_STORE_UNAVAILABLE` (HTTP 503) instead of a bare 500. */
+async function unavailableAs503<T>(promise: Promise<T>, what: string): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    throw isReplyError(error) ? error : toStoreError(error, what);
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return (error as NodeJS.ErrnoException).code ?? error.message;
+  return String(error);
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+function rejectAfter(ms: number): Promise<never> {
+  return new Promise((_, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${Math.max(0, ms)} ms`)), Math.max(0, ms));
+    timer.unref?.();
+  });
+}

@@ -353,6 +353,36 @@ describe.each(ADAPTERS)('gateway over the %s', (_name, start) => {
     expect(await ended.text()).toBe('');
   });
 
+  it('long-polls a live run to its end with no gap and no duplicate, and waits for new events', async () => {
+    const { id } = await startRun(server.url, { agent: 'ticker', input: { count: 40, delay: 4 } });
+    const seen: number[] = [];
+    let after = 0;
+    for (let polls = 0; polls < 500; polls++) {
+      const response = await fetch(`${server.url}/api/runs/${id}/poll?after=${after}&wait=5`);
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { events: AgentEvent[]; next: number; done: boolean };
+      seen.push(...seqs(body.events));
+      after = body.next;
+      if (body.done) break;
+    }
+    expect(seen).toEqual(range(1, 42));
+    const again = (await (await fetch(`${server.url}/api/runs/${id}/poll?after=42`)).json()) as { events: AgentEvent[]; done: boolean };
+    expect(again).toEqual({ events: [], next: 42, done: true });
+
+    const key = `gate-${Math.random()}`;
+    const gated = await startRun(server.url, { agent: 'gated', input: key });
+    await waitFor(() => gates.get(key), 'the agent to reach its gate');
+    const waitedFrom = Date.now();
+    const idle = (await (await fetch(`${server.url}/api/runs/${gated.id}/poll?after=4&wait=1`)).json()) as { events: AgentEvent[]; done: boolean };
+    expect(idle).toEqual({ events: [], next: 4, done: false });
+    expect(Date.now() - waitedFrom).toBeGreaterThanOrEqual(900);
+    const pending = fetch(`${server.url}/api/runs/${gated.id}/poll?after=4&wait=20`);
+    setTimeout(() => gates.get(key)?.resolve(undefined), 100);
+    const woke = (await (await pending).json()) as { events: AgentEvent[] };
+    expect(woke.events[0]).toMatchObject({ seq: 5, type: 'text.delta' });
+    expect((await fetch(`${server.url}/api/runs/${gated.id}/poll?wait=x`)).status).toBe(400);
+  });
+
   it('serves the viewer page with a strict content security policy', async () => {
     const page = await fetch(`${server.url}/`);
     expect(page.status).toBe(200);

@@ -22,6 +22,7 @@ import { type GatewayOptions, resolveOptions } from './options.js';
 import { Router } from './router.js';
 import { registerChatRoutes } from './routes/chat.js';
 import { registerMetaRoutes } from './routes/meta.js';
+import { registerPollRoutes } from './routes/poll.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerStaticRoutes } from './routes/static.js';
 
@@ -122,6 +123,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const router = new Router();
   registerRunRoutes(router, context);
   registerChatRoutes(router, context);
+  registerPollRoutes(router, context);
   registerMetaRoutes(router, { runner, startedAt: Date.now(), metrics });
   if (resolved.uiDir !== false) registerStaticRoutes(router, resolved.uiDir ?? BUNDLED_UI_DIR);
   const core = new GatewayCore(router, {

@@ -19,6 +19,7 @@ const STREAM_HIGH_WATER_MARK = 64 * 1024;
 export function createFetchHandler(core: GatewayCore): FetchHandler {
   return async (request) => {
     const gatewayRequest: GatewayRequest = {
+      signal: request.signal,
       method: request.method,
       url: new URL(request.url),
       header: (name) => request.headers.get(name) ?? undefined,

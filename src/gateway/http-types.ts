@@ -12,6 +12,8 @@ export interface GatewayRequest {
   header(name: string): string | undefined;
   /** The whole body as text. Rejects with `AW_BODY_TOO_LARGE` beyond `limit` bytes. */
   readBody(limit: number): Promise<string>;
+  /** Aborts when the client goes away before the response is complete. */
+  readonly signal: AbortSignal;
 }
 
 /** A request after authentication, as route handlers see it. */

@@ -28,7 +28,13 @@ export function createNodeListener(core: GatewayCore): NodeListener {
 }
 
 async function serve(core: GatewayCore, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const gone = new AbortController();
+  const onGone = () => {
+    if (!response.writableFinished) gone.abort();
+  };
+  response.once('close', onGone);
   const gatewayRequest: GatewayRequest = {
+    signal: gone.signal,
     method: request.method ?? 'GET',
     url: new URL(request.url ?? '/', 'http://gateway.invalid'),
     header: (name) => {

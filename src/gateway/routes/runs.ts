@@ -11,6 +11,7 @@ import type { GatewayRequest } from '../http-types.js';
 import { readJsonBody } from '../request-body.js';
 import type { Router } from '../router.js';
 import { IdempotencyKeys } from '../idempotency.js';
+import { findOwnedRun, resumeCursor } from '../run-lookup.js';
 import { type RunStreamContext, runStreamResponse } from '../run-stream-response.js';
 import { SSE_HEADERS } from '../sse-stream.js';
 import { STREAM_FORMATS } from '../stream-formats.js';
@@ -35,14 +36,7 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
     };
   };
 
-  /** The run, if it exists and belongs to `principal`; another principal's run is "not found" (no existence leak). */
-  const findRun = async (id: string | undefined, principal: string | undefined): Promise<RunRecord> => {
-    const record = id === undefined ? undefined : await store.getRun(id);
-    if (!record || (authEnabled && record.owner !== principal)) {
-      throw new AgentwireError('AW_RUN_NOT_FOUND', `no run with id "${id}" (it may have expired)`);
-    }
-    return record;
-  };
+  const findRun = (id: string | undefined, principal: string | undefined): Promise<RunRecord> => findOwnedRun(context, id, principal);
 
   router.on('POST', '/api/runs', async (request) => {
     const raw = await readJsonBody(request, options.maxBodyBytes);
@@ -124,22 +118,4 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
 /** True if the client asked for an event stream. */
 function acceptsEventStream(request: GatewayRequest): boolean {
   return request.header('accept')?.toLowerCase().includes('text/event-stream') ?? false;
-}
-
-/**
- * The resume cursor: the `Last-Event-ID` header (sent by `EventSource` on reconnect, so it wins over
- * the URL's), else `?after=`, else `?lastEventId=`; 0 when none. Malformed: `AW_BAD_CURSOR`.
- */
-function resumeCursor(request: GatewayRequest): number {
-  const sources: [string, string | null | undefined][] = [
-    ['the Last-Event-ID header', request.header('last-event-id')],
-    ['?after', request.url.searchParams.get('after')],
-    ['?lastEventId', request.url.searchParams.get('lastEventId')],
-  ];
-  for (const [name, raw] of sources) {
-    const cursor = parseCursor(raw);
-    if (cursor === null) throw new AgentwireError('AW_BAD_CURSOR', `${name} must be a non-negative integer (an event's seq), got ${JSON.stringify(raw)}`);
-    if (cursor !== undefined) return cursor;
-  }
-  return 0;
 }

@@ -6,6 +6,7 @@
  */
 import { CommanderError, Command } from 'commander';
 import { isAgentwireError } from '../protocol/errors.js';
+import { registerCertCommand } from './commands/cert.js';
 import { registerServeCommand } from './commands/serve.js';
 import { readPackageVersion } from './package-info.js';
 
@@ -16,6 +17,7 @@ const program = new Command('agentwire')
   .exitOverride();
 
 registerServeCommand(program);
+registerCertCommand(program);
 
 try {
   await program.parseAsync(process.argv);

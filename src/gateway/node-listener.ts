@@ -70,21 +70,30 @@ async function pumpStream(
   response: ServerResponse,
   result: Extract<GatewayResponse, { kind: 'stream' }>,
 ): Promise<void> {
-  const socket = request.socket;
-  socket.setNoDelay(true);
-  socket.setTimeout(0);
+  if (request.httpVersionMajor === 1) {
+    // HTTP/2 multiplexes streams on one session socket, which is not ours to tune.
+    request.socket.setNoDelay(true);
+    request.socket.setTimeout(0);
+  }
   const closed = new AbortController();
   const onClose = () => closed.abort();
   response.once('close', onClose);
   response.writeHead(result.status, result.headers);
   response.flushHeaders();
+  // Tracked here rather than read from writableNeedDrain, which HTTP/2's compatibility response lacks.
+  let full = false;
   const sink: StreamSink = {
     signal: closed.signal,
-    write: (chunk) => (closed.signal.aborted ? false : response.write(chunk)),
+    write: (chunk) => {
+      if (closed.signal.aborted) return false;
+      full = !response.write(chunk);
+      return !full;
+    },
     ready: () =>
       new Promise<void>((resolve) => {
-        if (closed.signal.aborted || !response.writableNeedDrain) return resolve();
+        if (closed.signal.aborted || !full) return resolve();
         const done = () => {
+          full = false;
           response.off('drain', done);
           closed.signal.removeEventListener('abort', done);
           resolve();

@@ -34,6 +34,9 @@ interface ServeFlags {
   authTokensFile?: string;
   corsOrigin: string[];
   shutdown: 'cancel' | 'finish' | 'handoff';
+  tlsCert?: string;
+  tlsKey?: string;
+  h2c: boolean;
   shutdownDeadline: number;
   redis?: string;
   redisLease?: number;
@@ -63,6 +66,9 @@ export function registerServeCommand(program: Command): void {
         .choices(['cancel', 'finish', 'handoff'])
         .default('cancel'),
     )
+    .option('--tls-cert <file>', 'serve HTTP/2 over TLS (and HTTP/1.1 by ALPN) with this PEM certificate (see: agentwire cert)')
+    .option('--tls-key <file>', 'the PEM private key for --tls-cert')
+    .option('--h2c', 'serve cleartext HTTP/2 (prior knowledge), for a proxy that speaks it', false)
     .option('--shutdown-deadline <ms>', 'longest a shutdown waits for runs to finish (ms)', integer('shutdown-deadline', 0, 3_600_000), 10_000)
     .option('--cors-origin <origin>', "allow this origin to call cross-origin (repeatable; '*' for any, without credentials)", collect, [])
     .addOption(new Option('--redis <url>', 'keep the run log in Redis (redis://host:port) so several gateways serve every run').env('AGENTWIRE_REDIS_URL'))
@@ -87,7 +93,7 @@ export function registerServeCommand(program: Command): void {
       });
       let server: Awaited<ReturnType<typeof listen>>;
       try {
-        server = await listen(gateway, { port: flags.port, host: flags.host });
+        server = await listen(gateway, { port: flags.port, host: flags.host, ...(await transportFrom(flags)) });
       } catch (error) {
         await gateway.close();
         await store?.close();
@@ -96,10 +102,12 @@ export function registerServeCommand(program: Command): void {
         throw Object.assign(new Error(`cannot listen on ${flags.host}:${flags.port}: ${reason}`), { usage: code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' });
       }
       const names = gateway.runner.agents.list().map((agent) => agent.name);
-      console.log(`agentwire listening on ${server.url}  (agents: ${names.join(', ')})${store ? '  (run log: Redis)' : ''}`);
+      const protocol = { http1: '', h2: '  (HTTP/2 + HTTP/1.1 over TLS)', h2c: '  (cleartext HTTP/2)' }[server.protocol];
+      console.log(`agentwire listening on ${server.url}  (agents: ${names.join(', ')})${store ? '  (run log: Redis)' : ''}${protocol}`);
       console.log(`  open ${server.url}/ in a browser, or stream a run:`);
+      const curlFlags = server.protocol === 'h2' ? '-N -k' : server.protocol === 'h2c' ? '-N --http2-prior-knowledge' : '-N';
       console.log(
-        `  curl -N -X POST -H 'accept: text/event-stream' -H 'content-type: application/json' -d '{"input":"What is the capital of France?"}' ${server.url}/api/runs`,
+        `  curl ${curlFlags} -X POST -H 'accept: text/event-stream' -H 'content-type: application/json' -d '{"input":"What is the capital of France?"}' ${server.url}/api/runs`,
       );
       let stopping = false;
       const stop = (signal: string) => {
@@ -123,6 +131,21 @@ export function registerServeCommand(program: Command): void {
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
     });
+}
+
+/** The listen options for --tls-cert/--tls-key/--h2c. */
+async function transportFrom(flags: ServeFlags): Promise<{ tls?: { cert: Buffer; key: Buffer }; h2c?: boolean }> {
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (flags.tlsCert !== undefined && flags.h2c) throw new UsageError('--h2c is cleartext: it cannot be combined with --tls-cert');
+  if (flags.tlsCert === undefined || flags.tlsKey === undefined) return flags.h2c ? { h2c: true } : {};
+  const read = async (path: string, flag: string) => {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      throw new UsageError(`${flag}: cannot read ${path}: ${(error as Error).message}`);
+    }
+  };
+  return { tls: { cert: await read(flags.tlsCert, '--tls-cert'), key: await read(flags.tlsKey, '--tls-key') } };
 }
 
 function collect(value: string, previous: string[]): string[] {

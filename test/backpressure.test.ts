@@ -61,5 +61,5 @@ describe('backpressure', () => {
     paused.destroy();
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
-  });
+  }, 180_000);
 });

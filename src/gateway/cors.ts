@@ -35,6 +35,20 @@ export class Cors {
     }
   }
 
+  /**
+   * Whether a browser page at `origin` may open a WebSocket: listed (or any, with `'*'`), or the
+   * same origin as the request's `host` when no list is set.
+   */
+  allows(origin: string, host: string | undefined): boolean {
+    if (this.#any || this.#origins.has(normalize(origin))) return true;
+    if (this.#origins.size > 0) return false;
+    try {
+      return host !== undefined && new URL(origin).host === host.toLowerCase();
+    } catch {
+      return false;
+    }
+  }
+
   /** Decides for a request with `origin` (the `Origin` header) and `method`. */
   check(origin: string | undefined, method: string, requestedMethod: string | undefined): CorsResult {
     const isPreflight = method === 'OPTIONS' && requestedMethod !== undefined;

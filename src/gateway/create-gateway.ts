@@ -16,6 +16,7 @@ import { logRunEnd, logRunStart } from './logger.js';
 import { watchEventLoop } from './loop-monitor.js';
 import { GatewayMetrics } from './metrics.js';
 import { StreamLimits } from './stream-limits.js';
+import { type UpgradeHandler, createWebSocketTransport } from './transports/websocket.js';
 import { type FetchHandler, createFetchHandler } from './fetch-handler.js';
 import { type NodeListener, createNodeListener } from './node-listener.js';
 import { type GatewayOptions, resolveOptions } from './options.js';
@@ -32,6 +33,8 @@ export interface Gateway {
   readonly listener: NodeListener;
   /** `fetch(Request) → Response` for Hono, Next.js route handlers, Bun, Deno. */
   readonly fetch: FetchHandler;
+  /** The WebSocket transport (`/api/ws`): `server.on('upgrade', gateway.upgrade)` (`listen` does it). */
+  readonly upgrade: UpgradeHandler;
   /** The runner driving this gateway's runs. */
   readonly runner: Runner;
   /** The run log. */
@@ -126,8 +129,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   registerPollRoutes(router, context);
   registerMetaRoutes(router, { runner, startedAt: Date.now(), metrics });
   if (resolved.uiDir !== false) registerStaticRoutes(router, resolved.uiDir ?? BUNDLED_UI_DIR);
+  const cors = new Cors(resolved.corsOrigins);
+  const webSocket = createWebSocketTransport(context, { authenticate, streamTokens, allowedOrigin: (origin, host) => cors.allows(origin, host) });
   const core = new GatewayCore(router, {
-    cors: new Cors(resolved.corsOrigins),
+    cors,
     authenticate,
     streamTokens,
     ...(metrics ? { onRefused: (code: string) => metrics.refused(code) } : {}),
@@ -136,14 +141,17 @@ export function createGateway(options: GatewayOptions): Gateway {
   return {
     listener: createNodeListener(core),
     fetch: createFetchHandler(core),
+    upgrade: webSocket.upgrade,
     runner,
     store,
     close(closeOptions: CloseOptions = {}) {
       closing ??= (async () => {
         core.close();
         if (closeOptions.endStreams) streamsClosing.abort();
+        if (closeOptions.endStreams) await webSocket.close();
         if (closeOptions.runs === 'finish') await runner.drain(closeOptions.deadlineMs ?? 10_000);
         await runner.shutdown();
+        await webSocket.close(1_000);
         stopLoopWatch();
         metrics?.close();
         if (ownsStore) await store.close();

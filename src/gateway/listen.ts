@@ -54,6 +54,7 @@ export async function listen(gateway: Gateway, options: ListenOptions = {}): Pro
       : protocol === 'h2c'
         ? createH2cServer({ settings: { maxConcurrentStreams: 1000 } }, listener)
         : createServer(http1Options, gateway.listener);
+  server.on('upgrade', gateway.upgrade);
   const sessions = new Set<Http2Session>();
   const sockets = new Set<Socket>();
   if (protocol !== 'http1') {

@@ -11,15 +11,15 @@ import type { RunEndInfo, RunInfo } from '../runner/runner.js';
 
 /** What a stream reports while it runs. */
 export interface StreamObserver {
-  /** A stream opened; `resumed` when it started after a cursor. */
-  opened(format: string, resumed: boolean): void;
+  /** A stream opened (`transport` defaults to `sse`); `resumed` when it started after a cursor. */
+  opened(format: string, resumed: boolean, transport?: string): void;
   /** `events` events (`bytes` bytes) were written. */
   wrote(events: number, bytes: number): void;
   /** The client's buffer was full: the stream waited for it to drain. */
   waited(): void;
   /** The client had fallen behind the log: it received a snapshot instead of evicted events. */
   snapshot(): void;
-  closed(format: string): void;
+  closed(format: string, transport?: string): void;
 }
 
 /** The metrics of one gateway, in their own registry. */
@@ -104,8 +104,8 @@ export class GatewayMetrics implements StreamObserver {
     if (run.abortSource && run.abortSource !== 'failure') this.#aborted.inc({ reason: run.abortSource });
   }
 
-  opened(format: string, resumed: boolean): void {
-    this.#streams.inc({ transport: 'sse', format });
+  opened(format: string, resumed: boolean, transport = 'sse'): void {
+    this.#streams.inc({ transport, format });
     if (resumed) this.#resumes.inc();
   }
 
@@ -122,8 +122,8 @@ export class GatewayMetrics implements StreamObserver {
     this.#snapshots.inc();
   }
 
-  closed(format: string): void {
-    this.#streams.dec({ transport: 'sse', format });
+  closed(format: string, transport = 'sse'): void {
+    this.#streams.dec({ transport, format });
   }
 
   /** Counts a request refused with `code` (limits, auth). */

@@ -112,7 +112,11 @@ async function pumpStream(
 
 function readBody(request: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(request.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(bodyTooLarge(limit));
+  if (Number.isFinite(declared) && declared > limit) {
+    // Read and discard what the client is sending, so the 413 reaches it instead of a reset.
+    request.resume();
+    return Promise.reject(bodyTooLarge(limit));
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

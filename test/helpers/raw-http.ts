@@ -23,7 +23,14 @@ export function rawRequest(
       resolve({ received, socket });
     };
     const timer = setTimeout(finish, options.timeoutMs ?? 5_000);
-    socket.on('error', (error) => (done ? undefined : received === '' && !options.destroyAfterWrite ? reject(error) : finish()));
+    socket.on('error', (error) => {
+      if (done) return;
+      // A server may answer (413) and close while a large request is still being written: keep what it said.
+      if (received !== '' || options.destroyAfterWrite) return finish();
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE' || code === 'ECONNRESET') return finish();
+      reject(error);
+    });
     socket.on('data', (chunk: Buffer) => {
       received += chunk.toString('latin1');
       if (options.until?.(received)) finish();

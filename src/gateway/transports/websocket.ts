@@ -1,0 +1,186 @@
+/**
+ * The WebSocket transport (`/api/ws`, with `ws`): one socket carries many run subscriptions.
+ *
+ * Client → server (JSON text frames): `{ "type": "subscribe", "runId", "after"? }`,
+ * `{ "type": "unsubscribe", "runId" }`. Server → client: `{ "type": "subscribed", "runId", "after" }`,
+ * `{ "type": "events", "runId", "events": [...] }` (the same events as SSE, with their `seq`; a batch
+ * per frame), `{ "type": "error", "runId"?, "code", "message" }`. A subscription ends by itself
+ * after the run's terminal event. Resume by subscribing again with `after` = the last `seq` seen.
+ * The server pings every heartbeat interval and drops a socket that misses two pongs; a socket
+ * whose send buffer is full stops being fed until it drains (memory stays bounded).
+ *
+ * @module
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { AgentwireError, isAgentwireError } from '../../protocol/errors.js';
+import type { AuthRequest } from '../auth.js';
+import type { CoreOptions } from '../core.js';
+import { findOwnedRun } from '../run-lookup.js';
+import type { RunStreamContext } from '../run-stream-response.js';
+
+/** Largest frame a client may send, in bytes. */
+const MAX_PAYLOAD = 16 * 1024;
+/** Bytes buffered for a socket before its subscriptions wait for it to drain. */
+const HIGH_WATER = 256 * 1024;
+/** Most subscriptions one socket may hold at once. */
+const MAX_SUBSCRIPTIONS = 100;
+
+/** A Node `upgrade` listener: `server.on('upgrade', gateway.upgrade)`. */
+export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/** Creates the `/api/ws` upgrade handler and a function that closes every socket. */
+export function createWebSocketTransport(context: RunStreamContext, core: Pick<CoreOptions, 'authenticate' | 'streamTokens'> & { allowedOrigin(origin: string, host: string | undefined): boolean }): {
+  upgrade: UpgradeHandler;
+  /** Closes every socket (1001), first letting subscriptions deliver their run's terminal event (up to `waitMs`). */
+  close(waitMs?: number): Promise<void>;
+} {
+  const server = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, perMessageDeflate: false });
+  const sockets = new Set<WebSocket>();
+  /** Subscriptions in progress, to let them finish before a shutdown closes their sockets. */
+  const active = new Set<Promise<void>>();
+
+  const refuse = (socket: Duplex, status: number, message: string) => {
+    socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: `AW_WS_${status}`, message } })}`);
+  };
+
+  const upgrade: UpgradeHandler = (request, socket, head) => {
+    void (async () => {
+      const url = new URL(request.url ?? '/', 'http://gateway.invalid');
+      if (url.pathname !== '/api/ws') return refuse(socket, 404, `no WebSocket endpoint at ${url.pathname}; use /api/ws`);
+      const origin = header(request, 'origin');
+      // Cross-site WebSocket hijacking: browsers send Origin; only allowed origins may connect.
+      if (origin !== undefined && !core.allowedOrigin(origin, header(request, 'host'))) return refuse(socket, 403, `origin ${origin} is not allowed`);
+      let principal: string | undefined;
+      let tokenRun: string | undefined;
+      if (core.authenticate) {
+        const authRequest: AuthRequest = { method: 'GET', url, header: (name) => header(request, name) };
+        principal = (await core.authenticate(authRequest)) ?? undefined;
+        const token = url.searchParams.get('token');
+        const runId = url.searchParams.get('runId');
+        if (principal === undefined && token && runId) {
+          try {
+            principal = core.streamTokens.verify(token, runId);
+            tokenRun = runId;
+          } catch (error) {
+            return refuse(socket, isAgentwireError(error) ? error.status : 401, (error as Error).message);
+          }
+        }
+        if (principal === undefined) return refuse(socket, 401, 'authentication required: send "Authorization: Bearer <token>" or ?token=&runId= with a stream token');
+      }
+      server.handleUpgrade(request, socket, head, (ws) => serveSocket(ws, principal, tokenRun));
+    })().catch(() => socket.destroy());
+  };
+
+  const serveSocket = (ws: WebSocket, principal: string | undefined, tokenRun: string | undefined) => {
+    sockets.add(ws);
+    const subscriptions = new Map<string, AbortController>();
+    let alive = true;
+    const heartbeat = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }, context.options.heartbeatMs);
+    heartbeat.unref();
+    ws.on('pong', () => {
+      alive = true;
+    });
+    const send = (message: unknown) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+    };
+    const fail = (error: unknown, runId?: string) => {
+      const known = isAgentwireError(error);
+      send({ type: 'error', ...(runId ? { runId } : {}), code: known ? error.code : 'AW_INTERNAL', message: known ? error.message : 'internal error' });
+    };
+
+    const subscribe = async (runId: string, after: number) => {
+      if (subscriptions.has(runId)) throw new AgentwireError('AW_BAD_REQUEST', `already subscribed to ${runId}; unsubscribe first`);
+      if (subscriptions.size >= MAX_SUBSCRIPTIONS) throw new AgentwireError('AW_TOO_MANY_STREAMS', `a socket holds at most ${MAX_SUBSCRIPTIONS} subscriptions`);
+      if (tokenRun !== undefined && runId !== tokenRun) throw new AgentwireError('AW_FORBIDDEN', 'this stream token is for another run');
+      const record = await findOwnedRun(context, runId, principal);
+      if (after > record.lastSeq) throw new AgentwireError('AW_BAD_CURSOR', `cursor ${after} is beyond the run's last event (${record.lastSeq})`);
+      const release = context.limits.acquire(principal, record.id);
+      const detach = context.runner.attach(record.id);
+      const stop = new AbortController();
+      subscriptions.set(runId, stop);
+      const signal = AbortSignal.any([stop.signal, context.shutdownSignal]);
+      context.metrics?.opened('agentwire', after > 0, 'ws');
+      send({ type: 'subscribed', runId, after });
+      try {
+        for await (const batch of context.store.follow(record.id, after, { signal })) {
+          let frame = `{"type":"events","runId":${JSON.stringify(runId)},"events":[`;
+          batch.forEach((stored, index) => {
+            frame += (index === 0 ? '' : ',') + stored.json;
+            if (stored.type === 'run.snapshot') context.metrics?.snapshot();
+          });
+          frame += ']}';
+          if (ws.readyState !== ws.OPEN) break;
+          context.metrics?.wrote(batch.length, frame.length);
+          if (ws.bufferedAmount + frame.length > HIGH_WATER) {
+            // Full: wait until this frame has reached the socket before reading more of the log.
+            context.metrics?.waited();
+            await new Promise<void>((resolve) => ws.send(frame, () => resolve()));
+          } else ws.send(frame);
+          if (signal.aborted) break;
+        }
+      } finally {
+        subscriptions.delete(runId);
+        detach();
+        release();
+        context.metrics?.closed('agentwire', 'ws');
+      }
+    };
+
+    ws.on('message', (data, isBinary) => {
+      let message: { type?: unknown; runId?: unknown; after?: unknown };
+      try {
+        if (isBinary) throw new Error('binary');
+        message = JSON.parse(data.toString());
+        if (typeof message !== 'object' || message === null) throw new Error('not an object');
+      } catch {
+        return fail(new AgentwireError('AW_BAD_REQUEST', 'frames must be JSON text like {"type":"subscribe","runId":"…","after":0}'));
+      }
+      const runId = typeof message.runId === 'string' && message.runId.length <= 200 ? message.runId : undefined;
+      if (message.type === 'subscribe') {
+        const after = message.after === undefined ? 0 : message.after;
+        if (runId === undefined) return fail(new AgentwireError('AW_BAD_REQUEST', 'subscribe needs a runId'));
+        if (typeof after !== 'number' || !Number.isSafeInteger(after) || after < 0) {
+          return fail(new AgentwireError('AW_BAD_CURSOR', 'after must be a non-negative integer (an event seq)'), runId);
+        }
+        const subscription = subscribe(runId, after).catch((error: unknown) => fail(error, runId));
+        active.add(subscription);
+        void subscription.finally(() => active.delete(subscription));
+      } else if (message.type === 'unsubscribe') {
+        if (runId === undefined) return fail(new AgentwireError('AW_BAD_REQUEST', 'unsubscribe needs a runId'));
+        subscriptions.get(runId)?.abort();
+      } else {
+        fail(new AgentwireError('AW_BAD_REQUEST', `unknown message type ${JSON.stringify(message.type)}; use subscribe or unsubscribe`), runId);
+      }
+    });
+    ws.on('close', () => {
+      clearInterval(heartbeat);
+      sockets.delete(ws);
+      for (const stop of subscriptions.values()) stop.abort();
+    });
+    ws.on('error', () => ws.terminate());
+  };
+
+  return {
+    upgrade,
+    async close(waitMs = 0) {
+      if (waitMs > 0 && active.size > 0) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([Promise.allSettled([...active]), new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+        clearTimeout(timer);
+      }
+      for (const ws of sockets) ws.close(1001, 'the gateway is shutting down');
+      server.close();
+    },
+  };
+}
+
+function header(request: IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}

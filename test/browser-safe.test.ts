@@ -1,5 +1,5 @@
 /**
- * The core entries (protocol, reducer) run in browsers: nothing they import, however indirectly,
+ * The core entries (protocol, reducer, client) run in browsers: nothing they import, however indirectly,
  * may use a Node built-in, `Buffer` or `process`.
  */
 import { readFileSync } from 'node:fs';
@@ -28,7 +28,7 @@ function importGraph(entry: string): { files: string[]; bare: string[] } {
   return { files: [...files], bare: [...bare] };
 }
 
-describe.each(['src/protocol/index.ts', 'src/reducer/index.ts'])('%s', (entry) => {
+describe.each(['src/protocol/index.ts', 'src/reducer/index.ts', 'src/client/index.ts'])('%s', (entry) => {
   it('imports no Node built-in, directly or indirectly', () => {
     const { files, bare } = importGraph(entry);
     expect(files.length).toBeGreaterThan(1);

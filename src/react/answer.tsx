@@ -1,0 +1,61 @@
+/**
+ * `<Answer>`: the final answer as streaming, sanitised Markdown.
+ *
+ * @module
+ */
+import { memo, useMemo, useRef } from 'react';
+import { BlockSplitter, calmTail, renderMarkdown } from './markdown.js';
+
+/** Props of {@link Answer}. */
+export interface AnswerProps {
+  /** The answer so far. */
+  text: string;
+  /** True while more text may come (shows a caret, sets `aria-busy`). */
+  streaming: boolean;
+}
+
+/**
+ * The answer (`.aw-answer`). Not a live region — screen readers are told when it is complete, not
+ * every token. Finished blocks are rendered once and memoised; only the open tail is re-parsed.
+ * The HTML comes from {@link renderMarkdown}, which escapes raw HTML and drops unsafe links.
+ */
+export function Answer({ text, streaming }: AnswerProps) {
+  const splitter = useRef<BlockSplitter | null>(null);
+  splitter.current ??= new BlockSplitter();
+  const { done, tail, openFence } = splitter.current.update(text);
+  return (
+    <div className="aw-answer" aria-busy={streaming} data-streaming={streaming || undefined}>
+      {done.map((block, index) => (
+        // Blocks only ever append and never change, so the index is a stable key.
+        // biome-ignore lint/suspicious/noArrayIndexKey: append-only list
+        <MarkdownBlock key={index} markdown={block} />
+      ))}
+      {tail.trim() !== '' || streaming ? <Tail tail={tail} openFence={openFence} streaming={streaming} /> : null}
+    </div>
+  );
+}
+
+const MarkdownBlock = memo(function MarkdownBlock({ markdown }: { markdown: string }) {
+  const html = useMemo(() => renderMarkdown(markdown), [markdown]);
+  // biome-ignore lint/security/noDangerouslySetInnerHtml: renderMarkdown escapes raw HTML and filters links
+  return <div className="aw-md" dangerouslySetInnerHTML={{ __html: html }} />;
+});
+
+function Tail({ tail, openFence, streaming }: { tail: string; openFence: boolean; streaming: boolean }) {
+  if (openFence) {
+    // An open fence is plain monospace text until it closes (then it is a finished, highlighted block).
+    const body = tail.replace(/^[^\n]*\n?/, '');
+    return (
+      <pre className="aw-code aw-code--open">
+        <code>{body}</code>
+      </pre>
+    );
+  }
+  let html = streaming ? renderMarkdown(calmTail(tail)) : renderMarkdown(tail);
+  if (streaming) {
+    const caret = '<span class="aw-caret" aria-hidden="true"></span>';
+    html = /<\/(p|li|h[1-6])>\s*$/.test(html) ? html.replace(/<\/(p|li|h[1-6])>\s*$/, `${caret}</$1>`) : /<\/(ul|ol)>\s*$/.test(html) ? html : html + caret;
+  }
+  // biome-ignore lint/security/noDangerouslySetInnerHtml: renderMarkdown escapes raw HTML and filters links
+  return <div className="aw-md aw-md--tail" dangerouslySetInnerHTML={{ __html: html }} />;
+}

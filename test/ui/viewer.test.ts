@@ -20,6 +20,7 @@ const skip = chromiumSkipReason();
 const ARTIFACTS = `${ROOT}.artifacts/ui`;
 
 const aborted = new Map<string, boolean>();
+const gates = new Map<string, () => void>();
 const XSS_ANSWER = [
   'Payloads follow; none may run.',
   '',
@@ -58,6 +59,20 @@ const testAgents: AgentDefinition[] = [
           await ctx.sleep(50);
           yield step.log(`tick ${index}`);
         }
+      });
+    } as AgentDefinition['run'],
+  },
+  {
+    name: 'gated',
+    run: async function* (ctx: AgentContext) {
+      const opened = new Promise<void>((resolve) => gates.set(ctx.runId, resolve));
+      yield* ctx.step({ title: 'Wait for the gate', kind: 'thought' }, async function* (step) {
+        yield step.log('waiting');
+        await opened;
+      });
+      yield* ctx.step({ title: 'After the gate', kind: 'thought' }, async function* (step) {
+        yield step.log('holding the run open');
+        await ctx.sleep(60_000);
       });
     } as AgentDefinition['run'],
   },
@@ -185,6 +200,32 @@ describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
     await poll(async () => (await indicator(page)) === 'ended', 'the replayed run');
     await poll(async () => (await research.getAttribute('aria-expanded')) === 'true', 'the user choice after reload');
     expect((await stepInfo(page)).filter((step) => step.nested === null && step.id !== nested.nested).every((step) => step.expanded === 'false')).toBe(true);
+    await page.context().close();
+  });
+
+  it('folds a successful step about 1 s after it ends, on the page clock (not before)', async () => {
+    const page = await newPage();
+    await page.clock.install();
+    const runId = await startRun('gated', 'x');
+    await page.goto(`${url}/runs/${runId}`);
+    const header = page.locator('.aw-step[data-step-id] > .aw-step__heading > button').first();
+    await poll(async () => (await header.getAttribute('aria-expanded')) === 'true', 'the running step, expanded');
+    // Freeze the page's time, then let the step end on the server.
+    await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 50);
+    gates.get(runId)?.();
+    const step = page.locator('.aw-step').first();
+    // Network still flows; animation frames and timers only move when the test moves the clock.
+    await poll(async () => {
+      await page.clock.runFor(16);
+      return (await step.getAttribute('data-state')) === 'complete';
+    }, 'the step to complete');
+    expect(await header.getAttribute('aria-expanded')).toBe('true');
+    await page.clock.runFor(800);
+    expect(await header.getAttribute('aria-expanded')).toBe('true');
+    await page.clock.runFor(300);
+    await poll(async () => (await header.getAttribute('aria-expanded')) === 'false', 'the fold after ~1 s');
+    expect(await page.$('.aw-step__body:not([hidden])')).not.toBeNull(); // the second step is running, open
+    await fetch(`${url}/api/runs/${runId}/cancel`, { method: 'POST' });
     await page.context().close();
   });
 

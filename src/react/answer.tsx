@@ -38,7 +38,7 @@ export function Answer({ text, streaming }: AnswerProps) {
 const MarkdownBlock = memo(function MarkdownBlock({ markdown }: { markdown: string }) {
   const html = useMemo(() => renderMarkdown(markdown), [markdown]);
   // biome-ignore lint/security/noDangerouslySetInnerHtml: renderMarkdown escapes raw HTML and filters links
-  return <div className="aw-md" dangerouslySetInnerHTML={{ __html: html }} />;
+  return <div className="aw-md aw-md--done" dangerouslySetInnerHTML={{ __html: html }} />;
 });
 
 function Tail({ tail, openFence, streaming }: { tail: string; openFence: boolean; streaming: boolean }) {

@@ -14,9 +14,12 @@ export function formatDuration(ms: number): string {
   return `${minutes} min ${String(seconds).padStart(2, '0')} s`;
 }
 
+// One formatter, built once: `toLocaleString` builds a new one per call, which shows in profiles.
+const COUNT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
 /** `1,850` with thousands separators (en). */
 export function formatCount(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
+  return COUNT.format(Math.round(value));
 }
 
 /** Pretty JSON for tool arguments and results; strings stay text. */

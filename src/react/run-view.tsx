@@ -57,7 +57,7 @@ export function RunView({ snapshot, onStop, toggles: controlled, onToggle: onCon
   const onToggle = onControlledToggle ?? setOwnToggle;
   const streaming = state.status === 'running' || state.status === 'idle';
   return (
-    <article className="aw-run" data-status={state.status} aria-label="Agent run">
+    <article className="aw-run" data-status={state.status} data-last-seq={state.lastSeq} aria-label="Agent run">
       <RunHeader snapshot={snapshot} onStop={onStop} />
       <ConnectionAlert snapshot={snapshot} />
       <div className="aw-timeline">

@@ -48,6 +48,14 @@ describe('renderMarkdown sanitising', () => {
     expect(html).toContain('<span class="aw-md-image"');
   });
 
+  it('highlights finished code blocks without letting markup through', () => {
+    const html = renderMarkdown('```js\nconst a = "<img src=x onerror=alert(1)>"; // </span><script>\n```');
+    expect(html).toContain('<span class="aw-tok-keyword">const</span>');
+    expect(html).toContain('<span class="aw-tok-string">&quot;&lt;img src=x onerror=alert(1)&gt;&quot;</span>');
+    expect(html).toContain('<span class="aw-tok-comment">// &lt;/span&gt;&lt;script&gt;</span>');
+    expect(html).not.toMatch(/<img|<script/);
+  });
+
   it('accepts only http(s) and mailto links', () => {
     expect(isSafeHref('https://a.example')).toBe(true);
     expect(isSafeHref('mailto:a@b.example')).toBe(true);

@@ -7,6 +7,7 @@
  * @module
  */
 import { Marked, type Tokens } from 'marked';
+import { highlightCode } from './highlight.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -39,7 +40,8 @@ const marked = new Marked({
     code({ text, lang }: Tokens.Code) {
       const language = (lang ?? '').match(/^[\w+-]+/)?.[0] ?? '';
       const label = language ? ` data-lang="${escapeHtml(language)}"` : '';
-      return `<pre class="aw-code"${label}><code>${escapeHtml(text)}</code></pre>`;
+      // Only finished blocks reach here (an open fence is shown as plain text), so highlight once.
+      return `<pre class="aw-code"${label}><code>${highlightCode(text, language)}</code></pre>`;
     },
   },
 });

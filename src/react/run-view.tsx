@@ -73,6 +73,10 @@ export function RunView({ snapshot, onStop, toggles: controlled, onToggle: onCon
       {state.text !== '' || state.status === 'finished' ? (
         <section className="aw-answer-section" aria-label="Answer">
           <Answer text={state.text} streaming={streaming} />
+          <div className="aw-answer-actions">
+            <CopyButton label="Copy answer" text={() => state.text} />
+            <CopyButton label="Copy run as Markdown" text={() => runToMarkdown(state)} />
+          </div>
         </section>
       ) : null}
       {state.status === 'failed' && state.error ? (
@@ -83,6 +87,47 @@ export function RunView({ snapshot, onStop, toggles: controlled, onToggle: onCon
       {state.status === 'cancelled' ? <p className="aw-run__cancelled">Cancelled — {state.cancelReason ?? 'stopped'}.</p> : null}
       <Announcer state={state} />
     </article>
+  );
+}
+
+/** The whole run as Markdown: prompt, steps (nested, with logs and tool calls), answer, outcome. */
+export function runToMarkdown(state: RunState): string {
+  const lines = [`# ${summarizeInput(state.input) || 'Run'}`, '', `Agent: ${state.agent ?? 'agent'} · ${state.status}`, ''];
+  const step = (id: string, depth: number) => {
+    const current = state.steps[id];
+    if (!current) return;
+    const indent = '  '.repeat(depth);
+    const took = current.endedAt === undefined ? '' : ` · ${formatDuration(current.endedAt - current.startedAt)}`;
+    lines.push(`${indent}- **${current.title}** (${current.status}${took})`);
+    if (current.text) lines.push(`${indent}  > ${current.text.replace(/\n/g, ' ')}`);
+    for (const log of current.logs) lines.push(`${indent}  - ${log}`);
+    for (const callId of current.toolCallIds) {
+      const call = state.toolCalls[callId];
+      if (call) lines.push(`${indent}  - tool \`${call.name}\` ${JSON.stringify(call.args)} → ${call.error ? `error: ${call.error.message}` : JSON.stringify(call.result ?? null)}`);
+    }
+    for (const childId of current.childIds) step(childId, depth + 1);
+  };
+  for (const id of state.rootStepIds) step(id, 0);
+  lines.push('', state.text);
+  if (state.error) lines.push('', `**Failed:** ${state.error.message} (${state.error.code})`);
+  return lines.join('\n');
+}
+
+function CopyButton({ label, text }: { label: string; text: () => string }) {
+  const [copied, setCopied] = useState(false);
+  const copy = () => {
+    void navigator.clipboard?.writeText(text()).then(
+      () => {
+        setCopied(true);
+        setTimeout(() => setCopied(false), 1200);
+      },
+      () => undefined,
+    );
+  };
+  return (
+    <button type="button" className="aw-button aw-button--ghost aw-button--small" onClick={copy}>
+      {copied ? 'Copied' : label}
+    </button>
   );
 }
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
+import { type FormEvent, type RefObject, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { type RunStore, createRunStore } from '../client/index.js';
 import { RunView, StatusIcon, formatDuration, useNow, useRunStore } from '../react/index.js';
 import { type AgentInfo, type RunSummary, createRun, fetchAgents, fetchRuns } from './api.js';
@@ -31,6 +31,7 @@ export function App() {
   const [agents, setAgents] = useState<AgentInfo[]>([]);
   const [runs, setRuns] = useState<RunSummary[]>([]);
   const [drawerOpen, setDrawerOpen] = useState(false);
+  const main = useRef<HTMLElement>(null);
 
   const refreshRuns = useCallback(() => {
     fetchRuns().then(
@@ -70,7 +71,7 @@ export function App() {
         <RunsList runs={runs} currentId={runId} />
       </aside>
       {drawerOpen ? <button type="button" className="app__scrim" aria-label="Close the runs list" onClick={() => setDrawerOpen(false)} /> : null}
-      <main className="app__main">
+      <main className="app__main" ref={main}>
         <div className="app__topbar">
           <button type="button" className="aw-button aw-button--ghost app__menu" aria-expanded={drawerOpen} aria-controls="runs-drawer" onClick={() => setDrawerOpen(!drawerOpen)}>
             <span className="app__menu-icon" aria-hidden="true" />
@@ -80,16 +81,17 @@ export function App() {
         </div>
         <div className="app__content">
           <Composer agents={agents} onStarted={onStarted} compact={runId !== undefined} />
-          {runId !== undefined ? <RunPage key={runId} runId={runId} onEnded={refreshRuns} /> : <EmptyState />}
+          {runId !== undefined ? <RunPage key={runId} runId={runId} onEnded={refreshRuns} scroller={main} /> : <EmptyState />}
         </div>
       </main>
     </div>
   );
 }
 
-function RunPage({ runId, onEnded }: { runId: string; onEnded: () => void }) {
+function RunPage({ runId, onEnded, scroller }: { runId: string; onEnded: () => void; scroller: RefObject<HTMLElement | null> }) {
   const store = storeFor(runId);
   const snapshot = useRunStore(store);
+  const { unseen, jump } = useFollow(scroller, snapshot.state.lastSeq, snapshot.answerDeltas);
   const status = snapshot.state.status;
   useEffect(() => {
     // The runs list learns about the end at once instead of at its next poll.
@@ -99,8 +101,57 @@ function RunPage({ runId, onEnded }: { runId: string; onEnded: () => void }) {
   return (
     <div className="app__run" data-run-id={runId}>
       <RunView snapshot={snapshot} onStop={stop} />
+      {unseen > 0 ? (
+        <button type="button" className="aw-button app__jump" onClick={jump}>
+          Jump to latest ({unseen} new)
+        </button>
+      ) : null}
     </div>
   );
+}
+
+/**
+ * Follows new content while the reader is at the bottom of the page; once they scroll up, counts
+ * the answer tokens they have not seen and offers a jump back.
+ */
+function useFollow(scroller: RefObject<HTMLElement | null>, lastSeq: number, tokens: number): { unseen: number; jump: () => void } {
+  const atBottom = useRef(true);
+  const seenTokens = useRef(tokens);
+  const [unseen, setUnseen] = useState(0);
+  useEffect(() => {
+    const element = scroller.current;
+    if (!element) return;
+    let lastTop = element.scrollTop;
+    const onScroll = () => {
+      const distance = element.scrollHeight - element.scrollTop - element.clientHeight;
+      // Only a move up (the reader's doing) stops following; growth below never does.
+      if (distance < 48) {
+        atBottom.current = true;
+        setUnseen(0);
+      } else if (element.scrollTop < lastTop) atBottom.current = false;
+      lastTop = element.scrollTop;
+    };
+    element.addEventListener('scroll', onScroll, { passive: true });
+    return () => element.removeEventListener('scroll', onScroll);
+  }, [scroller]);
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (!element) return;
+    if (element.scrollHeight - element.clientHeight < 48) atBottom.current = true; // nothing to scroll
+    if (atBottom.current) {
+      element.scrollTop = element.scrollHeight;
+      seenTokens.current = tokens;
+      setUnseen(0);
+    } else setUnseen(Math.max(0, tokens - seenTokens.current));
+  }, [scroller, lastSeq, tokens]);
+  const jump = useCallback(() => {
+    const element = scroller.current;
+    if (!element) return;
+    atBottom.current = true;
+    element.scrollTop = element.scrollHeight;
+    setUnseen(0);
+  }, [scroller]);
+  return { unseen, jump };
 }
 
 function EmptyState() {

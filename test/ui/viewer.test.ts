@@ -298,24 +298,39 @@ describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
   });
 
   it('looks right in dark mode and at 375 px (no sideways scroll); screenshots saved', async () => {
-    let runId = '';
     for (const [name, options] of [
       ['dark-desktop', { colorScheme: 'dark' as const }],
       ['light-375', { width: 375, height: 812 }],
       ['dark-375', { width: 375, height: 812, colorScheme: 'dark' as const }],
     ] as const) {
       const page = await newPage(options);
-      if (name === 'dark-desktop') runId = await startFromComposer(page, 'demo', 'What is the capital of Japan?');
-      else await page.goto(`${url}/runs/${runId}`);
-      if (name === 'dark-desktop') {
-        await poll(async () => (await stepInfo(page)).some((step) => step.state === 'running'), 'a running step');
-        await page.screenshot({ path: `${ARTIFACTS}/demo-running-${name}.png`, fullPage: true });
-      }
+      await startFromComposer(page, 'demo', 'What is the capital of Japan?');
+      await poll(async () => (await stepInfo(page)).some((step) => step.state === 'running'), 'a running step');
+      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+      await page.screenshot({ path: `${ARTIFACTS}/demo-running-${name}.png` });
       await poll(async () => (await indicator(page)) === 'ended', 'the run to end', 30_000);
       await poll(async () => (await stepInfo(page)).filter((step) => step.nested === null).every((step) => step.expanded === 'false'), 'folded steps', 5_000);
       expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
       await page.screenshot({ path: `${ARTIFACTS}/demo-finished-${name}.png`, fullPage: true });
       await page.context().close();
     }
+  });
+
+  it('follows the stream only while the reader is at the bottom, and offers "Jump to latest" otherwise', async () => {
+    const page = await newPage({ width: 375, height: 640 });
+    const runId = await startRun('words', { count: 1500, delayMs: 4 });
+    await page.goto(`${url}/runs/${runId}`);
+    const main = page.locator('.app__main');
+    const distanceFromBottom = () => main.evaluate((element) => element.scrollHeight - element.scrollTop - element.clientHeight);
+    await poll(async () => (await main.evaluate((element) => element.scrollTop)) > 200 && (await distanceFromBottom()) < 48, 'the page following the answer');
+    await main.evaluate((element) => element.scrollTo({ top: 0 }));
+    const jump = page.locator('.app__jump');
+    await poll(async () => /Jump to latest \(\d+ new\)/.test((await jump.textContent().catch(() => '')) ?? ''), 'the jump pill');
+    expect(await main.evaluate((element) => element.scrollTop)).toBe(0); // no yanking while the reader reads
+    await page.screenshot({ path: `${ARTIFACTS}/jump-to-latest-light-375.png` });
+    await jump.click();
+    await poll(async () => (await distanceFromBottom()) < 48, 'back at the bottom');
+    await fetch(`${url}/api/runs/${runId}/cancel`, { method: 'POST' });
+    await page.context().close();
   });
 });

@@ -249,6 +249,22 @@ describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
     const runId = await startRun('forever', 'x');
     await page.goto(`${url}/runs/${runId}`);
     await poll(async () => (await indicator(page)) === 'live', 'the run to be live');
+    // Keyboard: the step header is a real button; Enter toggles it.
+    const header = page.locator('.aw-step > .aw-step__heading > button').first();
+    await header.focus();
+    await page.keyboard.press('Enter');
+    await poll(async () => (await header.getAttribute('aria-expanded')) === 'false', 'closed from the keyboard');
+    await page.keyboard.press('Space');
+    await poll(async () => (await header.getAttribute('aria-expanded')) === 'true', 'opened from the keyboard');
+    // Motion: the spinner turns, and stops under prefers-reduced-motion.
+    const spin = () =>
+      page.$$eval('.aw-icon--running svg', (svgs) => {
+        const names = new Set(svgs.map((svg) => getComputedStyle(svg).animationName));
+        return names.size === 1 ? [...names][0] : [...names].join(',');
+      });
+    expect(await spin()).toBe('aw-spin');
+    await page.emulateMedia({ reducedMotion: 'reduce' });
+    await poll(async () => (await spin()) === 'none', 'no animation under reduced motion (steps and runs list)');
     await page.click('.aw-button--stop');
     await poll(async () => (await indicator(page)) === 'cancelled', 'the cancelled state', 10_000);
     const state = (await (await fetch(`${url}/api/runs/${runId}`)).json()) as { status: string };
@@ -273,6 +289,32 @@ describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
     await page.reload();
     await poll(async () => (await indicator(page)) === 'ended', 'the run to end', 20_000);
     expect(normalise((await page.textContent('.aw-answer')) ?? '')).toBe(normalise(expected));
+    await page.context().close();
+  });
+
+  it('keeps several runs live at once: switching in the runs list loses no text in either', async () => {
+    const page = await newPage();
+    const count = 250;
+    const expected = normalise(Array.from({ length: count }, (_, index) => `w${index + 1} `).join(''));
+    const first = await startRun('words', { count, delayMs: 8 });
+    const second = await startRun('words', { count, delayMs: 8 });
+    await page.goto(`${url}/runs/${first}`);
+    const open = async (runId: string) => {
+      await poll(async () => (await page.$(`.runs__item[href="/runs/${runId}"]`)) !== null, 'the run in the list');
+      await page.click(`.runs__item[href="/runs/${runId}"]`);
+      await poll(async () => (await page.getAttribute('.app__run', 'data-run-id')) === runId, `run ${runId} shown`);
+    };
+    await poll(async () => ((await page.textContent('.aw-answer')) ?? '').includes('w20 '), 'the first run streaming');
+    await open(second);
+    expect(new URL(page.url()).pathname).toBe(`/runs/${second}`);
+    await poll(async () => ((await page.textContent('.aw-answer')) ?? '').includes('w20 '), 'the second run streaming');
+    await open(first);
+    await poll(async () => (await indicator(page)) === 'ended', 'the first run to end', 20_000);
+    expect(normalise((await page.textContent('.aw-answer')) ?? '')).toBe(expected);
+    await page.goBack();
+    await poll(async () => (await page.getAttribute('.app__run', 'data-run-id')) === second, 'back to the second run');
+    await poll(async () => (await indicator(page)) === 'ended', 'the second run to end', 20_000);
+    expect(normalise((await page.textContent('.aw-answer')) ?? '')).toBe(expected);
     await page.context().close();
   });
 

@@ -54,7 +54,8 @@ function Tail({ tail, openFence, streaming }: { tail: string; openFence: boolean
   let html = streaming ? renderMarkdown(calmTail(tail)) : renderMarkdown(tail);
   if (streaming) {
     const caret = '<span class="aw-caret" aria-hidden="true"></span>';
-    html = /<\/(p|li|h[1-6])>\s*$/.test(html) ? html.replace(/<\/(p|li|h[1-6])>\s*$/, `${caret}</$1>`) : /<\/(ul|ol)>\s*$/.test(html) ? html : html + caret;
+    // Inside the last paragraph, item or heading; never after a table or a code block.
+    html = html.replace(/<\/(p|li|h[1-6])>(\s*(?:<\/(?:ul|ol)>\s*)*)$/, `${caret}</$1>$2`);
   }
   // biome-ignore lint/security/noDangerouslySetInnerHtml: renderMarkdown escapes raw HTML and filters links
   return <div className="aw-md aw-md--tail" dangerouslySetInnerHTML={{ __html: html }} />;

@@ -25,6 +25,9 @@ export interface RunViewProps {
   onToggle?: (stepId: string, open: boolean) => void;
 }
 
+/** Events older than this before the page opened are replayed silently (ms; allows for clock skew). */
+const ANNOUNCE_SLACK_MS = 5_000;
+
 /** What the connection pill says. */
 export type RunIndicator = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'cancelled' | 'error' | 'disconnected';
 
@@ -246,26 +249,25 @@ function ConnectionAlert({ snapshot }: { snapshot: RunSnapshot }) {
 function Announcer({ state }: { state: RunState }) {
   const [message, setMessage] = useState('');
   const announced = useRef(new Set<string>());
-  const first = useRef(true);
+  // What was already over well before the page opened (a replay) is not news.
+  const openedAt = useRef(Date.now() - ANNOUNCE_SLACK_MS);
   useEffect(() => {
     const pending: string[] = [];
-    const once = (key: string, text: string) => {
+    const once = (key: string, at: number | undefined, text: string) => {
       if (announced.current.has(key)) return;
       announced.current.add(key);
-      // What was already over when the page opened is not news.
-      if (!first.current) pending.push(text);
+      if (at !== undefined && at >= openedAt.current) pending.push(text);
     };
-    if (state.status !== 'idle') once('started', 'Run started');
+    if (state.status !== 'idle') once('started', state.startedAt, 'Run started');
     for (const stepId of state.rootStepIds) {
       const step = state.steps[stepId];
       if (!step || step.status === 'running' || step.endedAt === undefined) continue;
       const outcome = step.status === 'complete' ? 'done' : step.status === 'error' ? 'failed' : 'cancelled';
-      once(`step:${stepId}`, `${step.title}, ${outcome}, ${((step.endedAt - step.startedAt) / 1000).toFixed(1)} seconds`);
+      once(`step:${stepId}`, step.endedAt, `${step.title}, ${outcome}, ${((step.endedAt - step.startedAt) / 1000).toFixed(1)} seconds`);
     }
-    if (state.status === 'finished') once('end', 'Answer complete');
-    if (state.status === 'failed') once('end', 'Run failed');
-    if (state.status === 'cancelled') once('end', 'Run cancelled');
-    first.current = state.status === 'idle';
+    if (state.status === 'finished') once('end', state.endedAt, 'Answer complete');
+    if (state.status === 'failed') once('end', state.endedAt, 'Run failed');
+    if (state.status === 'cancelled') once('end', state.endedAt, 'Run cancelled');
     if (pending.length > 0) setMessage(pending.join('. '));
   }, [state]);
   return (

@@ -194,6 +194,7 @@ describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
     expect(await page.getAttribute('.aw-answer', 'aria-busy')).toBe('false');
     expect(await page.$$eval('.aw-answer [aria-live], .aw-answer[aria-live]', (elements) => elements.length)).toBe(0);
     expect(await page.$$eval('[role="status"]', (elements) => elements.length)).toBe(1);
+    await poll(async () => ((await page.textContent('[role="status"]')) ?? '').includes('Answer complete'), 'the completion announced');
 
     // Reload (a full replay from the log): the user's choice survives.
     await page.reload();

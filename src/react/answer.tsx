@@ -23,17 +23,40 @@ export function Answer({ text, streaming }: AnswerProps) {
   const splitter = useRef<BlockSplitter | null>(null);
   splitter.current ??= new BlockSplitter();
   const { done, tail, openFence } = splitter.current.update(text);
+  const groups: string[][] = [];
+  for (let index = 0; index < done.length; index += GROUP_SIZE) groups.push(done.slice(index, index + GROUP_SIZE));
   return (
     <div className="aw-answer" aria-busy={streaming} data-streaming={streaming || undefined}>
-      {done.map((block, index) => (
-        // Blocks only ever append and never change, so the index is a stable key.
+      {groups.map((blocks, index) => (
+        // Groups only ever append and a full group never changes, so the index is a stable key.
         // biome-ignore lint/suspicious/noArrayIndexKey: append-only list
-        <MarkdownBlock key={index} markdown={block} />
+        <BlockGroup key={index} blocks={blocks} />
       ))}
       {tail.trim() !== '' || streaming ? <Tail tail={tail} openFence={openFence} streaming={streaming} /> : null}
     </div>
   );
 }
+
+/**
+ * Finished blocks are grouped so that a long answer has a few dozen `content-visibility: auto`
+ * containers (each skipped entirely while off-screen), not thousands, and a full group is never
+ * looked at again by React.
+ */
+const GROUP_SIZE = 24;
+
+const BlockGroup = memo(
+  function BlockGroup({ blocks }: { blocks: string[] }) {
+    return (
+      <div className="aw-md-group">
+        {blocks.map((block, index) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: append-only list
+          <MarkdownBlock key={index} markdown={block} />
+        ))}
+      </div>
+    );
+  },
+  (previous, next) => previous.blocks.length === next.blocks.length && previous.blocks.every((block, index) => block === next.blocks[index]),
+);
 
 const MarkdownBlock = memo(function MarkdownBlock({ markdown }: { markdown: string }) {
   const html = useMemo(() => renderMarkdown(markdown), [markdown]);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type FormEvent, type RefObject, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { type FormEvent, type RefObject, useCallback, useEffect, useRef, useState } from 'react';
 import { type RunStore, createRunStore } from '../client/index.js';
 import { RunView, StatusIcon, formatDuration, useNow, useRunStore } from '../react/index.js';
 import { type AgentInfo, type RunSummary, createRun, fetchAgents, fetchRuns } from './api.js';
@@ -91,7 +91,7 @@ export function App() {
 function RunPage({ runId, onEnded, scroller }: { runId: string; onEnded: () => void; scroller: RefObject<HTMLElement | null> }) {
   const store = storeFor(runId);
   const snapshot = useRunStore(store);
-  const { unseen, jump } = useFollow(scroller, snapshot.state.lastSeq, snapshot.answerDeltas);
+  const { unseen, jump } = useFollow(scroller, snapshot.answerDeltas);
   const status = snapshot.state.status;
   useEffect(() => {
     // The runs list learns about the end at once instead of at its next poll.
@@ -111,10 +111,11 @@ function RunPage({ runId, onEnded, scroller }: { runId: string; onEnded: () => v
 }
 
 /**
- * Follows new content while the reader is at the bottom of the page; once they scroll up, counts
- * the answer tokens they have not seen and offers a jump back.
+ * Follows new content while the reader is at the bottom: a `ResizeObserver` on the page's content
+ * scrolls after the browser's own layout, so following never forces an extra layout per frame. Once
+ * the reader scrolls up, this counts the answer tokens they have not seen and offers a jump back.
  */
-function useFollow(scroller: RefObject<HTMLElement | null>, lastSeq: number, tokens: number): { unseen: number; jump: () => void } {
+function useFollow(scroller: RefObject<HTMLElement | null>, tokens: number): { unseen: number; jump: () => void } {
   const atBottom = useRef(true);
   const seenTokens = useRef(tokens);
   const [unseen, setUnseen] = useState(0);
@@ -132,18 +133,19 @@ function useFollow(scroller: RefObject<HTMLElement | null>, lastSeq: number, tok
       lastTop = element.scrollTop;
     };
     element.addEventListener('scroll', onScroll, { passive: true });
-    return () => element.removeEventListener('scroll', onScroll);
+    const grew = new ResizeObserver(() => {
+      if (atBottom.current) element.scrollTop = element.scrollHeight;
+    });
+    for (const child of element.children) grew.observe(child);
+    return () => {
+      element.removeEventListener('scroll', onScroll);
+      grew.disconnect();
+    };
   }, [scroller]);
-  useLayoutEffect(() => {
-    const element = scroller.current;
-    if (!element) return;
-    if (element.scrollHeight - element.clientHeight < 48) atBottom.current = true; // nothing to scroll
-    if (atBottom.current) {
-      element.scrollTop = element.scrollHeight;
-      seenTokens.current = tokens;
-      setUnseen(0);
-    } else setUnseen(Math.max(0, tokens - seenTokens.current));
-  }, [scroller, lastSeq, tokens]);
+  useEffect(() => {
+    if (atBottom.current) seenTokens.current = tokens;
+    else setUnseen(Math.max(0, tokens - seenTokens.current));
+  }, [tokens]);
   const jump = useCallback(() => {
     const element = scroller.current;
     if (!element) return;

@@ -49,6 +49,11 @@ export function trimBase(baseUrl: string | undefined): string {
  * that died before its run id was known).
  */
 export async function* followRun(input: FollowRunInput, options: ConnectOptions): AsyncGenerator<AgentEvent> {
+  for await (const batch of followRunBatches(input, options)) yield* batch;
+}
+
+/** {@link followRun} in batches: the events of one network read at a time (never empty). */
+export async function* followRunBatches(input: FollowRunInput, options: ConnectOptions): AsyncGenerator<AgentEvent[]> {
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const random = options.random ?? Math.random;
   const heartbeatMs = options.heartbeatMs ?? CLIENT_DEFAULTS.heartbeatMs;
@@ -121,21 +126,32 @@ export async function* followRun(input: FollowRunInput, options: ConnectOptions)
       report({ state: 'open' });
       let failure: unknown = new RunStreamError('AW_CONNECTION_FAILED', 'the server ended the stream before the run ended');
       try {
-        for await (const message of readSse(response.body, idleTimeoutMs, { onRetry: (ms) => (baseDelayMs = ms) })) {
-          let event: AgentEvent;
-          try {
-            event = JSON.parse(message.data) as AgentEvent;
-          } catch {
-            continue;
+        for await (const messages of readSse(response.body, idleTimeoutMs, { onRetry: (ms) => (baseDelayMs = ms) })) {
+          const batch: AgentEvent[] = [];
+          let ended = false;
+          for (const message of messages) {
+            let event: AgentEvent;
+            try {
+              event = JSON.parse(message.data) as AgentEvent;
+            } catch {
+              continue;
+            }
+            if (typeof event.seq !== 'number') continue;
+            if (event.type === 'run.started') learn(event.runId);
+            // Dedup: a resumed stream may overlap what was already delivered (a snapshot too: it stands for events up to its seq).
+            if (event.seq <= lastSeq) continue;
+            lastSeq = event.seq;
+            batch.push(event);
+            if (isTerminalType(event.type)) {
+              ended = true;
+              break;
+            }
           }
-          if (typeof event.seq !== 'number') continue;
-          if (event.type === 'run.started') learn(event.runId);
-          // Dedup: a resumed stream may overlap what was already delivered (a snapshot too: it stands for events up to its seq).
-          if (event.seq <= lastSeq) continue;
-          lastSeq = event.seq;
-          attempt = 0;
-          yield event;
-          if (isTerminalType(event.type)) {
+          if (batch.length > 0) {
+            attempt = 0;
+            yield batch;
+          }
+          if (ended) {
             report({ state: 'closed', reason: 'ended' });
             return;
           }

@@ -20,12 +20,14 @@ export interface ReadSseHandlers {
 }
 
 /**
- * Yields the messages of an SSE body as they arrive; returns when the server ends the body, throws
+ * Yields the messages of an SSE body as they arrive, in batches (all the messages completed by one
+ * network read: one async hop per read, not per message, which matters at thousands of events per
+ * second); returns when the server ends the body, throws
  * when the connection fails or stays silent for `idleTimeoutMs` (the watchdog cancels the body).
  * The watchdog only runs while waiting for bytes, not while the consumer handles a message, so a
  * slow consumer is never mistaken for a dead server.
  */
-export async function* readSse(body: ReadableStream<Uint8Array>, idleTimeoutMs: number, handlers: ReadSseHandlers = {}): AsyncGenerator<EventSourceMessage> {
+export async function* readSse(body: ReadableStream<Uint8Array>, idleTimeoutMs: number, handlers: ReadSseHandlers = {}): AsyncGenerator<EventSourceMessage[]> {
   const pending: EventSourceMessage[] = [];
   const parser = createParser({
     onEvent: (message) => pending.push(message),
@@ -51,11 +53,11 @@ export async function* readSse(body: ReadableStream<Uint8Array>, idleTimeoutMs: 
       if (idle) throw idle;
       if (chunk.done) {
         parser.feed(decoder.decode());
-        yield* pending.splice(0);
+        if (pending.length > 0) yield pending.splice(0);
         return;
       }
       parser.feed(decoder.decode(chunk.value, { stream: true }));
-      while (pending.length > 0) yield pending.shift() as EventSourceMessage;
+      if (pending.length > 0) yield pending.splice(0);
     }
   } finally {
     // Stopping early (a terminal event, the caller's break) must close the connection.

@@ -9,8 +9,8 @@ import { isTerminalType } from '../protocol/events.js';
 import { reduce } from '../reducer/reduce.js';
 import { type RunState, initialRunState } from '../reducer/run-state.js';
 import { cancelRun } from './cancel-run.js';
-import { startRun } from './start-run.js';
-import { subscribe } from './subscribe.js';
+import { followRunBatches } from './follow-run.js';
+import { startRunBatches } from './start-run.js';
 import type { ConnectOptions, ConnectionStatus } from './types.js';
 
 /** What a {@link RunStore} holds. A new object after every update, the same one in between. */
@@ -114,16 +114,22 @@ export function createRunStore(options: CreateRunStoreOptions): RunStore {
     update({ runId }, true);
     options.onRunId?.(runId);
   };
-  const events: AsyncGenerator<AgentEvent> = options.start
-    ? startRun({ ...connect, ...options.start, onRunId })
-    : subscribe(options.runId, { ...connect, after: options.after ?? 0 });
+  // Batches (one per network read), so a burst costs one async hop and one draft update, not one per event.
+  const batches: AsyncGenerator<AgentEvent[]> = options.start
+    ? startRunBatches({ ...connect, ...options.start, onRunId })
+    : followRunBatches({ runId: options.runId, after: options.after ?? 0 }, connect);
 
   const done = (async () => {
     try {
-      for await (const event of events) {
-        const state = reduce(draft.state, event);
-        const answer = event.type === 'text.delta' && event.stepId === undefined ? 1 : 0;
-        update({ state, answerDeltas: draft.answerDeltas + answer, eventCount: draft.eventCount + 1 }, isTerminalType(event.type) || event.type === 'run.started');
+      for await (const batch of batches) {
+        let { state, answerDeltas } = draft;
+        let now = false;
+        for (const event of batch) {
+          state = reduce(state, event);
+          if (event.type === 'text.delta' && event.stepId === undefined) answerDeltas++;
+          if (isTerminalType(event.type) || event.type === 'run.started') now = true;
+        }
+        update({ state, answerDeltas, eventCount: draft.eventCount + batch.length }, now);
       }
     } catch (error) {
       update({ error }, true);

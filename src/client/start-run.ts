@@ -4,7 +4,7 @@
  * @module
  */
 import type { AgentEvent } from '../protocol/events.js';
-import { followRun, trimBase } from './follow-run.js';
+import { followRunBatches, trimBase } from './follow-run.js';
 import { type ConnectOptions, RunStreamError, errorFromResponse } from './types.js';
 
 /** Options of {@link startRun}. */
@@ -33,6 +33,11 @@ export interface StartRunOptions extends ConnectOptions {
  * ```
  */
 export async function* startRun(options: StartRunOptions): AsyncGenerator<AgentEvent> {
+  for await (const batch of startRunBatches(options)) yield* batch;
+}
+
+/** {@link startRun} in batches: the events of one network read at a time (never empty). */
+export async function* startRunBatches(options: StartRunOptions): AsyncGenerator<AgentEvent[]> {
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const controller = new AbortController();
   const onAbort = () => controller.abort();
@@ -66,5 +71,5 @@ export async function* startRun(options: StartRunOptions): AsyncGenerator<AgentE
     throw failure;
   }
   const input = { runId: undefined, after: 0, first: { response, abort: () => controller.abort() } };
-  yield* followRun(options.onRunId ? { ...input, onRunId: options.onRunId } : input, options);
+  yield* followRunBatches(options.onRunId ? { ...input, onRunId: options.onRunId } : input, options);
 }

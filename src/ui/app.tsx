@@ -81,7 +81,7 @@ export function App() {
         </div>
         <div className="app__content">
           <Composer agents={agents} onStarted={onStarted} compact={runId !== undefined} />
-          {runId !== undefined ? <RunPage key={runId} runId={runId} onEnded={refreshRuns} scroller={main} /> : <EmptyState />}
+          {runId !== undefined ? <RunPage key={runId} runId={runId} onEnded={refreshRuns} scroller={main} /> : <EmptyState agents={agents} onStarted={onStarted} />}
         </div>
       </main>
     </div>
@@ -122,15 +122,20 @@ function useFollow(scroller: RefObject<HTMLElement | null>, tokens: number): { u
   useEffect(() => {
     const element = scroller.current;
     if (!element) return;
-    let lastTop = element.scrollTop;
+    // Only the reader stops following: a scroll away from the bottom right after their own input
+    // (wheel, touch, keys, scrollbar drag). Layout shifts and the browser's scroll anchoring never do.
+    let inputAt = Number.NEGATIVE_INFINITY;
+    const onInput = () => {
+      inputAt = performance.now();
+    };
+    const inputs = ['wheel', 'touchmove', 'keydown', 'pointerdown'] as const;
+    for (const type of inputs) element.addEventListener(type, onInput, { passive: true });
     const onScroll = () => {
       const distance = element.scrollHeight - element.scrollTop - element.clientHeight;
-      // Only a move up (the reader's doing) stops following; growth below never does.
       if (distance < 48) {
         atBottom.current = true;
         setUnseen(0);
-      } else if (element.scrollTop < lastTop) atBottom.current = false;
-      lastTop = element.scrollTop;
+      } else if (performance.now() - inputAt < 1000) atBottom.current = false;
     };
     element.addEventListener('scroll', onScroll, { passive: true });
     const grew = new ResizeObserver(() => {
@@ -138,6 +143,7 @@ function useFollow(scroller: RefObject<HTMLElement | null>, tokens: number): { u
     });
     for (const child of element.children) grew.observe(child);
     return () => {
+      for (const type of inputs) element.removeEventListener(type, onInput);
       element.removeEventListener('scroll', onScroll);
       grew.disconnect();
     };
@@ -156,7 +162,14 @@ function useFollow(scroller: RefObject<HTMLElement | null>, tokens: number): { u
   return { unseen, jump };
 }
 
-function EmptyState() {
+const EXAMPLES: { agent: string; prompt: string; label: string }[] = [
+  { agent: 'demo', prompt: 'What is the capital of Japan?', label: 'Research a question' },
+  { agent: 'failing', prompt: 'Summarise the Q3 report', label: 'See a step fail' },
+  { agent: 'quiet', prompt: 'Run the nightly batch', label: 'Watch a long, quiet step' },
+];
+
+function EmptyState({ agents, onStarted }: { agents: AgentInfo[]; onStarted: (id: string) => void }) {
+  const available = EXAMPLES.filter((example) => agents.some((agent) => agent.name === example.agent));
   return (
     <div className="app__empty">
       <h1>Watch an agent work, step by step.</h1>
@@ -164,6 +177,25 @@ function EmptyState() {
         Ask something above. Each step opens while it runs and folds into a one-line summary when it is done; the answer streams underneath. Reload or lose the
         connection at any time — the run resumes exactly where it was.
       </p>
+      {available.length > 0 ? (
+        <div className="app__examples">
+          {available.map((example) => (
+            <button
+              key={example.agent}
+              type="button"
+              className="app__example"
+              onClick={() => {
+                createRun(example.agent, example.prompt).then(onStarted, () => undefined);
+              }}
+            >
+              <span className="app__example-label">{example.label}</span>
+              <span className="app__example-prompt">
+                {example.agent} · “{example.prompt}”
+              </span>
+            </button>
+          ))}
+        </div>
+      ) : null}
     </div>
   );
 }

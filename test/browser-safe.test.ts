@@ -1,8 +1,8 @@
 /**
- * The core entries (protocol, reducer) run in browsers: nothing they import, however indirectly,
+ * The core entries (protocol, reducer, client, react) run in browsers: nothing they import, however indirectly,
  * may use a Node built-in, `Buffer` or `process`.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,7 +20,10 @@ function importGraph(entry: string): { files: string[]; bare: string[] } {
     const source = readFileSync(file, 'utf8');
     for (const match of source.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g)) {
       const specifier = (match[1] ?? match[2] ?? match[3]) as string;
-      if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')));
+      if (specifier.startsWith('.')) {
+        const base = resolve(dirname(file), specifier.replace(/\.js$/, ''));
+        visit(existsSync(`${base}.ts`) ? `${base}.ts` : `${base}.tsx`);
+      }
       else bare.add(specifier);
     }
   };
@@ -28,7 +31,7 @@ function importGraph(entry: string): { files: string[]; bare: string[] } {
   return { files: [...files], bare: [...bare] };
 }
 
-describe.each(['src/protocol/index.ts', 'src/reducer/index.ts'])('%s', (entry) => {
+describe.each(['src/protocol/index.ts', 'src/reducer/index.ts', 'src/client/index.ts', 'src/react/index.ts'])('%s', (entry) => {
   it('imports no Node built-in, directly or indirectly', () => {
     const { files, bare } = importGraph(entry);
     expect(files.length).toBeGreaterThan(1);

@@ -60,8 +60,11 @@ export interface CloseOptions {
   endStreams?: boolean;
 }
 
-/** The bundled viewer page, beside this module in the build (`dist/ui`) and in the sources (`src/ui`). */
-const BUNDLED_UI_DIR = fileURLToPath(new URL('../ui/', import.meta.url));
+/**
+ * The bundled viewer page: the Vite build in `dist/ui`, beside this module in the build. Run from the
+ * sources (tests), `src/ui` holds the page's sources, so the same built `dist/ui` is served.
+ */
+const BUNDLED_UI_DIR = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../dist/ui/' : '../ui/', import.meta.url));
 
 /**
  * Creates a gateway.

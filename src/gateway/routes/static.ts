@@ -60,7 +60,7 @@ function loadFiles(dir: string): Map<string, { body: Uint8Array; headers: Record
           headers: {
             ...PAGE_HEADERS,
             'content-type': TYPES[extname(name)] ?? 'application/octet-stream',
-            'cache-control': path === 'index.html' ? 'no-cache' : 'public, max-age=300',
+            'cache-control': cacheControl(path),
           },
         });
       }
@@ -68,4 +68,13 @@ function loadFiles(dir: string): Map<string, { body: Uint8Array; headers: Record
   };
   walk('');
   return files;
+}
+
+/**
+ * `index.html` is revalidated on every load; Vite's content-hashed assets (`index-3fQx9b2A.js`)
+ * never change under their name, so browsers may keep them for a year; anything else for 5 minutes.
+ */
+function cacheControl(path: string): string {
+  if (path === 'index.html') return 'no-cache';
+  return /-[\w-]{8,}\.(?:js|css|svg|png|woff2?)$/.test(path) ? 'public, max-age=31536000, immutable' : 'public, max-age=300';
 }

@@ -1,0 +1,60 @@
+import { createElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { describe, expect, it } from 'vitest';
+import type { RunSnapshot } from '../client/run-store.js';
+import type { AgentEvent } from '../protocol/events.js';
+import { reduceAll } from '../reducer/reduce.js';
+import { RunView, runIndicator, runToMarkdown } from './run-view.js';
+
+const events: AgentEvent[] = [
+  { type: 'run.started', runId: 'r1', agent: 'demo', input: 'Capital of France?', seq: 1, at: 1000 },
+  { type: 'step.started', stepId: 'a', title: 'Plan', seq: 2, at: 1010 },
+  { type: 'step.log', stepId: 'a', text: 'thinking', seq: 3, at: 1020 },
+  { type: 'step.started', stepId: 'b', parentId: 'a', title: 'Search', seq: 4, at: 1030 },
+  { type: 'tool.call', callId: 'c', stepId: 'b', name: 'search', args: { q: 'france' }, seq: 5, at: 1040 },
+  { type: 'text.delta', text: 'Paris <script>alert(1)</script> **bold', seq: 6, at: 1100 },
+];
+
+function snapshot(list: AgentEvent[]): RunSnapshot {
+  return { runId: 'r1', state: reduceAll(list), connection: { state: 'open' }, error: undefined, answerDeltas: 1, eventCount: list.length };
+}
+
+describe('<RunView> (server-rendered, no browser)', () => {
+  it('renders running steps expanded with data-state and aria attributes, nested in their parent', () => {
+    const html = renderToStaticMarkup(createElement(RunView, { snapshot: snapshot(events), onStop: async () => undefined, toggles: {}, onToggle: () => undefined }));
+    expect(html).toMatch(/<section class="aw-step" data-state="running" data-step-id="a"[^>]*>.*<button[^>]*aria-expanded="true"[^>]*aria-controls="[^"]+"/s);
+    // The child step sits inside the parent's body.
+    expect(html).toMatch(/data-step-id="a".*class="aw-step__children".*data-step-id="b"/s);
+    expect(html).toContain('data-call-id="c"');
+    expect(html).toContain('data-indicator="live"');
+    expect(html).toContain('Stop');
+    // Streaming answer: busy, not a live region, raw HTML escaped, open emphasis closed for display.
+    expect(html).toMatch(/class="aw-answer" aria-busy="true"/);
+    expect(html).not.toMatch(/<script>/);
+    expect(html).toContain('&lt;script&gt;');
+    expect(html).toContain('<strong>bold');
+    expect(html.match(/role="status"/g)?.length).toBe(1);
+  });
+
+  it('honours a user choice over the automatic state, and stays open for an error', () => {
+    const failed: AgentEvent[] = [...events.slice(0, 5), { type: 'step.finished', stepId: 'b', status: 'error', error: { message: 'boom', code: 'X' }, seq: 6, at: 1200 }];
+    const closedByUser = renderToStaticMarkup(createElement(RunView, { snapshot: snapshot(failed), toggles: { a: false }, onToggle: () => undefined }));
+    expect(closedByUser).toMatch(/data-step-id="a"[^>]*>.*?aria-expanded="false"/s);
+    expect(closedByUser).not.toContain('data-step-id="b"'); // a closed body is not mounted
+    const automatic = renderToStaticMarkup(createElement(RunView, { snapshot: snapshot(failed), toggles: {}, onToggle: () => undefined }));
+    expect(automatic).toMatch(/data-state="error" data-step-id="b"[^>]*>.*?aria-expanded="true"/s);
+    expect(automatic).toContain('boom');
+  });
+
+  it('maps connection and run status to the indicator, and exports the run as Markdown', () => {
+    const base = snapshot(events);
+    expect(runIndicator({ ...base, connection: { state: 'reconnecting', attempt: 2, delayMs: 500, error: undefined } })).toBe('reconnecting');
+    expect(runIndicator({ ...base, state: { ...base.state, status: 'cancelled' } })).toBe('cancelled');
+    expect(runIndicator({ ...base, connection: { state: 'closed', reason: 'error' } })).toBe('disconnected');
+    const markdown = runToMarkdown(base.state);
+    expect(markdown).toContain('# Capital of France?');
+    expect(markdown).toContain('- **Plan** (running)');
+    expect(markdown).toContain('  - **Search** (running)');
+    expect(markdown).toContain('tool `search` {"q":"france"}');
+  });
+});

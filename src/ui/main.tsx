@@ -1,0 +1,17 @@
+/**
+ * The run viewer page served by `agentwire serve` at `/` and `/runs/:id`.
+ *
+ * @module
+ */
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './app.js';
+
+const root = document.getElementById('root');
+if (root) {
+  createRoot(root).render(
+    <StrictMode>
+      <App />
+    </StrictMode>,
+  );
+}

@@ -39,6 +39,7 @@ export interface StartRunRequest {
 }
 
 const ABORTED = Symbol('aborted');
+const NO_SUBSCRIBER_REASON = 'no subscriber reconnected within the grace period';
 /** Yield to the event loop at least this often, so sockets are written while a fast agent runs. */
 const EVENTS_PER_TURN = 64;
 const MS_PER_TURN = 8;
@@ -171,7 +172,10 @@ export class Runner {
       if (released) return;
       released = true;
       run.subscribers--;
-      this.#armGrace(run);
+      // No grace: stop the producer now rather than a timer turn later (a fast agent yields dozens
+      // of events per turn, all for nobody).
+      if (this.#graceMs === 0 && run.subscribers === 0) this.#abort(run, NO_SUBSCRIBER_REASON);
+      else this.#armGrace(run);
     };
   }
 
@@ -197,7 +201,7 @@ export class Runner {
     if (run.graceTimer) clearTimeout(run.graceTimer);
     run.graceTimer = setTimeout(() => {
       run.graceTimer = undefined;
-      if (run.subscribers === 0) this.#abort(run, 'no subscriber reconnected within the grace period');
+      if (run.subscribers === 0) this.#abort(run, NO_SUBSCRIBER_REASON);
     }, this.#graceMs);
     run.graceTimer.unref?.();
   }

@@ -49,7 +49,7 @@ if (!servers.includes('raw')) servers.unshift('raw'); // ratios need the baselin
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 const settings = {
   reps: Number(args.reps ?? (quick ? 1 : 3)),
-  throughput: { n: quick ? 300_000 : 1_000_000, bytes: 64, timeoutMs: quick ? 4_000 : 8_000 },
+  throughput: { n: quick ? 200_000 : 500_000, bytes: 64, timeoutMs: quick ? 6_000 : 12_000 },
   many: { streams: (args.streams ?? (quick ? '1000' : '2000,5000')).split(',').map(Number), rate: 20, seconds: quick ? 4 : 8, bytes: 64, openPerSecond: 4000 },
   ttfe: { count: quick ? 150 : 500 },
   stall: { totalBytes: 500 * 1024 * 1024, bytes: 1024, holdMs: quick ? 5_000 : 20_000 },

@@ -33,12 +33,14 @@ app.get('/stream', (c) => {
 app.get('/fanout', (c) => {
   const workload = workloadFrom(new URL(c.req.url).searchParams);
   return streamSSE(c, async (stream) => {
+    // Writes are chained so they keep their order and the stream ends after the last one.
+    let writes = Promise.resolve();
     await new Promise((resolve) => {
       const leave = fanout.join(workload, {
         send: (json, i) => {
-          stream.writeSSE({ id: String(i), event: 'data', data: json });
+          writes = writes.then(() => stream.writeSSE({ id: String(i), event: 'data', data: json }));
         },
-        end: resolve,
+        end: () => writes.then(resolve, resolve),
       });
       stream.onAbort(() => {
         leave();

@@ -8,6 +8,8 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Gateway } from './create-gateway.js';
 
+const DEFAULT_BACKLOG = 4096;
+
 /** A running HTTP server for a gateway. */
 export interface ListeningGateway {
   readonly server: Server;
@@ -24,6 +26,13 @@ export interface ListenOptions {
   port?: number;
   /** @defaultValue '127.0.0.1' */
   host?: string;
+  /**
+   * Length of the accept queue. Deep by default so a burst of connections (every client
+   * reconnecting after a deploy) waits in the queue instead of overflowing it: an overflowed SYN
+   * is retried by the client only after 1 s, then 3 s. The kernel caps it at
+   * `net.core.somaxconn`. @defaultValue 4096
+   */
+  backlog?: number;
 }
 
 /** Serves `gateway` over HTTP/1.1 on `host:port`. */
@@ -34,7 +43,7 @@ export async function listen(gateway: Gateway, options: ListenOptions = {}): Pro
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, gateway.listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 8787, host, () => {
+    server.listen(options.port ?? 8787, host, options.backlog ?? DEFAULT_BACKLOG, () => {
       server.off('error', reject);
       resolve();
     });

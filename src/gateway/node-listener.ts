@@ -71,7 +71,6 @@ async function pumpStream(
   const onClose = () => closed.abort();
   response.once('close', onClose);
   response.writeHead(result.status, result.headers);
-  response.flushHeaders();
   const sink: StreamSink = {
     signal: closed.signal,
     write: (chunk) => (closed.signal.aborted ? false : response.write(chunk)),
@@ -88,7 +87,11 @@ async function pumpStream(
       }),
   };
   try {
-    await result.stream.pump(sink);
+    const pumping = result.stream.pump(sink);
+    // A stream that writes at once (SSE writes `retry:`) sends its headers in the same packet;
+    // otherwise send them now, so the client sees the response start without waiting for data.
+    if (!response.headersSent) response.flushHeaders();
+    await pumping;
   } finally {
     response.off('close', onClose);
     if (!response.writableEnded && !response.destroyed) response.end();

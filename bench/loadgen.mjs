@@ -129,8 +129,9 @@ function openStream(port, request, handlers = {}, agent = false) {
 }
 
 /**
- * One stream over a bare TCP socket with `Connection: close`, counting events in the raw bytes (the
- * chunked framing never contains `"t":`). Used for throughput so the load generator's cost is per
+ * One stream over a bare TCP socket, counting events in the raw bytes (the chunked framing never
+ * contains `"t":`); it ends at the chunked body's last chunk (`0\r\n\r\n`) or when the server closes.
+ * (No `Connection: close`: better-sse answers it with `connection: keep-alive` and stalls.) Used for throughput so the load generator's cost is per
  * TCP read, not per HTTP chunk: `node:http` emits one 'data' per chunk, which would make a server
  * that writes one chunk per event look slower than it is.
  */
@@ -141,7 +142,6 @@ function openRawStream(port, request, onCount, onBody) {
     const head = [
       `${request.method} ${request.path} HTTP/1.1`,
       'host: 127.0.0.1',
-      'connection: close',
       ...Object.entries(request.headers).map(([name, value]) => `${name}: ${value}`),
       ...(request.body === undefined ? [] : [`content-length: ${Buffer.byteLength(body)}`]),
       '',
@@ -152,7 +152,9 @@ function openRawStream(port, request, onCount, onBody) {
     let inBody = false;
     let status = 0;
     let pending = Buffer.alloc(0);
+    let tail = Buffer.alloc(0);
     const count = createPayloadCounter(onCount);
+    const LAST_CHUNK = Buffer.from('\r\n0\r\n\r\n');
     socket.on('data', (chunk) => {
       if (!inBody) {
         pending = Buffer.concat([pending, chunk]);
@@ -165,6 +167,11 @@ function openRawStream(port, request, onCount, onBody) {
       }
       bytes += chunk.length;
       count(chunk);
+      tail = Buffer.concat([tail, chunk.subarray(Math.max(0, chunk.length - LAST_CHUNK.length))]).subarray(-LAST_CHUNK.length);
+      if (tail.equals(LAST_CHUNK)) {
+        socket.destroy();
+        resolve({ bytes, status, error: status === 200 ? undefined : `status ${status}`, socket });
+      }
     });
     socket.on('error', (error) => resolve({ bytes, status, error: error.code ?? error.message, socket }));
     socket.on('close', () => resolve({ bytes, status, error: status === 200 ? undefined : `status ${status}`, socket }));

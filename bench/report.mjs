@@ -10,6 +10,16 @@ const ratio = (value, base, digits = 2) =>
 const table = (header, rows) =>
   [`| ${header.join(' | ')} |`, `|${header.map((_, index) => (index === 0 ? '---' : '---:')).join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
 
+/** Why throughput runs did not complete: cut at the time limit, or the connection ended early. */
+function runNote(runs) {
+  const cut = runs.filter((run) => run.timedOut).length;
+  const early = runs.filter((run) => !run.timedOut && run.events < run.expected).length;
+  const notes = [];
+  if (cut) notes.push(`${cut} cut at the limit`);
+  if (early) notes.push(`${early} ended early (${runs.filter((run) => !run.timedOut && run.events < run.expected).map((run) => thousands(run.events)).join(', ')} events)`);
+  return notes.length ? ` (${notes.join('; ')})` : '';
+}
+
 function throughputSection(data) {
   const raw = data.rows.find((row) => row.server === 'raw');
   const s = data.settings;
@@ -27,7 +37,7 @@ function throughputSection(data) {
         fixed(row.serverCpuUsPerEvent, 2),
         fixed(row.loadgenCpuUsPerEvent, 2),
         fixed(row.peakRssMb, 0),
-        `${row.completed}/${row.reps}`,
+        `${row.completed}/${row.reps}${runNote(row.runs)}`,
       ]),
     ),
   ].join('\n');
@@ -146,18 +156,21 @@ function fanoutSection(data) {
     `### Fan-out: one producer, ${thousands(s.subscribers)} subscribers, ${s.rate} events/s for ${s.seconds} s`,
     '',
     table(
-      ['server', 'latency p50 ms', 'p99 ms', 'max ms', 'p99 × raw', 'subscribers complete', 'server CPU s', 'errors'],
+      ['server', 'latency p50 ms', 'p99 ms', 'max ms', 'p99 × raw', 'all joined before the start', 'subscribers complete', 'server CPU s', 'errors'],
       data.rows.map((row) => [
         row.server,
         fixed(row.latency.p50, 2),
         fixed(row.latency.p99, 2),
         fixed(row.latency.max, 1),
         ratio(row.latency.p99, raw?.latency.p99),
+        row.connectedBeforeStart ? 'yes' : 'no',
         `${row.complete}/${row.subscribers}`,
         fixed(row.serverCpuMs / 1000, 2),
-        String(row.errorCount),
+        row.errorCount === 0 ? '0' : `${row.errorCount} (${Object.entries(row.errors).map(([kind, count]) => `${kind}: ${count}`).join(', ')})`,
       ]),
     ),
+    '',
+    'A subscriber that joined after the start misses the first events and never completes (an error here).',
   ].join('\n');
 }
 

@@ -54,11 +54,11 @@ if (!servers.includes('raw')) servers.unshift('raw'); // ratios need the baselin
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 const settings = {
   reps: Number(args.reps ?? (quick ? 1 : 3)),
-  throughput: { n: quick ? 150_000 : 300_000, bytes: 64, timeoutMs: quick ? 6_000 : 10_000 },
-  many: { streams: (args.streams ?? (quick ? '500' : '2000')).split(',').map(Number), rate: 20, seconds: quick ? 3 : 6, bytes: 64, openPerSecond: 4000 },
-  ttfe: { count: quick ? 150 : 500 },
+  throughput: { n: quick ? 100_000 : 300_000, bytes: 64, timeoutMs: quick ? 4_000 : 10_000 },
+  many: { streams: (args.streams ?? (quick ? '300' : '2000')).split(',').map(Number), rate: 20, seconds: quick ? 2 : 5, bytes: 64, openPerSecond: 4000 },
+  ttfe: { count: quick ? 100 : 500 },
   stall: { totalBytes: 500 * 1024 * 1024, bytes: 1024, holdMs: quick ? 5_000 : 20_000 },
-  disconnect: { after: 10, settleMs: quick ? 1_500 : 2_000, holdMs: 1_000 },
+  disconnect: { after: 10, settleMs: quick ? 800 : 1_500, holdMs: quick ? 500 : 1_000 },
   fanout: { subscribers: quick ? 300 : 1000, rate: 100, seconds: quick ? 2 : 5, bytes: 64 },
 };
 
@@ -127,7 +127,7 @@ async function startServer(name, env = {}) {
   const ask = (line) =>
     new Promise((resolve) => {
       if (exited) return resolve(null);
-      const timer = setTimeout(() => resolve(null), 5_000);
+      const timer = setTimeout(() => resolve(null), 2_000); // a server whose event loop is stuck (better-sse under a fast producer) answers late or never
       waiting.push((value) => {
         clearTimeout(timer);
         resolve(value);

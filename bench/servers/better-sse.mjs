@@ -46,7 +46,8 @@ const server = createServer(async (request, response) => {
     } else {
       response.writeHead(404).end();
     }
-  } catch {
+  } catch (error) {
+    console.error('[better-sse bench server]', error);
     response.destroy();
   }
 });

@@ -10,6 +10,8 @@ import { type Http2SecureServer, type Http2Server, type Http2Session, createSecu
 import type { AddressInfo, Socket } from 'node:net';
 import type { CloseOptions, Gateway } from './create-gateway.js';
 
+const DEFAULT_BACKLOG = 4096;
+
 /** A running server for a gateway. */
 export interface ListeningGateway {
   readonly server: Server | Http2SecureServer | Http2Server;
@@ -36,6 +38,13 @@ export interface ListenOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Serve cleartext HTTP/2 (prior knowledge), for use behind a proxy that speaks it. */
   h2c?: boolean;
+  /**
+   * Length of the accept queue. Deep by default so a burst of connections (every client
+   * reconnecting after a deploy) waits in the queue instead of overflowing it: an overflowed SYN
+   * is retried by the client only after 1 s, then 3 s. The kernel caps it at
+   * `net.core.somaxconn`. @defaultValue 4096
+   */
+  backlog?: number;
 }
 
 /** Serves `gateway` on `host:port`. */
@@ -70,7 +79,7 @@ export async function listen(gateway: Gateway, options: ListenOptions = {}): Pro
   }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 8787, host, () => {
+    server.listen(options.port ?? 8787, host, options.backlog ?? DEFAULT_BACKLOG, () => {
       server.off('error', reject);
       resolve();
     });

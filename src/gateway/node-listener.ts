@@ -79,7 +79,7 @@ async function pumpStream(
   const onClose = () => closed.abort();
   response.once('close', onClose);
   response.writeHead(result.status, result.headers);
-  response.flushHeaders();
+  // The headers leave with the first write (the retry: line), in one packet.
   // Tracked here rather than read from writableNeedDrain, which HTTP/2's compatibility response lacks.
   let full = false;
   const sink: StreamSink = {
@@ -103,7 +103,11 @@ async function pumpStream(
       }),
   };
   try {
-    await result.stream.pump(sink);
+    const pumping = result.stream.pump(sink);
+    // A stream that writes at once (SSE writes `retry:`) sends its headers in the same packet;
+    // otherwise send them now, so the client sees the response start without waiting for data.
+    if (!response.headersSent) response.flushHeaders();
+    await pumping;
   } finally {
     response.off('close', onClose);
     if (!response.writableEnded && !response.destroyed) response.end();

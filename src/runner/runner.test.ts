@@ -770,6 +770,27 @@ describe('Runner: disconnect policy', () => {
     expect((last(events) as EventOf<'run.cancelled'>).reason).toMatch(/grace/);
   });
 
+  it('with graceMs 0 the producer is aborted as the last subscriber leaves, not a timer turn later', async () => {
+    let aborted = false;
+    const { runner } = setup(
+      {
+        spinner: async function* (ctx) {
+          ctx.signal.addEventListener('abort', () => {
+            aborted = true;
+          });
+          for (;;) yield 'x';
+        },
+      },
+      { graceMs: 0 },
+    );
+    const record = await runner.start({ input: null });
+    const release = runner.attach(record.id);
+    release();
+    // Synchronously: a fast agent would otherwise yield a whole turn of events for nobody.
+    expect(aborted).toBe(true);
+    await within(runner.whenEnded(record.id), 5000, 'the run to be cancelled');
+  });
+
   it('a subscriber that reattaches within the grace period keeps the run alive', async () => {
     const { store, runner } = setup({ ticker }, { graceMs: 50 });
     const record = await runner.start({ input: null });

@@ -76,6 +76,7 @@ export interface StartRunRequest {
 }
 
 const ABORTED = Symbol('aborted');
+const NO_SUBSCRIBER_REASON = 'no subscriber reconnected within the grace period';
 /** Yield to the event loop at least this often, so sockets are written while a fast agent runs. */
 const EVENTS_PER_TURN = 64;
 const MS_PER_TURN = 8;
@@ -242,7 +243,10 @@ export class Runner {
       released = true;
       releaseShared?.();
       run.subscribers--;
-      this.#armGrace(run);
+      // No grace: stop the producer now rather than a timer turn later (a fast agent yields dozens
+      // of events per turn, all for nobody).
+      if (this.#graceMs === 0 && run.subscribers === 0) void this.#graceExpired(run);
+      else this.#armGrace(run);
     };
   }
 
@@ -291,7 +295,7 @@ export class Runner {
     const elsewhere = this.store.hasSubscribers ? await this.store.hasSubscribers(run.id).catch(() => true) : false;
     if (run.subscribers > 0 || run.controller.signal.aborted || !this.#live.has(run.id)) return;
     if (elsewhere) this.#armGrace(run);
-    else this.#abort(run, 'no subscriber reconnected within the grace period', 'disconnect');
+    else this.#abort(run, NO_SUBSCRIBER_REASON, 'disconnect');
   }
 
   #abort(run: LiveRun, reason: string, source: AbortSource): void {

@@ -141,18 +141,34 @@ export class MemoryStore implements RunStore {
     const { signal } = options;
     const maxBatch = options.maxBatch ?? 512;
     const maxBatchBytes = options.maxBatchBytes ?? 256 * 1024;
-    let cursor = after;
-    while (!signal?.aborted) {
-      const batch = this.#readNow(log, cursor, maxBatch, maxBatchBytes);
-      if (batch.length > 0) {
-        const last = batch[batch.length - 1] as StoredEvent;
-        cursor = last.seq;
-        yield batch;
-        if (isTerminalType(last.type)) return;
-        continue;
+    // One abort listener for the whole follow, not one per wait: it wakes the pending wait.
+    let wake: (() => void) | undefined;
+    const onAbort = () => wake?.();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      let cursor = after;
+      while (!signal?.aborted) {
+        const batch = this.#readNow(log, cursor, maxBatch, maxBatchBytes);
+        if (batch.length > 0) {
+          const last = batch[batch.length - 1] as StoredEvent;
+          cursor = last.seq;
+          yield batch;
+          if (isTerminalType(last.type)) return;
+          continue;
+        }
+        if (log.record.status !== 'running' || this.#closed) return;
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            log.waiters.delete(done);
+            wake = undefined;
+            resolve();
+          };
+          log.waiters.add(done);
+          wake = done;
+        });
       }
-      if (log.record.status !== 'running' || this.#closed) return;
-      await this.#nextAppend(log, signal);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -229,18 +245,6 @@ export class MemoryStore implements RunStore {
       log.entries = log.entries.slice(log.head);
       log.head = 0;
     }
-  }
-
-  #nextAppend(log: RunLog, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        log.waiters.delete(done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      log.waiters.add(done);
-      signal?.addEventListener('abort', done, { once: true });
-    });
   }
 
   /**

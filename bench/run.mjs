@@ -1,0 +1,435 @@
+// `npm run bench`: agentwire against a raw `node:http` SSE loop (the practical limit) and the
+// alternatives, side by side in one invocation. Each server is its own child process; the load
+// generator is another (bench/loadgen.mjs). Server CPU and memory come from /proc.
+//
+//   npm run bench                       all workloads, all servers (≤ 10 min)
+//   npm run bench -- --quick            throughput, many, ttfe, disconnect; smaller (≤ 2 min)
+//   npm run bench -- --workloads=throughput,many --servers=raw,agentwire --reps=5 --streams=2000,5000
+//
+// 5,000 streams are opt-in (--streams=2000,5000): on the shared 2-core machine they overflow every
+// server's accept queue and time out thousands of connections, the raw loop's included.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderMarkdown, renderSvgs } from './report.mjs';
+import { now } from './servers/workload.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = Object.fromEntries(
+  process.argv.slice(2).map((argument) => {
+    const [key, value] = argument.replace(/^--/, '').split('=');
+    return [key, value ?? 'true'];
+  }),
+);
+const quick = args.quick === 'true';
+const ALL_WORKLOADS = ['throughput', 'many', 'ttfe', 'stall', 'disconnect', 'fanout'];
+// --quick runs the first four workloads (the stalled reader needs its 20 s hold, fan-out its start
+// delay); name them with --workloads to run them quick too.
+const workloads = args.workloads ? args.workloads.split(',') : quick ? ['throughput', 'many', 'ttfe', 'disconnect'] : ALL_WORKLOADS;
+for (const name of workloads) if (!ALL_WORKLOADS.includes(name)) throw new Error(`unknown workload ${name}; one of ${ALL_WORKLOADS.join(', ')}`);
+
+const python = '/usr/bin/python3';
+const fastapiAvailable = spawnSync(python, ['-c', 'import fastapi, uvicorn'], { stdio: 'ignore' }).status === 0;
+const SERVERS = {
+  raw: { command: process.execPath, args: [join(here, 'servers/raw.mjs')] },
+  agentwire: { command: process.execPath, args: [join(here, 'servers/agentwire.mjs')] },
+  hono: { command: process.execPath, args: [join(here, 'servers/hono.mjs')] },
+  'better-sse': { command: process.execPath, args: [join(here, 'servers/better-sse.mjs')] },
+  fastify: { command: process.execPath, args: [join(here, 'servers/fastify.mjs')] },
+  fastapi: { command: python, args: [join(here, 'servers/fastapi_server.py')] },
+};
+const servers = (args.servers ? args.servers.split(',') : Object.keys(SERVERS)).filter((name) => {
+  if (!SERVERS[name]) throw new Error(`unknown server ${name}; one of ${Object.keys(SERVERS).join(', ')}`);
+  if (name === 'fastapi' && !fastapiAvailable) {
+    console.error('\n!!! FastAPI SKIPPED: /usr/bin/python3 cannot import fastapi and uvicorn.');
+    console.error('!!! Install them with: apt-get install python3-fastapi python3-uvicorn\n');
+    return false;
+  }
+  return true;
+});
+if (!servers.includes('raw')) servers.unshift('raw'); // ratios need the baseline
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+const settings = {
+  reps: Number(args.reps ?? (quick ? 1 : 3)),
+  throughput: { n: quick ? 100_000 : 300_000, bytes: 64, timeoutMs: quick ? 4_000 : 10_000 },
+  many: { streams: (args.streams ?? (quick ? '300' : '2000')).split(',').map(Number), rate: 20, seconds: quick ? 2 : 5, bytes: 64, openPerSecond: 4000 },
+  ttfe: { count: quick ? 100 : 500 },
+  stall: { totalBytes: 500 * 1024 * 1024, bytes: 1024, holdMs: quick ? 5_000 : 20_000 },
+  disconnect: { after: 10, settleMs: quick ? 800 : 1_500, holdMs: quick ? 500 : 1_000 },
+  fanout: { subscribers: quick ? 300 : 1000, rate: 100, seconds: quick ? 2 : 5, bytes: 64 },
+};
+
+// --- processes and /proc ----------------------------------------------------------------------
+function procStats(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpuMs = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name) => Number(status.match(new RegExp(`${name}:\\s+(\\d+)`))?.[1] ?? Number.NaN);
+    return { cpuMs, rssKb: kb('VmRSS'), hwmKb: kb('VmHWM') };
+  } catch {
+    return null;
+  }
+}
+
+function listenOverflows() {
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+  const index = lines.findIndex((line) => line.startsWith('TcpExt:'));
+  const names = lines[index].split(/\s+/);
+  const values = lines[index + 1].split(/\s+/);
+  return { overflows: Number(values[names.indexOf('ListenOverflows')]), drops: Number(values[names.indexOf('ListenDrops')]) };
+}
+
+function lineReader(stream, onLine) {
+  let buffered = '';
+  stream.on('data', (chunk) => {
+    buffered += chunk;
+    let newline;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      if (line.trim() === '') continue;
+      try {
+        onLine(JSON.parse(line));
+      } catch {
+        // not ours (a framework's log line)
+      }
+    }
+  });
+}
+
+async function startServer(name, env = {}) {
+  const spec = SERVERS[name];
+  const child = spawn(spec.command, spec.args, { env: { ...process.env, PORT: '0', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  const waiting = [];
+  let exited = null;
+  child.on('exit', (code, signal) => {
+    exited = { code, signal };
+  });
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start in 15 s: ${stderr}`)), 15_000);
+    child.on('exit', () => reject(new Error(`${name} exited at start: ${stderr}`)));
+    lineReader(child.stdout, (message) => {
+      if (message.ready !== undefined) {
+        clearTimeout(timer);
+        resolve(message.ready);
+      } else if (message.probe || message.reset) waiting.shift()?.(message.probe ?? message);
+    });
+  });
+  const ask = (line) =>
+    new Promise((resolve) => {
+      if (exited) return resolve(null);
+      const timer = setTimeout(() => resolve(null), 2_000); // a server whose event loop is stuck (better-sse under a fast producer) answers late or never
+      waiting.push((value) => {
+        clearTimeout(timer);
+        resolve(value);
+      });
+      child.stdin.write(`${line}\n`);
+    });
+  return {
+    name,
+    port,
+    pid: child.pid,
+    get exited() {
+      return exited;
+    },
+    stderr: () => stderr,
+    stats: () => procStats(child.pid),
+    probe: (at) => ask(`query ${at}`),
+    async stop() {
+      if (exited) return;
+      const gone = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await gone;
+    },
+  };
+}
+
+function runLoadgen(task, onMark = () => {}, timeoutMs = 120_000) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'loadgen.mjs'), JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let result;
+    const marks = [];
+    child.stderr.on('data', (chunk) => {
+      stderr = (stderr + chunk).slice(-4000);
+    });
+    lineReader(child.stdout, (message) => {
+      if (message.mark) marks.push(Promise.resolve(onMark(message)));
+      else if (message.result) result = message.result;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', async () => {
+      clearTimeout(timer);
+      await Promise.all(marks);
+      if (result) resolve(result);
+      else reject(new Error(`load generator failed: ${stderr}`));
+    });
+  });
+}
+
+const median = (values) => {
+  const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = (...parts) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...parts);
+
+// --- workloads --------------------------------------------------------------------------------
+async function benchThroughput() {
+  const { n, bytes, timeoutMs } = settings.throughput;
+  const rows = [];
+  const runs = {};
+  // Repetitions are interleaved across servers so slow drift in the shared machine's load hits all.
+  const started = {};
+  for (const name of servers) started[name] = await startServer(name);
+  for (let rep = 0; rep < settings.reps; rep++) {
+    for (const name of servers) {
+      const server = started[name];
+      const before = server.stats();
+      const result = await runLoadgen({ kind: 'throughput', port: server.port, server: name, workload: { n, bytes, rate: 0 }, timeoutMs });
+      await sleep(100);
+      const after = server.stats();
+      const cpuMs = after && before ? after.cpuMs - before.cpuMs : null;
+      (runs[name] ??= []).push({
+        ...result,
+        mbPerSecond: result.bytes === null ? null : result.bytes / result.seconds / 1e6,
+        serverCpuUsPerEvent: cpuMs === null || result.events === 0 ? null : (cpuMs * 1000) / result.events,
+        serverCpuMs: cpuMs,
+      });
+      log('throughput', name, `rep ${rep + 1}:`, Math.round(result.eventsPerSecond), 'events/s', result.error ?? '');
+    }
+  }
+  for (const name of servers) {
+    const stats = started[name].stats();
+    await started[name].stop();
+    const list = runs[name];
+    rows.push({
+      server: name,
+      eventsPerSecond: median(list.map((run) => run.eventsPerSecond)),
+      mbPerSecond: median(list.map((run) => run.mbPerSecond)),
+      bytesPerEvent: median(list.map((run) => (run.bytes ?? Number.NaN) / run.events)),
+      serverCpuUsPerEvent: median(list.map((run) => run.serverCpuUsPerEvent)),
+      loadgenCpuUsPerEvent: median(list.map((run) => (run.loadgenCpuMs * 1000) / run.events)),
+      peakRssMb: stats ? stats.hwmKb / 1024 : null,
+      completed: list.filter((run) => run.events === n).length,
+      reps: list.length,
+      runs: list,
+    });
+  }
+  return { settings: { ...settings.throughput, reps: settings.reps }, rows };
+}
+
+async function benchMany() {
+  const { streams: counts, rate, seconds, bytes, openPerSecond } = settings.many;
+  const rows = [];
+  for (const streams of counts) {
+    for (const name of servers) {
+      const server = await startServer(name);
+      await sleep(300);
+      const before = server.stats();
+      const netBefore = listenOverflows();
+      let steady = null;
+      const workload = { n: rate * seconds, bytes, rate };
+      const result = await runLoadgen(
+        { kind: 'many', port: server.port, server: name, workload, streams, openPerSecond, timeoutMs: seconds * 1000 + 20_000 },
+        (message) => {
+          if (message.mark === 'steady') steady = server.stats();
+        },
+        seconds * 1000 + 60_000,
+      );
+      const netAfter = listenOverflows();
+      const after = server.stats();
+      await server.stop();
+      const row = {
+        server: name,
+        streams,
+        latency: result.latency,
+        ttfe: result.ttfe,
+        listenOverflows: netAfter.overflows - netBefore.overflows,
+        listenDrops: netAfter.drops - netBefore.drops,
+        rssPerStreamKb: steady && before ? (steady.rssKb - before.rssKb) / streams : null,
+        peakRssMb: after ? after.hwmKb / 1024 : null,
+        serverCpuMs: after && before ? after.cpuMs - before.cpuMs : null,
+        loadgenCpuMs: result.loadgenCpuMs,
+        errors: result.errorCount,
+        errorKinds: result.errors,
+        complete: result.complete,
+        openSeconds: result.openSeconds,
+        crashed: server.exited && server.exited.signal !== 'SIGKILL' ? server.exited : null,
+      };
+      rows.push(row);
+      log('many', streams, name, `p99 ${row.latency.p99?.toFixed(1)} ms`, `ttfe p99 ${row.ttfe.p99?.toFixed(1)} ms`, `overflows ${row.listenOverflows}`, `errors ${row.errors}`);
+    }
+  }
+  return { settings: settings.many, rows };
+}
+
+async function benchTtfe() {
+  const { count } = settings.ttfe;
+  const rows = [];
+  for (const name of servers) {
+    const server = await startServer(name);
+    const modes = name === 'agentwire' ? ['post-stream', 'attach', 'create-then-get'] : ['get'];
+    for (const mode of modes) {
+      const result = await runLoadgen({ kind: 'ttfe', port: server.port, server: name, workload: { n: 1, bytes: 64, rate: 0 }, count, mode, timeoutMs: 60_000 });
+      rows.push({ server: name, mode, ...result });
+      log('ttfe', name, mode, `p50 ${result.ttfe.p50?.toFixed(2)} ms p99 ${result.ttfe.p99?.toFixed(2)} ms`);
+    }
+    await server.stop();
+  }
+  return { settings: settings.ttfe, rows };
+}
+
+async function benchStall() {
+  const { totalBytes, bytes, holdMs } = settings.stall;
+  const rows = [];
+  for (const name of servers) {
+    const server = await startServer(name);
+    await sleep(300);
+    const idle = server.stats();
+    let atStall = null;
+    let atHeld = null;
+    let probe = null;
+    const workload = { n: Math.round(totalBytes / bytes), bytes, rate: 0 };
+    const result = await runLoadgen({ kind: 'stall', port: server.port, server: name, workload, holdMs }, async (message) => {
+      if (message.mark === 'stalled') atStall = server.stats();
+      if (message.mark === 'held') {
+        atHeld = server.stats();
+        probe = await server.probe(0);
+      }
+    }, holdMs + 60_000);
+    const peak = server.stats();
+    const crashed = server.exited && server.exited.signal !== 'SIGKILL' ? { ...server.exited, stderr: server.stderr().slice(-300) } : null;
+    await server.stop();
+    const row = {
+      server: name,
+      rssGrowthMb: atStall && atHeld ? (atHeld.rssKb - atStall.rssKb) / 1024 : null,
+      rssAtStallMb: atStall ? atStall.rssKb / 1024 : null,
+      rssIdleMb: idle ? idle.rssKb / 1024 : null,
+      peakRssMb: peak ? peak.hwmKb / 1024 : null,
+      produced: probe?.produced ?? null,
+      producedMb: probe ? (probe.produced * bytes) / 1024 / 1024 : null,
+      crashed,
+      error: result.error,
+    };
+    rows.push(row);
+    log('stall', name, `growth ${row.rssGrowthMb?.toFixed(1)} MB, produced ${row.produced}`, crashed ? 'CRASHED' : '');
+  }
+  return { settings: settings.stall, rows };
+}
+
+async function benchDisconnect() {
+  const { after, settleMs, holdMs } = settings.disconnect;
+  const modes = {
+    paced: { workload: { n: 10_000, bytes: 64, rate: 100 }, holdMs: 0 },
+    'full speed': { workload: { n: 20_000_000, bytes: 64, rate: 0 }, holdMs: 0 },
+    backpressured: { workload: { n: 20_000_000, bytes: 64, rate: 0 }, holdMs },
+  };
+  const rows = [];
+  for (const [mode, spec] of Object.entries(modes)) {
+    for (const name of servers) {
+      const server = await startServer(name, { BENCH_PROBE_TIMES: '1', BENCH_GRACE_MS: '0' });
+      const result = await runLoadgen(
+        { kind: 'disconnect', port: server.port, server: name, workload: spec.workload, after, holdMs: spec.holdMs, timeoutMs: 20_000 },
+        () => {},
+        60_000,
+      );
+      await sleep(settleMs);
+      const probe = result.disconnectAt ? await server.probe(result.disconnectAt) : null;
+      await sleep(300);
+      const later = result.disconnectAt ? await server.probe(result.disconnectAt) : null;
+      await server.stop();
+      const finallyMs = probe && probe.finallyCount > 0 ? probe.lastFinallyAt - result.disconnectAt : null;
+      const row = {
+        server: name,
+        mode,
+        received: result.received,
+        producedAfterDisconnect: probe?.producedAfter ?? null,
+        finallyMs,
+        finallyRan: probe ? probe.finallyCount > 0 : null,
+        stillProducing: probe && later ? later.produced > probe.produced : null,
+        settleMs,
+        error: result.error ?? (result.disconnectAt ? null : 'never disconnected'),
+      };
+      rows.push(row);
+      log('disconnect', mode, name, `after: ${row.producedAfterDisconnect}`, `finally: ${finallyMs === null ? 'never' : `${finallyMs.toFixed(1)} ms`}`);
+    }
+  }
+  return { settings: settings.disconnect, rows };
+}
+
+async function benchFanout() {
+  const { subscribers, rate, seconds, bytes } = settings.fanout;
+  const rows = [];
+  for (const name of servers) {
+    const server = await startServer(name);
+    await sleep(300);
+    const before = server.stats();
+    const workload = { n: rate * seconds, bytes, rate, startAt: Math.round(now() + (quick ? 2_000 : 3_000)) };
+    const result = await runLoadgen({ kind: 'fanout', port: server.port, server: name, workload, subscribers, timeoutMs: seconds * 1000 + 20_000 }, () => {}, seconds * 1000 + 60_000);
+    const after = server.stats();
+    await server.stop();
+    rows.push({ server: name, ...result, serverCpuMs: after && before ? after.cpuMs - before.cpuMs : null, peakRssMb: after ? after.hwmKb / 1024 : null });
+    log('fanout', name, `p50 ${result.latency.p50?.toFixed(2)} ms p99 ${result.latency.p99?.toFixed(2)} ms errors ${result.errorCount}`);
+  }
+  return { settings: settings.fanout, rows };
+}
+
+const RUNNERS = { throughput: benchThroughput, many: benchMany, ttfe: benchTtfe, stall: benchStall, disconnect: benchDisconnect, fanout: benchFanout };
+
+// --- main -------------------------------------------------------------------------------------
+const startedAt = new Date();
+const meta = {
+  date: startedAt.toISOString(),
+  command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  quick,
+  node: process.version,
+  python: fastapiAvailable ? spawnSync(python, ['-c', 'import sys, fastapi, uvicorn; print(sys.version.split()[0], fastapi.__version__, uvicorn.__version__)']).stdout.toString().trim() : null,
+  nproc: Number(spawnSync('nproc').stdout?.toString().trim()),
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  memoryGb: Math.round(Number(readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s+(\d+)/)?.[1]) / 1024 / 1024),
+  loadAverageAtStart: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+  nofile: spawnSync('sh', ['-c', 'ulimit -n']).stdout.toString().trim(),
+  somaxconn: readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim(),
+  servers,
+  fastapiSkipped: !fastapiAvailable,
+  versions: Object.fromEntries(
+    ['hono', '@hono/node-server', 'better-sse', 'fastify'].map((name) => {
+      try {
+        return [name, JSON.parse(readFileSync(join(here, '..', 'node_modules', name, 'package.json'), 'utf8')).version];
+      } catch {
+        return [name, null];
+      }
+    }),
+  ),
+};
+log(`servers: ${servers.join(', ')}; workloads: ${workloads.join(', ')}${quick ? ' (quick)' : ''}`);
+const results = { meta, workloads: {} };
+for (const name of workloads) {
+  const began = now();
+  results.workloads[name] = await RUNNERS[name]();
+  results.workloads[name].seconds = (now() - began) / 1000;
+}
+meta.totalSeconds = (now() - startedAt.getTime()) / 1000;
+meta.loadAverageAtEnd = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+const outDir = args.out ?? join(here, 'results');
+mkdirSync(outDir, { recursive: true });
+const stem = `${startedAt.toISOString().slice(0, 10)}${quick ? '-quick' : ''}`;
+const markdown = renderMarkdown(results, stem);
+writeFileSync(join(outDir, `${stem}.json`), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(outDir, `${stem}.md`), markdown);
+for (const [file, svg] of Object.entries(renderSvgs(results))) writeFileSync(join(outDir, `${stem}-${file}.svg`), svg);
+console.log(markdown);
+log(`written to ${join(outDir, `${stem}.md`)} (+ .json, .svg) in ${meta.totalSeconds.toFixed(0)} s`);

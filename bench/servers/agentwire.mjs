@@ -1,0 +1,32 @@
+// agentwire: the built gateway (dist/) with a bench agent that yields the workload as `data` events.
+// `POST /api/runs` (agent `bench`, Accept: text/event-stream) starts a run and streams it; agent
+// `fanout` waits until `startAt`, so subscribers can attach first. Grace from BENCH_GRACE_MS.
+import { createGateway, defineAgent, listen } from '../../dist/index.js';
+import { createEventMaker, delayBefore, finalised, now, port, produced, workloadFrom, announce } from './workload.mjs';
+
+async function* workloadAgent(ctx) {
+  const workload = workloadFrom(ctx.input ?? {});
+  const make = createEventMaker(workload.bytes);
+  try {
+    if (workload.startAt > 0) await ctx.sleep(Math.max(0, workload.startAt - now()));
+    const startedAt = now();
+    for (let i = 1; i <= workload.n; i++) {
+      const wait = delayBefore(workload, startedAt, i);
+      if (wait > 0) await ctx.sleep(wait);
+      produced();
+      yield { type: 'data', name: 'b', value: make(i) };
+    }
+  } finally {
+    finalised();
+  }
+}
+
+const grace = process.env.BENCH_GRACE_MS;
+const gateway = createGateway({
+  agents: [defineAgent('bench', workloadAgent), defineAgent('fanout', workloadAgent)],
+  graceMs: grace === undefined ? undefined : grace === 'continue' ? 'continue' : Number(grace),
+  uiDir: false,
+  onAgentError: () => {},
+});
+const listening = await listen(gateway, { port: port(), host: '127.0.0.1' });
+announce(listening.port);

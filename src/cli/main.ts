@@ -8,6 +8,7 @@ import { CommanderError, Command } from 'commander';
 import { isAgentwireError } from '../protocol/errors.js';
 import { registerCertCommand } from './commands/cert.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerTailCommand } from './commands/tail.js';
 import { readPackageVersion } from './package-info.js';
 
 const program = new Command('agentwire')
@@ -18,6 +19,7 @@ const program = new Command('agentwire')
 
 registerServeCommand(program);
 registerCertCommand(program);
+registerTailCommand(program);
 
 try {
   await program.parseAsync(process.argv);

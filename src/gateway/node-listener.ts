@@ -11,6 +11,9 @@ import type { GatewayCore } from './core.js';
 import { bodyTooLarge } from './request-body.js';
 import type { GatewayRequest, GatewayResponse, StreamSink } from './http-types.js';
 
+/** Largest too-large body still read and discarded after a 413, in bytes. */
+const MAX_DRAINED_BODY = 64 * 1024 * 1024;
+
 /** A Node HTTP request listener. */
 export type NodeListener = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -46,7 +49,13 @@ async function serve(core: GatewayCore, request: IncomingMessage, response: Serv
   const result = await core.handle(gatewayRequest);
   if (result.kind === 'stream') return pumpStream(request, response, result);
   const headers: Record<string, string> = { ...result.headers };
-  if (result.status === 413 && request.httpVersionMajor === 1) headers.connection = 'close';
+  if (result.status === 413 && request.httpVersionMajor === 1) {
+    // A body of a sane declared size is drained (discarded) so the connection, and the 413 on it,
+    // survive; closing while the client still sends would reset it and lose the answer. Anything
+    // bigger, or of unknown size, closes the connection.
+    const declared = Number(request.headers['content-length']);
+    if (!(declared <= MAX_DRAINED_BODY)) headers.connection = 'close';
+  }
   if (result.kind === 'json') {
     const body = JSON.stringify(result.body);
     response.writeHead(result.status, {

@@ -1,0 +1,137 @@
+/**
+ * `agentwire tail <url>`: start a run (or follow one) and watch it in the terminal — a live step
+ * tree on a TTY, append-only lines when piped, NDJSON with `--json`. Reconnects by itself; Ctrl-C
+ * cancels a run tail started, and only detaches from one it follows.
+ *
+ * @module
+ */
+import logUpdate from 'log-update';
+import type { Command } from 'commander';
+import { cancelRun } from '../../client/cancel-run.js';
+import { startRun } from '../../client/start-run.js';
+import { subscribe } from '../../client/subscribe.js';
+import type { ConnectionStatus } from '../../client/types.js';
+import type { AgentEvent } from '../../protocol/events.js';
+import { isTerminalType } from '../../protocol/events.js';
+import { reduce } from '../../reducer/reduce.js';
+import { initialRunState } from '../../reducer/run-state.js';
+import { UsageError } from '../usage-error.js';
+import { createPlainPrinter } from '../tail/plain-printer.js';
+import { renderRun, summarize } from '../tail/render-tree.js';
+
+interface TailFlags {
+  input?: string;
+  agent?: string;
+  json: boolean;
+  plain: boolean;
+  token?: string;
+}
+
+/** What a tail URL names: a gateway to start a run on, or a run to follow. */
+export function parseTailUrl(raw: string): { baseUrl: string; runId: string | undefined } {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`not a URL: ${raw} (e.g. http://127.0.0.1:8787 or http://127.0.0.1:8787/api/runs/<id>)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`tail needs an http(s) URL, got ${url.protocol}`);
+  const match = /^(.*?)\/(?:api\/)?runs\/([^/]+)(?:\/events)?\/?$/.exec(url.pathname);
+  if (match) return { baseUrl: `${url.origin}${match[1]}`, runId: decodeURIComponent(match[2] as string) };
+  return { baseUrl: `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/api$/, '')}`, runId: undefined };
+}
+
+/** Adds `tail` to the program. */
+export function registerTailCommand(program: Command): void {
+  program
+    .command('tail <url>')
+    .description('Watch a run in the terminal: start one on a gateway URL (with --input) or follow a run URL (…/runs/<id>).')
+    .option('-i, --input <text>', 'start a run with this input (JSON if it parses, else a string)')
+    .option('-a, --agent <name>', 'the agent to start (default: the gateway\'s default agent)')
+    .option('--json', 'print one event per line (NDJSON), for scripts', false)
+    .option('--plain', 'append-only text even on a terminal', false)
+    .option('-t, --token <token>', 'bearer token (or env AGENTWIRE_TOKEN)')
+    .action(async (url: string, flags: TailFlags) => {
+      const code = await tail(url, flags);
+      // Exit now rather than when idle keep-alive sockets time out.
+      await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+      process.exit(code);
+    });
+}
+
+async function tail(url: string, flags: TailFlags): Promise<number> {
+  const { baseUrl, runId: followId } = parseTailUrl(url);
+  if (followId === undefined && flags.input === undefined) throw new UsageError('give --input to start a run, or a run URL (…/api/runs/<id>) to follow one');
+  if (followId !== undefined && (flags.input !== undefined || flags.agent !== undefined)) throw new UsageError('--input and --agent start a run; a run URL follows an existing one: use one or the other');
+  const token = flags.token ?? process.env.AGENTWIRE_TOKEN;
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const controller = new AbortController();
+  const live = process.stdout.isTTY === true && !flags.json && !flags.plain;
+  let runId = followId;
+  let state = initialRunState();
+  let status: ConnectionStatus | undefined;
+  let interrupted = false;
+  const onStatus = (next: ConnectionStatus) => {
+    status = next;
+    if (!live && next.state === 'reconnecting') process.stderr.write(`agentwire tail: connection lost, reconnecting (attempt ${next.attempt})…\n`);
+  };
+  const common = { baseUrl, headers, signal: controller.signal, onStatus };
+  const events: AsyncIterable<AgentEvent> =
+    followId !== undefined
+      ? subscribe(followId, common)
+      : startRun({ ...common, input: parseInput(flags.input as string), ...(flags.agent ? { agent: flags.agent } : {}), onRunId: (id) => (runId = id) });
+
+  const onSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    if (followId === undefined && runId !== undefined) {
+      // tail started it: ask the server to cancel; the stream then ends with run.cancelled.
+      cancelRun(runId, { baseUrl, headers, reason: 'cancelled from agentwire tail' }).catch(() => controller.abort());
+    } else controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+
+  const printPlain = createPlainPrinter((text) => process.stdout.write(text));
+  let frame = 0;
+  let answerTokens = 0;
+  const draw = () => {
+    const lines = renderRun(state, { frame: frame++, now: Date.now(), answerLines: Math.max(5, (process.stdout.rows ?? 40) - 20) });
+    if (status?.state === 'reconnecting') lines.push(`reconnecting (attempt ${status.attempt}, retry in ${Math.round(status.delayMs / 100) / 10} s)…`);
+    logUpdate(lines.join('\n'));
+  };
+  const ticker = live ? setInterval(draw, 80) : undefined;
+  try {
+    for await (const event of events) {
+      state = reduce(state, event);
+      if (event.type === 'text.delta' && event.stepId === undefined) answerTokens++;
+      if (flags.json) process.stdout.write(`${JSON.stringify(event)}\n`);
+      else if (!live) printPlain(event, state);
+      if (isTerminalType(event.type)) break;
+    }
+  } catch (error) {
+    if (!controller.signal.aborted) {
+      if (ticker) clearInterval(ticker);
+      if (live) logUpdate.done();
+      process.stderr.write(`agentwire tail: ${error instanceof Error ? error.message : String(error)}\n`);
+      return 1;
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    if (ticker) clearInterval(ticker);
+  }
+  if (live) {
+    logUpdate.clear();
+    process.stdout.write(`${renderRun(state, { frame: 0, now: Date.now() }).join('\n')}\n\n`);
+  }
+  if (!flags.json) process.stdout.write(`${live ? '' : '\n'}${state.status === 'idle' || state.status === 'running' ? 'detached' : summarize(state, answerTokens)}\n`);
+  if (interrupted) return 130;
+  return state.status === 'finished' ? 0 : 1;
+}
+
+function parseInput(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}

@@ -7,6 +7,7 @@
 import { CommanderError, Command } from 'commander';
 import { isAgentwireError } from '../protocol/errors.js';
 import { registerCertCommand } from './commands/cert.js';
+import { registerDoctorCommand } from './commands/doctor.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTailCommand } from './commands/tail.js';
 import { readPackageVersion } from './package-info.js';
@@ -20,6 +21,7 @@ const program = new Command('agentwire')
 registerServeCommand(program);
 registerCertCommand(program);
 registerTailCommand(program);
+registerDoctorCommand(program);
 
 try {
   await program.parseAsync(process.argv);

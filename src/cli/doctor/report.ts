@@ -1,0 +1,31 @@
+/**
+ * Doctor findings and how they print.
+ *
+ * @module
+ */
+import pc from 'picocolors';
+
+/** One finding. */
+export interface Finding {
+  status: 'pass' | 'warn' | 'fail';
+  check: string;
+  /** What was measured. */
+  evidence: string;
+  /** What to change, for warnings and failures. */
+  fix?: string;
+}
+
+/** The report as lines for a terminal (colours only on a TTY). */
+export function formatReport(url: string, findings: readonly Finding[], color: boolean): string {
+  const paint = color ? pc : { green: String, yellow: String, red: String, dim: String, bold: String };
+  const label = { pass: paint.green('PASS'), warn: paint.yellow('WARN'), fail: paint.red('FAIL') };
+  const width = Math.max(...findings.map((finding) => finding.check.length));
+  const lines = [paint.bold(`agentwire doctor ${url}`)];
+  for (const finding of findings) {
+    lines.push(`${label[finding.status]}  ${finding.check.padEnd(width)}  ${finding.evidence}`);
+    if (finding.fix && finding.status !== 'pass') lines.push(`      ${' '.repeat(width)}  ${paint.dim(`fix: ${finding.fix}`)}`);
+  }
+  const count = (status: Finding['status']) => findings.filter((finding) => finding.status === status).length;
+  lines.push('', `${count('pass')} passed, ${count('warn')} warnings, ${count('fail')} failed`);
+  return lines.join('\n');
+}

@@ -1,0 +1,150 @@
+/**
+ * `agentwire doctor` passes agentwire (directly and through nginx) and reports the right failures
+ * against deliberately broken servers: missing headers, no ids, wildcard CORS with credentials, no
+ * heartbeats, an unterminated last event, and a batching, compressing proxy.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Finding } from '../src/cli/doctor/report.js';
+import { type NginxProcess, findNginx, startNginx } from './helpers/nginx.js';
+import { CLI, type ServeProcess, run, startServe } from './helpers/process.js';
+
+async function doctor(url: string, ...args: string[]): Promise<{ code: number | null; findings: Record<string, Finding> }> {
+  const result = await run(process.execPath, [CLI, 'doctor', url, '--json', ...args], { timeoutMs: 60_000 });
+  const report = JSON.parse(result.stdout) as { findings: Finding[] };
+  return { code: result.code, findings: Object.fromEntries(report.findings.map((finding) => [finding.check, finding])) };
+}
+
+const failures = (findings: Record<string, Finding>) => Object.values(findings).filter((finding) => finding.status === 'fail').map((finding) => finding.check);
+
+describe('agentwire doctor', () => {
+  let gateway: ServeProcess;
+  let broken: ReturnType<typeof createServer>;
+  let brokenUrl: string;
+  let proxy: NginxProcess | undefined;
+  const nginx = findNginx();
+  beforeAll(async () => {
+    gateway = await startServe(['--demo-speed', '4', '--heartbeat', '300', '--cors-origin', 'http://app.example']);
+    broken = createServer((request, response) => {
+      const path = new URL(request.url ?? '/', 'http://x').pathname;
+      const events = (withIds: boolean) => {
+        for (let index = 1; index <= 6; index++) response.write(`${withIds ? `id: ${index}\n` : ''}data: ${index}\n\n`);
+      };
+      if (path === '/missing-headers') {
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        events(true);
+        return response.end();
+      }
+      if (path === '/no-ids') {
+        response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
+        events(false);
+        return response.end();
+      }
+      if (path === '/wildcard-cors') {
+        response.writeHead(request.method === 'OPTIONS' ? 204 : 200, {
+          'content-type': 'text/event-stream',
+          'access-control-allow-origin': '*',
+          'access-control-allow-credentials': 'true',
+        });
+        if (request.method !== 'OPTIONS') events(true);
+        return response.end();
+      }
+      if (path === '/no-heartbeat') {
+        response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        response.write('id: 1\ndata: hello\n\n');
+        const timer = setTimeout(() => response.end(), 10_000);
+        response.on('close', () => clearTimeout(timer));
+        return;
+      }
+      if (path === '/paced-naive') {
+        // A naive upstream: paced JSON events with their send time, no X-Accel-Buffering.
+        response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        let index = 0;
+        const timer = setInterval(() => {
+          index++;
+          response.write(`id: ${index}\ndata: ${JSON.stringify({ at: Date.now(), index })}\n\n`);
+          if (index === 12) {
+            clearInterval(timer);
+            response.end();
+          }
+        }, 100);
+        response.on('close', () => clearInterval(timer));
+        return;
+      }
+      if (path === '/unterminated') {
+        response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        events(true);
+        return response.end('id: 7\ndata: cut off');
+      }
+      response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
+    brokenUrl = `http://127.0.0.1:${(broken.address() as AddressInfo).port}`;
+    if (nginx) {
+      const port = Number(new URL(gateway.url).port);
+      proxy = await startNginx(nginx, () => `
+        location /gzip/ { proxy_pass http://127.0.0.1:${port}/; proxy_http_version 1.1; gzip on; gzip_types text/event-stream; gzip_min_length 0; }
+        location /naive/ { proxy_pass ${brokenUrl}/; proxy_http_version 1.1; gzip on; gzip_types text/event-stream; gzip_min_length 0; }
+        location / { proxy_pass http://127.0.0.1:${port}; proxy_http_version 1.1; }`);
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await proxy?.stop();
+    await gateway?.stop();
+    broken?.close();
+  });
+
+  it('passes an agentwire gateway, with CORS for an allowed origin', async () => {
+    const { code, findings } = await doctor(gateway.url, '--duration', '8000', '--origin', 'http://app.example');
+    expect(failures(findings)).toEqual([]);
+    expect(code).toBe(0);
+    for (const check of ['content-type', 'cache-control', 'x-accel-buffering', 'buffering', 'event ids', 'retry', 'resume', 'framing', 'cors', 'cors preflight']) {
+      expect(findings[check]?.status, check).toBe('pass');
+    }
+  });
+
+  it.runIf(nginx)('passes agentwire through nginx; through gzip flags the compression, and catches a naive upstream being batched', async () => {
+    const through = await doctor(`${proxy?.url}/`, '--duration', '8000');
+    expect(failures(through.findings)).toEqual([]);
+    expect(through.code).toBe(0);
+    // X-Accel-Buffering: no makes nginx flush each event, even through gzip: compression is
+    // flagged, but nothing is held back.
+    const gzipped = await doctor(`${proxy?.url}/gzip/api/runs`, '--data', '{"input":"What is the capital of France?"}', '--duration', '8000');
+    expect(gzipped.code).toBe(1);
+    expect(gzipped.findings.compression?.status).toBe('fail');
+    expect(gzipped.findings.buffering?.status, gzipped.findings.buffering?.evidence).toBe('pass');
+    // A naive upstream without that header is batched by the same location.
+    const naive = await doctor(`${proxy?.url}/naive/paced-naive`, '--duration', '5000');
+    expect(naive.findings.buffering?.status, naive.findings.buffering?.evidence).toBe('fail');
+  });
+
+
+  it.each([
+    ['/missing-headers', ['content-type', 'cache-control']],
+    ['/no-ids', ['event ids']],
+    ['/unterminated', ['framing']],
+  ])('reports %s', async (path, expected) => {
+    const { code, findings } = await doctor(`${brokenUrl}${path}`, '--duration', '3000');
+    expect(code).toBe(1);
+    for (const check of expected) expect(findings[check]?.status, check).toBe('fail');
+  });
+
+  it('reports wildcard CORS with credentials', async () => {
+    const { code, findings } = await doctor(`${brokenUrl}/wildcard-cors`, '--duration', '3000', '--origin', 'http://app.example');
+    expect(code).toBe(1);
+    expect(findings.cors?.evidence).toMatch(/\* with Allow-Credentials/);
+    expect(findings['cors preflight']?.status).toBe('fail');
+  });
+
+  it('reports a stream silent for longer than the idle limit', async () => {
+    const { code, findings } = await doctor(`${brokenUrl}/no-heartbeat`, '--duration', '2500', '--idle-limit', '1500');
+    expect(code).toBe(1);
+    expect(findings.heartbeats?.status).toBe('fail');
+  });
+
+  it('rejects a bad URL with exit code 2', async () => {
+    const result = await run(process.execPath, [CLI, 'doctor', 'nope']);
+    expect(result.code).toBe(2);
+  });
+});

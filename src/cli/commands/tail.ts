@@ -121,9 +121,9 @@ async function tail(url: string, flags: TailFlags): Promise<number> {
   }
   if (live) {
     logUpdate.clear();
-    process.stdout.write(`${renderRun(state, { frame: 0, now: Date.now() }).join('\n')}\n\n`);
+    process.stdout.write(`${renderRun(state, { frame: 0, now: Date.now(), color: true }).join('\n')}\n\n`);
   }
-  if (!flags.json) process.stdout.write(`${live ? '' : '\n'}${state.status === 'idle' || state.status === 'running' ? 'detached' : summarize(state, answerTokens)}\n`);
+  if (!flags.json) process.stdout.write(`${live ? '' : '\n'}${state.status === 'idle' || state.status === 'running' ? 'detached' : summarize(state, answerTokens, live)}\n`);
   if (interrupted) return 130;
   return state.status === 'finished' ? 0 : 1;
 }

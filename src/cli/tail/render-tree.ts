@@ -5,7 +5,10 @@
  *
  * @module
  */
-import pc from 'picocolors';
+import picocolors from 'picocolors';
+
+/** Colours, switched on only for a live terminal (picocolors alone would also colour piped output under CI). */
+type Colors = ReturnType<typeof picocolors.createColors>;
 import type { RunState, StepState, ToolCallState } from '../../reducer/run-state.js';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -20,6 +23,8 @@ export interface RenderOptions {
   logLines?: number;
   /** Most answer lines shown (the tail); all when undefined. */
   answerLines?: number;
+  /** Use colours. @defaultValue true */
+  color?: boolean;
 }
 
 /** Seconds with one decimal: "1.2 s". */
@@ -29,11 +34,12 @@ export function seconds(milliseconds: number): string {
 
 /** The whole run as terminal lines. */
 export function renderRun(state: RunState, options: RenderOptions): string[] {
+  const pc = picocolors.createColors(options.color ?? true);
   const lines: string[] = [];
   const header = `${pc.bold(state.agent ?? 'run')} ${pc.dim(state.runId ?? '')}`;
   lines.push(header);
-  for (const id of state.rootStepIds) renderStep(state, id, 0, options, lines);
-  for (const id of state.rootToolCallIds) lines.push(renderToolCall(state.toolCalls[id], '  '));
+  for (const id of state.rootStepIds) renderStep(state, id, 0, options, lines, pc);
+  for (const id of state.rootToolCallIds) lines.push(renderToolCall(state.toolCalls[id], '  ', pc));
   if (state.statusMessage && state.status === 'running') lines.push(pc.italic(pc.dim(`${SPINNER[options.frame % SPINNER.length]} ${state.statusMessage}`)));
   if (state.text !== '') {
     lines.push('');
@@ -45,22 +51,22 @@ export function renderRun(state: RunState, options: RenderOptions): string[] {
   return lines;
 }
 
-function renderStep(state: RunState, id: string, depth: number, options: RenderOptions, lines: string[]): void {
+function renderStep(state: RunState, id: string, depth: number, options: RenderOptions, lines: string[], pc: Colors): void {
   const step = state.steps[id];
   if (!step) return;
   const indent = '  '.repeat(depth);
   const duration = seconds((step.endedAt ?? options.now) - step.startedAt);
-  lines.push(`${indent}${icon(step, options.frame)} ${step.status === 'running' ? step.title : pc.dim(step.title)} ${pc.dim(`· ${duration}`)}`);
+  lines.push(`${indent}${icon(step, options.frame, pc)} ${step.status === 'running' ? step.title : pc.dim(step.title)} ${pc.dim(`· ${duration}`)}`);
   if (step.status === 'running') {
     for (const line of step.logs.slice(-(options.logLines ?? 3))) lines.push(`${indent}    ${pc.dim(line)}`);
     if (step.text !== '') lines.push(`${indent}    ${pc.italic(pc.dim(step.text.split('\n').at(-1) ?? ''))}`);
   }
   if (step.status === 'error' && step.error) lines.push(`${indent}    ${pc.red(step.error.message)}`);
-  for (const callId of step.toolCallIds) lines.push(renderToolCall(state.toolCalls[callId], `${indent}    `));
-  for (const child of step.childIds) renderStep(state, child, depth + 1, options, lines);
+  for (const callId of step.toolCallIds) lines.push(renderToolCall(state.toolCalls[callId], `${indent}    `, pc));
+  for (const child of step.childIds) renderStep(state, child, depth + 1, options, lines, pc);
 }
 
-function icon(step: StepState, frame: number): string {
+function icon(step: StepState, frame: number, pc: Colors): string {
   switch (step.status) {
     case 'running':
       return pc.cyan(SPINNER[frame % SPINNER.length] as string);
@@ -73,7 +79,7 @@ function icon(step: StepState, frame: number): string {
   }
 }
 
-function renderToolCall(call: ToolCallState | undefined, indent: string): string {
+function renderToolCall(call: ToolCallState | undefined, indent: string, pc: Colors): string {
   if (!call) return '';
   const args = truncate(JSON.stringify(call.args ?? {}), 80);
   const outcome =
@@ -89,7 +95,8 @@ function truncate(text: string, max: number): string {
 }
 
 /** The closing summary: outcome, duration, time to first token, tokens per second. */
-export function summarize(state: RunState, answerTokens: number): string {
+export function summarize(state: RunState, answerTokens: number, color = true): string {
+  const pc = picocolors.createColors(color);
   const duration = state.startedAt !== undefined && state.endedAt !== undefined ? state.endedAt - state.startedAt : undefined;
   const ttft = state.firstTokenAt !== undefined && state.startedAt !== undefined ? state.firstTokenAt - state.startedAt : undefined;
   const tokens = state.usage?.outputTokens ?? answerTokens;

@@ -125,8 +125,14 @@ function useFollow(scroller: RefObject<HTMLElement | null>, tokens: number): { u
     // Only the reader stops following: a scroll away from the bottom right after their own input
     // (wheel, touch, keys, scrollbar drag). Layout shifts and the browser's scroll anchoring never do.
     let inputAt = Number.NEGATIVE_INFINITY;
-    const onInput = () => {
+    const onInput = (event: Event) => {
       inputAt = performance.now();
+      // An explicit move up stops following at once: otherwise content arriving before the
+      // browser applies the scroll would pull the reader straight back to the bottom.
+      const up =
+        (event.type === 'wheel' && (event as WheelEvent).deltaY < 0) ||
+        (event.type === 'keydown' && ['ArrowUp', 'PageUp', 'Home'].includes((event as KeyboardEvent).key));
+      if (up) atBottom.current = false;
     };
     const inputs = ['wheel', 'touchmove', 'keydown', 'pointerdown'] as const;
     for (const type of inputs) element.addEventListener(type, onInput, { passive: true });

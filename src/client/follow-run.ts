@@ -9,11 +9,14 @@ import type { AgentEvent } from '../protocol/events.js';
 import { isTerminalType } from '../protocol/events.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { readSse } from './read-sse.js';
-import { type ConnectOptions, type ConnectionStatus, RunStreamError, errorFromResponse } from './types.js';
+import { type ConnectOptions, type ConnectionStatus, RunStreamError, type Transport, errorFromResponse } from './types.js';
 
 /** Defaults of {@link ConnectOptions}. */
 export const CLIENT_DEFAULTS = Object.freeze({
   heartbeatMs: 15_000,
+  fallbackAfterMs: 5_000,
+  /** Seconds a long-poll may wait on the server. */
+  pollWaitSeconds: 25,
   initialDelayMs: 1_000,
   maxDelayMs: 30_000,
   maxAttempts: Number.POSITIVE_INFINITY,
@@ -66,6 +69,11 @@ export async function* followRunBatches(input: FollowRunInput, options: ConnectO
 
   let runId = input.runId;
   let lastSeq = input.after;
+  let transport: Transport = options.transport === 'poll' ? 'poll' : 'sse';
+  const auto = (options.transport ?? 'auto') === 'auto';
+  const fallbackAfterMs = options.fallbackAfterMs ?? CLIENT_DEFAULTS.fallbackAfterMs;
+  /** Set once a stream delivered bytes: from then on a silent stream is a drop, not a blocked transport. */
+  let ssePasses = false;
   let attempt = 0;
   let first = input.first;
   let current: (() => void) | undefined;
@@ -85,8 +93,64 @@ export async function* followRunBatches(input: FollowRunInput, options: ConnectO
   try {
     for (;;) {
       if (signal?.aborted) return;
-      if (attempt === 0 && !first) report({ state: 'connecting' });
+      if (attempt === 0 && !first && lastStatus === undefined) report({ state: 'connecting' });
+      if (transport === 'poll' && runId !== undefined && !first) {
+        // Long-polling: one request per batch, each waiting on the server for the next events.
+        const controller = new AbortController();
+        current = () => controller.abort();
+        let body: { events: AgentEvent[]; next: number; done: boolean };
+        try {
+          const response = await fetchImpl(`${base}/api/runs/${encodeURIComponent(runId)}/poll?after=${lastSeq}&wait=${CLIENT_DEFAULTS.pollWaitSeconds}`, {
+            headers: { ...options.headers, accept: 'application/json' },
+            signal: controller.signal,
+            cache: 'no-store',
+          });
+          if (!response.ok) {
+            const error = await errorFromResponse(response, 'the long-poll was refused');
+            if (response.status >= 500 || response.status === 429 || response.status === 408) {
+              attempt = await retryOrThrow(attempt, error);
+              continue;
+            }
+            throw error;
+          }
+          body = (await response.json()) as typeof body;
+        } catch (error) {
+          if (signal?.aborted) return;
+          if (error instanceof RunStreamError) throw error;
+          attempt = await retryOrThrow(attempt, error);
+          continue;
+        } finally {
+          current = undefined;
+        }
+        if (lastStatus?.state !== 'open') report({ state: 'open', transport: 'poll' });
+        attempt = 0;
+        const batch = body.events.filter((event) => typeof event.seq === 'number' && event.seq > lastSeq);
+        const terminal = batch.findIndex((event) => isTerminalType(event.type));
+        const delivered = terminal === -1 ? batch : batch.slice(0, terminal + 1);
+        if (delivered.length > 0) {
+          lastSeq = (delivered.at(-1) as AgentEvent).seq;
+          yield delivered;
+        }
+        if (body.done || terminal !== -1) {
+          report({ state: 'closed', reason: 'ended' });
+          return;
+        }
+        continue;
+      }
       let response: Response;
+      // auto: a stream that stays silent past fallbackAfterMs is blocked or buffered on the way.
+      let silent = false;
+      const watchFallback = auto && !ssePasses;
+      const fallbackTimer = watchFallback
+        ? setTimeout(() => {
+            silent = true;
+            current?.();
+          }, fallbackAfterMs)
+        : undefined;
+      const passed = () => {
+        ssePasses = true;
+        clearTimeout(fallbackTimer);
+      };
       if (first) {
         response = first.response;
         current = first.abort;
@@ -103,12 +167,18 @@ export async function* followRunBatches(input: FollowRunInput, options: ConnectO
             cache: 'no-store',
           });
         } catch (error) {
+          clearTimeout(fallbackTimer);
           if (signal?.aborted) return;
+          if (silent && runId !== undefined) {
+            transport = 'poll';
+            continue;
+          }
           attempt = await retryOrThrow(attempt, error);
           continue;
         }
       }
       learn(response.headers.get('x-agentwire-run-id'));
+      if (!response.ok || response.status === 204) clearTimeout(fallbackTimer);
       if (response.status === 204) {
         report({ state: 'closed', reason: 'ended' });
         return;
@@ -123,10 +193,10 @@ export async function* followRunBatches(input: FollowRunInput, options: ConnectO
         throw error;
       }
       if (!response.body) throw new RunStreamError('AW_CONNECTION_FAILED', 'the event stream response has no body');
-      report({ state: 'open' });
+      report({ state: 'open', transport: 'sse' });
       let failure: unknown = new RunStreamError('AW_CONNECTION_FAILED', 'the server ended the stream before the run ended');
       try {
-        for await (const messages of readSse(response.body, idleTimeoutMs, { onRetry: (ms) => (baseDelayMs = ms) })) {
+        for await (const messages of readSse(response.body, idleTimeoutMs, { onRetry: (ms) => (baseDelayMs = ms), onBytes: passed })) {
           const batch: AgentEvent[] = [];
           let ended = false;
           for (const message of messages) {
@@ -160,8 +230,14 @@ export async function* followRunBatches(input: FollowRunInput, options: ConnectO
         failure = error;
       } finally {
         current = undefined;
+        clearTimeout(fallbackTimer);
       }
       if (signal?.aborted) return;
+      if (silent && runId !== undefined) {
+        // Nothing passed the stream, so try long-polling, which gets through where streams do not.
+        transport = 'poll';
+        continue;
+      }
       attempt = await retryOrThrow(attempt, failure);
     }
   } catch (error) {

@@ -17,6 +17,8 @@ export class IdleTimeoutError extends Error {
 export interface ReadSseHandlers {
   /** A `retry:` field, in ms. */
   onRetry?: (ms: number) => void;
+  /** Any bytes arrived (events, comments, `retry:`): the stream passes. */
+  onBytes?: () => void;
 }
 
 /**
@@ -56,6 +58,7 @@ export async function* readSse(body: ReadableStream<Uint8Array>, idleTimeoutMs: 
         if (pending.length > 0) yield pending.splice(0);
         return;
       }
+      handlers.onBytes?.();
       parser.feed(decoder.decode(chunk.value, { stream: true }));
       if (pending.length > 0) yield pending.splice(0);
     }

@@ -7,7 +7,11 @@
 /** Where a subscription's connection is. Reported through `onStatus` whenever it changes. */
 export type ConnectionStatus =
   | { state: 'connecting' }
-  | { state: 'open' }
+  | {
+      state: 'open';
+      /** How events arrive: a server-sent event stream, or long-polling after a fallback. */
+      transport: Transport;
+    }
   | {
       state: 'reconnecting';
       /** 1 for the first retry after a drop, then 2, 3… (reset once events flow again). */
@@ -61,7 +65,18 @@ export interface ConnectOptions {
   fetch?: typeof fetch;
   /** Random source for the jitter, in [0, 1). @defaultValue Math.random */
   random?: () => number;
+  /**
+   * How to receive events: `sse`, `poll` (long-polling, where nothing else passes), or `auto`:
+   * SSE, falling back to long-polling when a stream delivers no byte within `fallbackAfterMs` (a
+   * proxy that buffers or blocks it) while a poll gets through. @defaultValue 'auto'
+   */
+  transport?: 'auto' | Transport;
+  /** With `transport: 'auto'`, how long a new stream may stay silent before the fallback, in ms. @defaultValue 5000 */
+  fallbackAfterMs?: number;
 }
+
+/** A way of receiving a run's events. */
+export type Transport = 'sse' | 'poll';
 
 /** An error the client gives up on. `code` is the server's error code when it sent one. */
 export class RunStreamError extends Error {

@@ -16,7 +16,7 @@ const events: AgentEvent[] = [
 ];
 
 function snapshot(list: AgentEvent[]): RunSnapshot {
-  return { runId: 'r1', state: reduceAll(list), connection: { state: 'open' }, error: undefined, answerDeltas: 1, eventCount: list.length };
+  return { runId: 'r1', state: reduceAll(list), connection: { state: 'open', transport: 'sse' }, error: undefined, answerDeltas: 1, eventCount: list.length };
 }
 
 describe('<RunView> (server-rendered, no browser)', () => {
@@ -34,6 +34,15 @@ describe('<RunView> (server-rendered, no browser)', () => {
     expect(html).toContain('&lt;script&gt;');
     expect(html).toContain('<strong>bold');
     expect(html.match(/role="status"/g)?.length).toBe(1);
+  });
+
+  it('shows in the pill when events arrive by long-polling after a fallback', () => {
+    const polled = { ...snapshot(events), connection: { state: 'open' as const, transport: 'poll' as const } };
+    const html = renderToStaticMarkup(createElement(RunView, { snapshot: polled, onStop: async () => undefined, toggles: {}, onToggle: () => undefined }));
+    expect(html).toMatch(/class="aw-pill" data-indicator="live" data-transport="poll"/);
+    expect(html).toContain('long-polling');
+    const streamed = renderToStaticMarkup(createElement(RunView, { snapshot: snapshot(events), onStop: async () => undefined, toggles: {}, onToggle: () => undefined }));
+    expect(streamed).not.toContain('long-polling');
   });
 
   it('honours a user choice over the automatic state, and stays open for an error', () => {

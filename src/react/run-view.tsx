@@ -212,8 +212,10 @@ export function ConnectionPill({ snapshot, indicator }: { snapshot: RunSnapshot;
     const left = Math.max(0, reconnecting.delayMs - (now - since));
     detail = ` — attempt ${reconnecting.attempt}, retry in ${(left / 1000).toFixed(1)} s`;
   }
+  // The transport shows when it is not the default stream (a fallback is worth knowing about).
+  if (connection.state === 'open' && connection.transport === 'poll') detail = ' · long-polling';
   return (
-    <span className="aw-pill" data-indicator={indicator}>
+    <span className="aw-pill" data-indicator={indicator} data-transport={connection.state === 'open' ? connection.transport : undefined}>
       <span className="aw-pill__dot" aria-hidden="true" />
       {PILL_TEXT[indicator]}
       {detail}

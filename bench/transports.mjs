@@ -2,7 +2,7 @@
 // HTTP/1.1 run), WebSocket and long-polling — on one gateway build: single-stream events/s, and
 // delivery latency at 100 events/s. Gateways run as their own processes; only loopback.
 //
-//   npm run build && node bench/transports.mjs [--events 50000] [--paced 300] [--streams 300]
+//   npm run bench:transports   (or: npm run build && node bench/transports.mjs) [--events 50000] [--paced 300] [--streams 300]
 import { spawn } from 'node:child_process';
 import { connect } from 'node:http2';
 import { createParser } from 'eventsource-parser';

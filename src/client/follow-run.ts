@@ -41,6 +41,11 @@ export interface FollowRunInput {
   onRunId?: (runId: string) => void;
 }
 
+/** Overload and server errors pass; a missing run or a bad request will not get better. */
+function isRetryableStatus(status: number): boolean {
+  return status >= 500 || status === 429 || status === 408;
+}
+
 /** Trailing slash trimmed, so `${base}/api/…` is always right. */
 export function trimBase(baseUrl: string | undefined): string {
   return (baseUrl ?? '').replace(/\/+$/, '');
@@ -107,11 +112,9 @@ export async function* followRunBatches(input: FollowRunInput, options: ConnectO
           });
           if (!response.ok) {
             const error = await errorFromResponse(response, 'the long-poll was refused');
-            if (response.status >= 500 || response.status === 429 || response.status === 408) {
-              attempt = await retryOrThrow(attempt, error);
-              continue;
-            }
-            throw error;
+            if (!isRetryableStatus(response.status)) throw error;
+            attempt = await retryOrThrow(attempt, error);
+            continue;
           }
           body = (await response.json()) as typeof body;
         } catch (error) {
@@ -185,12 +188,9 @@ export async function* followRunBatches(input: FollowRunInput, options: ConnectO
       }
       if (!response.ok) {
         const error = await errorFromResponse(response, 'the event stream was refused');
-        // Overload and server errors pass; a missing run or a bad request will not get better.
-        if (response.status >= 500 || response.status === 429 || response.status === 408) {
-          attempt = await retryOrThrow(attempt, error);
-          continue;
-        }
-        throw error;
+        if (!isRetryableStatus(response.status)) throw error;
+        attempt = await retryOrThrow(attempt, error);
+        continue;
       }
       if (!response.body) throw new RunStreamError('AW_CONNECTION_FAILED', 'the event stream response has no body');
       report({ state: 'open', transport: 'sse' });

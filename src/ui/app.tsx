@@ -125,6 +125,7 @@ function useFollow(scroller: RefObject<HTMLElement | null>, tokens: number): { u
     // Only the reader stops following: a scroll away from the bottom right after their own input
     // (wheel, touch, keys, scrollbar drag). Layout shifts and the browser's scroll anchoring never do.
     let inputAt = Number.NEGATIVE_INFINITY;
+    let upAt = Number.NEGATIVE_INFINITY;
     const onInput = (event: Event) => {
       inputAt = performance.now();
       // An explicit move up stops following at once: otherwise content arriving before the
@@ -132,16 +133,21 @@ function useFollow(scroller: RefObject<HTMLElement | null>, tokens: number): { u
       const up =
         (event.type === 'wheel' && (event as WheelEvent).deltaY < 0) ||
         (event.type === 'keydown' && ['ArrowUp', 'PageUp', 'Home'].includes((event as KeyboardEvent).key));
-      if (up) atBottom.current = false;
+      if (up) {
+        upAt = inputAt;
+        atBottom.current = false;
+      }
     };
     const inputs = ['wheel', 'touchmove', 'keydown', 'pointerdown'] as const;
     for (const type of inputs) element.addEventListener(type, onInput, { passive: true });
     const onScroll = () => {
       const distance = element.scrollHeight - element.scrollTop - element.clientHeight;
-      if (distance < 48) {
+      // The first frames of a smooth scroll up are still near the bottom: they must not turn
+      // following back on, or the next content would pull the reader down again.
+      if (distance < 48 && performance.now() - upAt > 1000) {
         atBottom.current = true;
         setUnseen(0);
-      } else if (performance.now() - inputAt < 1000) atBottom.current = false;
+      } else if (distance >= 48 && performance.now() - inputAt < 1000) atBottom.current = false;
     };
     element.addEventListener('scroll', onScroll, { passive: true });
     const grew = new ResizeObserver(() => {

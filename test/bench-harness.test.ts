@@ -51,7 +51,9 @@ describe('the bench harness', () => {
     expect(paced).toMatchObject({ complete: 3, errorCount: 0 });
     const latency = paced.latency as { count: number; p50: number; max: number };
     expect(latency.count).toBe(15);
-    expect(latency.p50).toBeGreaterThanOrEqual(0);
+    // Send and receive times come from two processes' clocks (epoch ms with sub-ms parts): allow a
+    // millisecond of skew, no more.
+    expect(latency.p50).toBeGreaterThanOrEqual(-1);
     expect(latency.max).toBeLessThan(5_000);
   }, 30_000);
 });

@@ -46,7 +46,8 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
     }
     const { principal } = request;
     const key = IdempotencyKeys.parse(request.header('idempotency-key'));
-    const bodyText = JSON.stringify(raw);
+    // Serialised (up to maxBodyBytes) only when a key asks for the comparison.
+    const bodyText = key === undefined ? '' : JSON.stringify(raw);
     const repeated = key === undefined ? undefined : idempotency.find(principal, key, bodyText);
     const record = repeated ? await findRun(repeated, principal) : await runner.start({ agent: parsed.data.agent, input: parsed.data.input, owner: principal });
     if (key !== undefined && !repeated) idempotency.remember(principal, key, bodyText, record.id);

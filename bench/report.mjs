@@ -240,7 +240,8 @@ export function renderMarkdown(results, stem) {
     `Machine: ${meta.nproc} cores (\`nproc\`), ${meta.cpuModel}, ${meta.memoryGb} GB; Node ${meta.node}${meta.python ? `; Python ${meta.python.split(' ')[0]} with FastAPI ${meta.python.split(' ')[1]} and uvicorn ${meta.python.split(' ')[2]}` : ''}; ` +
       `${Object.entries(meta.versions).map(([name, version]) => `${name} ${version}`).join(', ')}. ` +
       `Load average ${meta.loadAverageAtStart} at start, ${meta.loadAverageAtEnd} at the end (the machine is shared: expect noise). ` +
-      `\`ulimit -n\` ${meta.nofile}, \`somaxconn\` ${meta.somaxconn}. Command: \`${meta.command}\` (${Math.round(meta.totalSeconds)} s).`,
+      `\`ulimit -n\` ${meta.nofile}, \`somaxconn\` ${meta.somaxconn}. Command: \`${meta.command}\` (${Math.round(meta.totalSeconds)} s). ` +
+      (meta.warmUp === false ? 'Servers measured cold (no warm-up).' : 'Every server process serves an untimed warm-up (a 20,000-event stream and 50 short streams) before it is measured.'),
     '',
   ];
   if (meta.fastapiSkipped) out.push('**FastAPI was skipped: `python3-fastapi` / `python3-uvicorn` are not installed.**', '');

@@ -5,6 +5,7 @@
 //   npm run bench                       all workloads, all servers (≤ 10 min)
 //   npm run bench -- --quick            throughput, many, ttfe, disconnect; smaller (≤ 2 min)
 //   npm run bench -- --workloads=throughput,many --servers=raw,agentwire --reps=5 --streams=2000,5000
+//   npm run bench -- --warmup=false     measure cold servers (no untimed warm-up run first)
 //
 // 5,000 streams are opt-in (--streams=2000,5000): on the shared 2-core machine they overflow every
 // server's accept queue and time out thousands of connections, the raw loop's included.
@@ -24,6 +25,7 @@ const args = Object.fromEntries(
   }),
 );
 const quick = args.quick === 'true';
+const warmUp = args.warmup !== 'false';
 const ALL_WORKLOADS = ['throughput', 'many', 'ttfe', 'stall', 'disconnect', 'fanout'];
 // --quick runs the first four workloads (the stalled reader needs its 20 s hold, fan-out its start
 // delay); name them with --workloads to run them quick too.
@@ -134,7 +136,7 @@ async function startServer(name, env = {}) {
       });
       child.stdin.write(`${line}\n`);
     });
-  return {
+  const server = {
     name,
     port,
     pid: child.pid,
@@ -151,6 +153,20 @@ async function startServer(name, env = {}) {
       await gone;
     },
   };
+  if (warmUp) await warm(server, ask);
+  return server;
+}
+
+/**
+ * Every server, before it is measured, serves an untimed warm-up — a fast stream and a burst of
+ * short paced ones — so each is measured with its hot paths compiled, as in production, rather
+ * than mostly measuring how much code its JIT has to compile first. Then the probe starts over.
+ */
+async function warm(server, ask) {
+  const { port, name } = server;
+  await runLoadgen({ kind: 'throughput', port, server: name, workload: { n: 20_000, bytes: 64, rate: 0 }, timeoutMs: 10_000 });
+  await runLoadgen({ kind: 'many', port, server: name, workload: { n: 3, bytes: 64, rate: 100 }, streams: 50, openPerSecond: 1000, timeoutMs: 10_000 });
+  await ask('reset');
 }
 
 function runLoadgen(task, onMark = () => {}, timeoutMs = 120_000) {
@@ -394,6 +410,7 @@ const meta = {
   date: startedAt.toISOString(),
   command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
   quick,
+  warmUp,
   node: process.version,
   python: fastapiAvailable ? spawnSync(python, ['-c', 'import sys, fastapi, uvicorn; print(sys.version.split()[0], fastapi.__version__, uvicorn.__version__)']).stdout.toString().trim() : null,
   nproc: Number(spawnSync('nproc').stdout?.toString().trim()),

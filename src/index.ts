@@ -24,7 +24,7 @@ export type { AgentContext, AgentDefinition, AgentFunction, AgentItem } from './
 export { AgentError, defineAgent } from './producer/agent.js';
 export type { StepBody, StepOptions, StepScope } from './producer/scope.js';
 export type { AgentsInput } from './runner/agents.js';
-export type { RunnerOptions, StartRunRequest } from './runner/runner.js';
+export type { Attachment, RunnerOptions, StartRunRequest } from './runner/runner.js';
 export { Runner, sleep } from './runner/runner.js';
 export type { FollowOptions, RunRecord, RunRecordStatus, RunStore, StoredEvent } from './store/store.js';
 export { toStoredEvent } from './store/store.js';

@@ -47,7 +47,7 @@ async function serve(core: GatewayCore, request: IncomingMessage, response: Serv
     readBody: (limit) => readBody(request, limit),
   };
   const result = await core.handle(gatewayRequest);
-  if (result.kind === 'stream') return pumpStream(request, response, result);
+  if (result.kind === 'stream') return pumpStream(request, response, result, gone);
   const headers: Record<string, string> = { ...result.headers };
   if (result.status === 413 && request.httpVersionMajor === 1) {
     // A body of a sane declared size is drained (discarded) so the connection, and the 413 on it,
@@ -78,13 +78,15 @@ async function pumpStream(
   request: IncomingMessage,
   response: ServerResponse,
   result: Extract<GatewayResponse, { kind: 'stream' }>,
+  closed: AbortController,
 ): Promise<void> {
   if (request.httpVersionMajor === 1) {
     // HTTP/2 multiplexes streams on one session socket, which is not ours to tune.
     request.socket.setNoDelay(true);
     request.socket.setTimeout(0);
   }
-  const closed = new AbortController();
+  // The request's own controller, aborted on `close` whatever the response says of itself (an
+  // HTTP/2 stream reset mid-write can report itself finished).
   const onClose = () => closed.abort();
   response.once('close', onClose);
   response.writeHead(result.status, result.headers);

@@ -61,10 +61,13 @@ export function runStreamResponse(
       shutdownSignal: context.shutdownSignal,
       onSubscribe: () => {
         const detach = context.runner.attach(record.id);
-        return () => {
-          detach();
-          releaseLimit();
-        };
+        return Object.assign(
+          () => {
+            detach();
+            releaseLimit();
+          },
+          { blocked: detach.blocked },
+        );
       },
     }),
   };

@@ -8,6 +8,7 @@
 import { SSE_HEARTBEAT, encodeSseRetry } from '../protocol/sse.js';
 import type { RunStore } from '../store/store.js';
 import type { StreamBody } from './http-types.js';
+import { linkSignals } from './linked-signal.js';
 import type { StreamObserver } from './metrics.js';
 import { AGENTWIRE_FORMAT, type StreamFormat } from './stream-formats.js';
 
@@ -37,8 +38,11 @@ export interface SseStreamOptions {
   observer?: StreamObserver;
   /** Ends the stream (without a terminal event, so the client reconnects) when it aborts. */
   shutdownSignal?: AbortSignal;
-  /** Called when the stream starts and returns the function called when it ends. */
-  onSubscribe?: () => () => void;
+  /**
+   * Called when the stream starts; returns the function called when it ends, which may have a
+   * `blocked(full)` method told when the client's connection fills up and drains.
+   */
+  onSubscribe?: () => (() => void) & { blocked?(full: boolean): void };
 }
 
 /** A {@link StreamBody} that streams one run's events as SSE. */
@@ -49,6 +53,7 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
       const { observer } = options;
       const formatName = options.formatName ?? 'agentwire';
       observer?.opened(formatName, options.after > 0);
+      const stopped = linkSignals(sink.signal, options.shutdownSignal);
       let lastWriteAt = Date.now();
       let heartbeat: ReturnType<typeof setTimeout> | undefined;
       const armHeartbeat = (delay: number) => {
@@ -74,10 +79,12 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
           pendingEvents = 0;
           if (!sink.write(chunk)) {
             observer?.waited();
+            release?.blocked?.(true);
             await sink.ready();
+            release?.blocked?.(false);
           }
         };
-        const signal = options.shutdownSignal ? AbortSignal.any([sink.signal, options.shutdownSignal]) : sink.signal;
+        const signal = stopped.signal;
         for await (const batch of options.store.follow(options.runId, options.after, { signal })) {
           // One write per batch, cut at CHUNK_SIZE so a slow client never holds more than that in our buffers.
           let chunk = '';
@@ -95,6 +102,7 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
           if (signal.aborted) break;
         }
       } finally {
+        stopped.dispose();
         clearTimeout(heartbeat);
         release?.();
         observer?.closed(formatName);

@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AgentYield } from './events.js';
-import { parseCursor, startRunBodySchema, validateAgentYield } from './validate.js';
+import { acceptCanonicalYield, parseCursor, startRunBodySchema, validateAgentYield } from './validate.js';
 
 const VALID_YIELDS: AgentYield[] = [
   { type: 'step.started', stepId: 's1', title: 'Search' },
@@ -155,4 +156,54 @@ describe('startRunBodySchema', () => {
       expect(parsed.error?.issues[0]?.path).toEqual(['agent']);
     },
   );
+});
+
+describe('acceptCanonicalYield (the hot path)', () => {
+  it('accepts what the producer API builds, returning the very object', () => {
+    const items = [
+      { type: 'text.delta', text: 'hi' },
+      { type: 'text.delta', text: '', stepId: 's1' },
+      { type: 'step.log', stepId: 's1', text: 'line' },
+      { type: 'status', message: 'working' },
+      { type: 'data', name: 'rows', value: { n: 1 } },
+      { type: 'data', name: 'n', value: null },
+    ];
+    for (const item of items) {
+      expect(acceptCanonicalYield(item)).toBe(item);
+      expect(validateAgentYield(item)).toEqual({ ok: true, value: item });
+    }
+  });
+
+  it('leaves everything else to the schema: other types, key orders, extra keys, bad fields', () => {
+    const items: unknown[] = [
+      'text',
+      null,
+      [],
+      { text: 'hi', type: 'text.delta' },
+      { type: 'text.delta', text: 'hi', extra: 1 },
+      { type: 'text.delta', text: 'hi', stepId: '' },
+      { type: 'text.delta', text: 1 },
+      { type: 'step.log', stepId: 's1' },
+      { type: 'data', name: '', value: 1 },
+      { type: 'data', name: 'x', value: undefined },
+      { type: 'step.started', stepId: 's1', title: 't' },
+      Object.assign(Object.create(null), { type: 'status', message: 'm' }),
+    ];
+    for (const item of items) expect(acceptCanonicalYield(item)).toBeUndefined();
+  });
+
+  it('never accepts what zod rejects, and what it accepts zod returns unchanged', () => {
+    const key = fc.constantFrom('type', 'text', 'stepId', 'message', 'name', 'value', 'extra');
+    const field = fc.oneof(fc.string({ maxLength: 3 }), fc.constantFrom('text.delta', 'step.log', 'status', 'data'), fc.integer(), fc.constant(undefined), fc.constant(null));
+    const candidate = fc.array(fc.tuple(key, field), { maxLength: 4 }).map((entries) => Object.fromEntries(entries));
+    fc.assert(
+      fc.property(candidate, (item) => {
+        if (acceptCanonicalYield(item) === undefined) return;
+        const checked = validateAgentYield(item);
+        expect(checked.ok).toBe(true);
+        if (checked.ok) expect(JSON.stringify(checked.value)).toBe(JSON.stringify(item));
+      }),
+      { numRuns: 3000 },
+    );
+  });
 });

@@ -59,6 +59,50 @@ export function validateAgentYield(value: unknown): YieldCheck {
   return { ok: true, value: parsed.data as AgentYield };
 }
 
+/**
+ * The hot path of {@link validateAgentYield}: returns `value` itself when it is one of the shapes
+ * agents yield most — answer text, logs, status, data — with exactly the keys, in the order, the
+ * producer API builds them, and valid fields (so zod would accept it and return an equal object).
+ * Returns `undefined` for anything else, which then goes through the full schema. No allocation.
+ */
+export function acceptCanonicalYield(value: unknown): AgentYield | undefined {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
+  const item = value as Record<string, unknown>;
+  switch (item.type) {
+    case 'text.delta':
+      if (typeof item.text !== 'string') return undefined;
+      return hasKeys(item, TEXT_KEYS) || (hasKeys(item, STEP_TEXT_KEYS) && isId(item.stepId)) ? (value as AgentYield) : undefined;
+    case 'step.log':
+      return hasKeys(item, LOG_KEYS) && isId(item.stepId) && typeof item.text === 'string' ? (value as AgentYield) : undefined;
+    case 'status':
+      return hasKeys(item, STATUS_KEYS) && typeof item.message === 'string' ? (value as AgentYield) : undefined;
+    case 'data':
+      return hasKeys(item, DATA_KEYS) && typeof item.name === 'string' && item.name !== '' && item.value !== undefined
+        ? (value as AgentYield)
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+const TEXT_KEYS = ['type', 'text'];
+const STEP_TEXT_KEYS = ['type', 'text', 'stepId'];
+const LOG_KEYS = ['type', 'stepId', 'text'];
+const STATUS_KEYS = ['type', 'message'];
+const DATA_KEYS = ['type', 'name', 'value'];
+
+/** True when the object's enumerable keys are exactly `keys`, in that order. */
+function hasKeys(item: Record<string, unknown>, keys: readonly string[]): boolean {
+  let index = 0;
+  for (const key in item) {
+    if (key !== keys[index]) return false;
+    index++;
+  }
+  return index === keys.length;
+}
+
+const isId = (value: unknown): boolean => typeof value === 'string' && value.length > 0 && value.length <= 200;
+
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';

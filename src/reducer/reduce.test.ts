@@ -400,3 +400,21 @@ describe('reduce: immutability and structural sharing', () => {
     expect(after.toolCalls).toBe(before.toolCalls);
   });
 });
+
+describe('reduceAll', () => {
+  it('equals reduce applied one by one, with duplicates, a replay and a snapshot mixed in', () => {
+    const events = stamp([...BODY, TERMINALS[0] as EventBody]);
+    const snapshot: AgentEvent = { type: 'run.snapshot', seq: 8, at: at(8), state: reduceAll(events.slice(0, 8)) };
+    const mixed = [...events.slice(0, 10), ...events.slice(3, 6), snapshot, ...events.slice(8)];
+    const oneByOne = mixed.reduce(reduce, initialRunState());
+    deepFreeze(mixed);
+    expect(reduceAll(mixed)).toEqual(oneByOne);
+    expect(reduceAll(mixed.slice(12), reduceAll(mixed.slice(0, 12)))).toEqual(oneByOne);
+    expect(reduceAll(mixed).lastSeq).toBe(events.length);
+  });
+
+  it('returns the state itself when no event is new', () => {
+    const state = reduceAll(stamp(BODY));
+    expect(reduceAll(stamp(BODY.slice(0, 3)), state)).toBe(state);
+  });
+});

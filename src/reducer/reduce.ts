@@ -19,11 +19,25 @@ export function reduce(state: RunState, event: AgentEvent): RunState {
   return next === state ? { ...state, lastSeq: event.seq } : { ...next, lastSeq: event.seq };
 }
 
-/** Folds a list of events into a state (from {@link initialRunState} when none is given). */
+/**
+ * Folds a list of events into a state (from {@link initialRunState} when none is given). Same
+ * result as {@link reduce} one by one, with `lastSeq` set once at the end rather than per event.
+ */
 export function reduceAll(events: Iterable<AgentEvent>, state: RunState = initialRunState()): RunState {
   let current = state;
-  for (const event of events) current = reduce(current, event);
-  return current;
+  let lastSeq = state.lastSeq;
+  for (const event of events) {
+    if (event.type === 'run.snapshot') {
+      if (event.seq >= lastSeq) {
+        current = event.state;
+        lastSeq = event.seq;
+      }
+    } else if (event.seq > lastSeq) {
+      current = apply(current, event);
+      lastSeq = event.seq;
+    }
+  }
+  return current.lastSeq === lastSeq ? current : { ...current, lastSeq };
 }
 
 function apply(state: RunState, event: AgentEvent): RunState {

@@ -8,6 +8,8 @@
 import type { AgentYield, ErrorInfo, StepFinishedEvent } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
 
+const NONE: readonly StepFinishedEvent[] = Object.freeze([]);
+
 /** Tracks open steps and calls of one run. */
 export class RunInvariants {
   /** Open step ids in start order (a child always starts after its parent). */
@@ -17,10 +19,10 @@ export class RunInvariants {
   readonly #seenCalls = new Set<string>();
 
   /**
-   * Checks one yielded event. Returns the events to emit: the event itself, preceded by
-   * `step.finished` for children still open when their parent finishes.
+   * Checks one yielded event. Returns the events to emit before it: `step.finished` for children
+   * still open when their parent finishes (usually none: a shared empty array).
    */
-  accept(event: AgentYield): AgentYield[] {
+  accept(event: AgentYield): readonly StepFinishedEvent[] {
     switch (event.type) {
       case 'step.started': {
         if (this.#seenSteps.has(event.stepId)) fail(`step id "${event.stepId}" was already used in this run`);
@@ -29,7 +31,7 @@ export class RunInvariants {
         }
         this.#seenSteps.add(event.stepId);
         this.#open.set(event.stepId, event.parentId);
-        return [event];
+        return NONE;
       }
       case 'step.finished': {
         this.#requireOpen(event.stepId, event.type);
@@ -38,29 +40,28 @@ export class RunInvariants {
           message: 'the step was still open when its parent finished',
         });
         this.#open.delete(event.stepId);
-        closing.push(event);
         return closing;
       }
       case 'step.log':
       case 'step.updated':
         this.#requireOpen(event.stepId, event.type);
-        return [event];
+        return NONE;
       case 'text.delta':
         if (event.stepId !== undefined) this.#requireOpen(event.stepId, event.type);
-        return [event];
+        return NONE;
       case 'tool.call':
         if (this.#seenCalls.has(event.callId)) fail(`tool call id "${event.callId}" was already used in this run`);
         if (event.stepId !== undefined) this.#requireOpen(event.stepId, event.type);
         this.#seenCalls.add(event.callId);
         this.#pendingCalls.add(event.callId);
-        return [event];
+        return NONE;
       case 'tool.result':
         if (!this.#pendingCalls.delete(event.callId)) {
           fail(`tool.result for "${event.callId}", which is not a pending tool call`);
         }
-        return [event];
+        return NONE;
       default:
-        return [event];
+        return NONE;
     }
   }
 

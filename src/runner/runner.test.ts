@@ -915,12 +915,14 @@ describe('a run log that fails', () => {
   function failingStore(failAt: number): MemoryStore {
     const store = new MemoryStore();
     let stored = 0;
-    const append = store.append.bind(store);
-    store.append = async (runId, events) => {
+    const appendNow = store.appendNow.bind(store);
+    // Both appends (the runner uses the synchronous one when a store has it).
+    store.appendNow = (runId, events) => {
       if (stored + events.length > failAt) throw new Error('disk full');
       stored += events.length;
-      return append(runId, events);
+      appendNow(runId, events);
     };
+    store.append = async (runId, events) => store.appendNow(runId, events);
     cleanups.push(() => store.close());
     return store;
   }

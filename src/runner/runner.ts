@@ -6,10 +6,10 @@
  */
 import type { AgentYield, ErrorInfo, EventBody, Usage } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
-import { validateAgentYield } from '../protocol/validate.js';
+import { acceptCanonicalYield, validateAgentYield } from '../protocol/validate.js';
 import type { AgentContext, AgentDefinition, AgentItem } from '../producer/agent.js';
 import { createScope } from '../producer/scope.js';
-import type { RunRecord, RunStore } from '../store/store.js';
+import type { RunRecord, RunStore, StoredEvent } from '../store/store.js';
 import { toStoredEvent } from '../store/store.js';
 import { AgentRegistry, type AgentsInput } from './agents.js';
 import { toErrorInfo } from './errors.js';
@@ -68,6 +68,18 @@ export interface RunnerHooks {
   onRunEnd?(run: RunEndInfo): void;
 }
 
+/** A subscriber's registration with the {@link Runner}: call it when the subscriber leaves. */
+export interface Attachment {
+  (): void;
+  /**
+   * Tells the runner the subscriber's connection is full (`true`: it waits for the client to read)
+   * or takes bytes again (`false`). While every subscriber of a run is full, the runner asks its
+   * agent for nothing more, so a client that stops reading pauses the producer instead of growing
+   * the log and the heap. Runs with `graceMs: 'continue'` and runs in a shared store never pause.
+   */
+  blocked(full: boolean): void;
+}
+
 /** A request to start a run. */
 export interface StartRunRequest {
   agent?: string | undefined;
@@ -95,7 +107,12 @@ interface LiveRun {
   readonly startedAt: number;
   subscribers: number;
   graceTimer: ReturnType<typeof setTimeout> | undefined;
-  abortTurn: (() => void) | undefined;
+  /** True while the runner waits for the agent's next item. */
+  inAgent: boolean;
+  /** Subscribers whose connection is full right now (see {@link Attachment.blocked}). */
+  blocked: number;
+  /** Wakes a run paused for its subscribers. */
+  resume: (() => void) | undefined;
   usage: Usage | undefined;
   cancelReason: string;
   eventsSinceTurn: number;
@@ -114,6 +131,8 @@ export class Runner {
   readonly #maxRunsPerOwner: number;
   readonly #maxRunMs: number;
   readonly #hooks: RunnerHooks;
+  /** The store's synchronous append, when it has one (the hot path awaits nothing then). */
+  readonly #appendNow: ((runId: string, events: readonly StoredEvent[]) => void) | undefined;
   #lastEmitRun: LiveRun | undefined;
   #lastEmitAt = 0;
 
@@ -123,6 +142,7 @@ export class Runner {
     this.#maxRunsPerOwner = options.maxRunsPerOwner ?? Number.POSITIVE_INFINITY;
     this.#maxRunMs = options.maxRunMs ?? 0;
     this.store = options.store;
+    this.#appendNow = options.store.appendNow?.bind(options.store);
     this.agents = new AgentRegistry(options.agents);
     const grace = options.graceMs ?? 30_000;
     if (grace !== 'continue' && (!Number.isFinite(grace) || grace < 0)) {
@@ -170,7 +190,9 @@ export class Runner {
       startedAt: now,
       subscribers: 0,
       graceTimer: undefined,
-      abortTurn: undefined,
+      inAgent: false,
+      blocked: 0,
+      resume: undefined,
       usage: undefined,
       cancelReason: 'cancelled',
       eventsSinceTurn: 0,
@@ -224,30 +246,45 @@ export class Runner {
   /**
    * Registers a subscriber of `runId` for the disconnect policy; call the returned function when it
    * leaves. When the last subscriber leaves, the run is cancelled after the grace period unless a
-   * new one arrives.
+   * new one arrives. Report backpressure with its `blocked` method.
    */
-  attach(runId: string): () => void {
+  attach(runId: string): Attachment {
     // A store shared by several processes learns of the subscriber too, so the process producing
     // the run (maybe another one) does not cancel it while it is watched from here.
     const releaseShared = this.store.addSubscriber?.(runId);
     const run = this.#live.get(runId);
-    if (!run) return releaseShared ?? (() => {});
+    if (!run) return Object.assign(() => releaseShared?.(), { blocked: () => {} });
     run.subscribers++;
     if (run.graceTimer) {
       clearTimeout(run.graceTimer);
       run.graceTimer = undefined;
     }
+    // Backpressure pauses an agent only when this process sees every subscriber (a shared store
+    // may have fast ones elsewhere) and the run is tied to its watchers (not a background run).
+    const pausable = releaseShared === undefined && this.#graceMs !== 'continue';
     let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      releaseShared?.();
-      run.subscribers--;
-      // No grace: stop the producer now rather than a timer turn later (a fast agent yields dozens
-      // of events per turn, all for nobody).
-      if (this.#graceMs === 0 && run.subscribers === 0) void this.#graceExpired(run);
-      else this.#armGrace(run);
+    let isBlocked = false;
+    const setBlocked = (full: boolean) => {
+      if (released || !pausable || full === isBlocked) return;
+      isBlocked = full;
+      run.blocked += full ? 1 : -1;
+      if (!full) run.resume?.();
     };
+    return Object.assign(
+      () => {
+        if (released) return;
+        setBlocked(false);
+        released = true;
+        releaseShared?.();
+        run.subscribers--;
+        run.resume?.();
+        // No grace: stop the producer now rather than a timer turn later (a fast agent yields dozens
+        // of events per turn, all for nobody).
+        if (this.#graceMs === 0 && run.subscribers === 0) void this.#graceExpired(run);
+        else this.#armGrace(run);
+      },
+      { blocked: setBlocked },
+    );
   }
 
   /** Runs this process is driving. */
@@ -308,28 +345,25 @@ export class Runner {
   async #drive(run: LiveRun, input: unknown): Promise<void> {
     const { controller } = run;
     const unsubscribeCancel = this.store.onCancel(run.id, (reason) => this.#abort(run, reason, 'cancel'));
-    const onAbort = () => run.abortTurn?.();
-    controller.signal.addEventListener('abort', onAbort, { once: true });
     let iterator: Iterator<AgentItem, unknown> | AsyncIterator<AgentItem, unknown> | undefined;
     let terminal: EventBody;
     try {
       iterator = this.#open(run, input);
-      for (;;) {
-        const next = await this.#next(run, iterator);
-        if (next === ABORTED) {
-          terminal = abortedTerminal(run);
-          break;
-        }
-        if (next.done) {
-          terminal = {
-            type: 'run.finished',
-            ...(next.value === undefined ? {} : { output: next.value }),
-            ...(run.usage === undefined ? {} : { usage: run.usage }),
-          };
-          break;
-        }
-        for (const event of run.invariants.accept(toYield(next.value))) await this.#emit(run, event);
-        await this.#maybeYieldTurn(run);
+      const pumping = this.#pump(run, iterator);
+      // Rejections are handled below; one that comes after an abort (from an agent left behind) is not news.
+      pumping.catch(() => {});
+      // A cancel ends the run at once, without waiting for an agent stuck in an await; but an
+      // append in flight finishes first, so the terminal event still comes last.
+      let outcome = await Promise.race([pumping, whenAborted(controller.signal)]);
+      if (outcome === ABORTED && !run.inAgent) outcome = await pumping;
+      if (outcome === ABORTED || controller.signal.aborted) {
+        terminal = abortedTerminal(run);
+      } else {
+        terminal = {
+          type: 'run.finished',
+          ...(outcome.value === undefined ? {} : { output: outcome.value }),
+          ...(run.usage === undefined ? {} : { usage: run.usage }),
+        };
       }
     } catch (error) {
       if (controller.signal.aborted) {
@@ -339,7 +373,6 @@ export class Runner {
         terminal = { type: 'run.failed', error: toErrorInfo(error, this.#exposeErrors) };
       }
     } finally {
-      controller.signal.removeEventListener('abort', onAbort);
       unsubscribeCancel();
     }
     // Settle the generator: its `finally` runs now, or as soon as its pending await ends.
@@ -393,16 +426,56 @@ export class Runner {
     return iterator as Iterator<AgentItem, unknown> | AsyncIterator<AgentItem, unknown>;
   }
 
-  /** The iterator's next result, or ABORTED as soon as the run is cancelled (without waiting for the agent). */
-  #next(
+  /**
+   * Pulls the agent's items into the log until it returns (resolves its result), the run is
+   * aborted (resolves ABORTED) or it throws. The hot path: per event, one await on the agent and
+   * none on a synchronous store.
+   */
+  async #pump(
     run: LiveRun,
     iterator: Iterator<AgentItem, unknown> | AsyncIterator<AgentItem, unknown>,
   ): Promise<IteratorResult<AgentItem, unknown> | typeof ABORTED> {
-    if (run.controller.signal.aborted) return Promise.resolve(ABORTED);
-    return new Promise((resolve, reject) => {
-      run.abortTurn = () => resolve(ABORTED);
-      Promise.resolve(iterator.next()).then(resolve, reject);
-    });
+    const { signal } = run.controller;
+    for (;;) {
+      if (run.blocked !== 0 && run.blocked >= run.subscribers) await this.#whileBlocked(run);
+      if (signal.aborted) return ABORTED;
+      run.inAgent = true;
+      const next = await iterator.next();
+      run.inAgent = false;
+      if (signal.aborted) return ABORTED;
+      if (next.done) return next;
+      const item = toYield(next.value);
+      for (const closing of run.invariants.accept(item)) {
+        const appending = this.#emit(run, closing);
+        if (appending !== undefined) await appending;
+      }
+      const appending = this.#emit(run, item);
+      if (appending !== undefined) await appending;
+      if (++run.eventsSinceTurn >= EVENTS_PER_TURN || Date.now() - run.lastTurnAt >= MS_PER_TURN) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        run.eventsSinceTurn = 0;
+        run.lastTurnAt = Date.now();
+      }
+    }
+  }
+
+  /**
+   * Waits while every subscriber of the run is blocked (its connection full): the agent is not
+   * asked for more until one can take bytes again, leaves, or the run is aborted.
+   */
+  async #whileBlocked(run: LiveRun): Promise<void> {
+    const { signal } = run.controller;
+    while (run.blocked !== 0 && run.blocked >= run.subscribers && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          signal.removeEventListener('abort', wake);
+          run.resume = undefined;
+          resolve();
+        };
+        run.resume = wake;
+        signal.addEventListener('abort', wake, { once: true });
+      });
+    }
   }
 
   #checkLimits(owner: string | undefined): void {
@@ -420,14 +493,6 @@ export class Runner {
         });
       }
     }
-  }
-
-  async #maybeYieldTurn(run: LiveRun): Promise<void> {
-    const now = Date.now();
-    if (++run.eventsSinceTurn < EVENTS_PER_TURN && now - run.lastTurnAt < MS_PER_TURN) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    run.eventsSinceTurn = 0;
-    run.lastTurnAt = Date.now();
   }
 
   async #end(run: LiveRun, terminal: EventBody): Promise<void> {
@@ -469,10 +534,12 @@ export class Runner {
    */
   get lastEmit(): { runId: string; agent: string; at: number } | undefined {
     const run = this.#lastEmitRun;
-    return run ? { runId: run.id, agent: run.agent.name, at: this.#lastEmitAt } : undefined;
+    // Kept as the event's wall-clock `at` (no second clock read per event); told on the monotonic clock.
+    return run ? { runId: run.id, agent: run.agent.name, at: performance.now() - (Date.now() - this.#lastEmitAt) } : undefined;
   }
 
-  async #emit(run: LiveRun, body: EventBody): Promise<void> {
+  /** Appends one event. Returns a promise only when the store is asynchronous. */
+  #emit(run: LiveRun, body: EventBody): Promise<void> | undefined {
     const event = { ...body, seq: run.seq + 1, at: Date.now() } as Parameters<typeof toStoredEvent>[0];
     let stored: ReturnType<typeof toStoredEvent>;
     try {
@@ -482,8 +549,10 @@ export class Runner {
     }
     run.seq++;
     this.#lastEmitRun = run;
-    this.#lastEmitAt = performance.now();
-    await this.store.append(run.id, [stored]);
+    this.#lastEmitAt = event.at;
+    if (this.#appendNow === undefined) return this.store.append(run.id, [stored]);
+    this.#appendNow(run.id, [stored]);
+    return undefined;
   }
 }
 
@@ -505,9 +574,19 @@ function abortedTerminal(run: LiveRun): EventBody {
 /** A yielded item as an event body: strings become answer text; objects are validated. */
 function toYield(item: unknown): AgentYield {
   if (typeof item === 'string') return { type: 'text.delta', text: item };
+  const canonical = acceptCanonicalYield(item);
+  if (canonical !== undefined) return canonical;
   const check = validateAgentYield(item);
   if (!check.ok) throw new AgentwireError('AW_INVALID_EVENT', check.message);
   return check.value;
+}
+
+/** Resolves ABORTED when the signal aborts (at once if it has). */
+function whenAborted(signal: AbortSignal): Promise<typeof ABORTED> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve(ABORTED);
+    else signal.addEventListener('abort', () => resolve(ABORTED), { once: true });
+  });
 }
 
 /** Resolves after `milliseconds`, or rejects with the signal's reason as soon as it aborts. */

@@ -8,7 +8,7 @@
 import type { RunSnapshotEvent } from '../protocol/events.js';
 import { isTerminalType } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
-import { reduce } from '../reducer/reduce.js';
+import { reduceAll } from '../reducer/reduce.js';
 import { initialRunState, type RunState } from '../reducer/run-state.js';
 import { type FollowOptions, type RunRecord, type RunStore, type StoredEvent, toStoredEvent } from './store.js';
 
@@ -232,14 +232,25 @@ export class MemoryStore implements RunStore {
 
   #evict(log: RunLog): void {
     const { maxEventsPerRun, maxBytesPerRun } = this.#options;
+    if (log.entries.length - log.head <= maxEventsPerRun && log.bytes <= maxBytesPerRun) return;
+    // Over a bound: evict down to 15/16 of it (large bounds), so a long run folds its old events
+    // into the snapshot in chunks rather than one per append.
+    const eventTarget = maxEventsPerRun >= 1024 ? maxEventsPerRun - (maxEventsPerRun >> 4) : maxEventsPerRun;
+    const byteTarget = maxBytesPerRun >= 65_536 ? maxBytesPerRun - (maxBytesPerRun >> 4) : maxBytesPerRun;
+    const from = log.head;
     // Keep at least the newest event so the log never loses its tail.
-    while (log.entries.length - log.head > 1 && (log.entries.length - log.head > maxEventsPerRun || log.bytes > maxBytesPerRun)) {
-      const oldest = log.entries[log.head] as StoredEvent;
-      log.entries[log.head] = undefined as unknown as StoredEvent;
+    while (log.entries.length - log.head > 1 && (log.entries.length - log.head > eventTarget || log.bytes > byteTarget)) {
+      log.bytes -= heldBytes(log.entries[log.head] as StoredEvent);
       log.head++;
-      log.bytes -= heldBytes(oldest);
-      log.evictedState = reduce(log.evictedState, oldest.event);
-      log.evictedSeq = oldest.seq;
+    }
+    if (log.head > from) {
+      const evicted = log.entries.slice(from, log.head);
+      log.entries.fill(undefined as unknown as StoredEvent, from, log.head);
+      log.evictedState = reduceAll(
+        evicted.map((stored) => stored.event),
+        log.evictedState,
+      );
+      log.evictedSeq = (evicted[evicted.length - 1] as StoredEvent).seq;
     }
     if (log.head > 1024 && log.head * 2 > log.entries.length) {
       log.entries = log.entries.slice(log.head);

@@ -82,6 +82,11 @@ export interface RunStore {
   addSubscriber?(runId: string): () => void;
   /** Optional: true when any process (this one included) has a subscriber of `runId`. */
   hasSubscribers?(runId: string): Promise<boolean>;
+  /**
+   * Optional, for in-process stores: {@link append} done synchronously (it throws instead of
+   * rejecting). The runner uses it when present so a fast agent pays no await per event.
+   */
+  appendNow?(runId: string, events: readonly StoredEvent[]): void;
   /** Optional: the backend's health, shown by `/healthz` (`ok: false` answers 503). */
   health?(): StoreHealth;
 }

@@ -8,6 +8,7 @@
 import { AgentwireError } from '../../protocol/errors.js';
 import { isTerminalType } from '../../protocol/events.js';
 import { parseCursor } from '../../protocol/validate.js';
+import { linkSignals } from '../linked-signal.js';
 import type { Router } from '../router.js';
 import { findOwnedRun, resumeCursor } from '../run-lookup.js';
 import type { RunStreamContext } from '../run-stream-response.js';
@@ -34,7 +35,8 @@ export function registerPollRoutes(router: Router, context: RunStreamContext): v
       const detach = context.runner.attach(record.id);
       const stop = new AbortController();
       const timer = setTimeout(() => stop.abort(), waitMs);
-      const signal = AbortSignal.any([stop.signal, request.signal]);
+      const linked = linkSignals(stop.signal, request.signal);
+      const { signal } = linked;
       try {
         for await (const batch of context.store.follow(record.id, after, { signal })) {
           const last = batch[batch.length - 1];
@@ -50,6 +52,7 @@ export function registerPollRoutes(router: Router, context: RunStreamContext): v
         return { kind: 'json', status: 200, body: { events: [], next: after, done: now !== undefined && now.status !== 'running' && after >= now.lastSeq } };
       } finally {
         clearTimeout(timer);
+        linked.dispose();
         detach();
         release();
       }

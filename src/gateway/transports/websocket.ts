@@ -17,6 +17,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { AgentwireError, isAgentwireError } from '../../protocol/errors.js';
 import type { AuthRequest } from '../auth.js';
 import type { CoreOptions } from '../core.js';
+import { linkSignals } from '../linked-signal.js';
 import { findOwnedRun } from '../run-lookup.js';
 import type { RunStreamContext } from '../run-stream-response.js';
 
@@ -104,7 +105,8 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
       const detach = context.runner.attach(record.id);
       const stop = new AbortController();
       subscriptions.set(runId, stop);
-      const signal = AbortSignal.any([stop.signal, context.shutdownSignal]);
+      const linked = linkSignals(stop.signal, context.shutdownSignal);
+      const { signal } = linked;
       context.metrics?.opened('agentwire', after > 0, 'ws');
       send({ type: 'subscribed', runId, after });
       try {
@@ -120,11 +122,14 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
           if (ws.bufferedAmount + frame.length > HIGH_WATER) {
             // Full: wait until this frame has reached the socket before reading more of the log.
             context.metrics?.waited();
+            detach.blocked(true);
             await new Promise<void>((resolve) => ws.send(frame, () => resolve()));
+            detach.blocked(false);
           } else ws.send(frame);
           if (signal.aborted) break;
         }
       } finally {
+        linked.dispose();
         subscriptions.delete(runId);
         detach();
         release();

@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServeProcess, ROOT, rssOf, startServe } from './helpers/process.js';
 import { openSse } from './helpers/sse-client.js';
+import { waitFor } from './helpers/wait.js';
 
 const EVENTS = 1600;
 const SIZE = 64 * 1024; // 1600 × 64 KiB ≈ 100 MiB of answer text
@@ -62,4 +63,46 @@ describe('backpressure', () => {
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
   }, 180_000);
+
+  it('pauses the agent while its only client stops reading, and resumes it when the client reads again', async () => {
+    const { port, hostname } = new URL(server.url);
+    const client = connect(Number(port), hostname);
+    client.pause();
+    // 100,000 events of 16 KiB, one per ~2 ms: unpaused, the log would grow by ~500 events a second.
+    const body = JSON.stringify({ agent: 'flood', input: { events: 100_000, size: 16 * 1024 } });
+    client.write(
+      `POST /api/runs HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    try {
+      const runId = await waitFor(async () => {
+        const { runs } = (await (await fetch(`${server.url}/api/runs`)).json()) as { runs: { id: string; status: string }[] };
+        return runs.find((run) => run.status === 'running')?.id;
+      }, 'the run to start');
+      const state = async () => (await (await fetch(`${server.url}/api/runs/${runId}`)).json()) as { lastSeq: number; status: string };
+      // The socket buffers fill, then the log stops growing: the same lastSeq for 500 ms running.
+      let last = -1;
+      let since = performance.now();
+      await waitFor(
+        async () => {
+          const { lastSeq } = await state();
+          if (lastSeq !== last) {
+            last = lastSeq;
+            since = performance.now();
+          }
+          return performance.now() - since >= 500;
+        },
+        'the run to pause',
+        30_000,
+        50,
+      );
+      const pausedAt = await state();
+      expect(pausedAt.status).toBe('running');
+      expect(pausedAt.lastSeq).toBeLessThan(5_000); // a few MB of socket buffers, not the run
+      client.resume(); // reads (and discards) again: the agent goes on
+      await waitFor(async () => (await state()).lastSeq > pausedAt.lastSeq + 100, 'the run to resume', 30_000, 50);
+      await fetch(`${server.url}/api/runs/${runId}/cancel`, { method: 'POST' });
+    } finally {
+      client.destroy();
+    }
+  }, 90_000);
 });

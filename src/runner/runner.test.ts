@@ -969,3 +969,82 @@ describe('a run log that fails', () => {
     }
   });
 });
+
+describe('Runner: backpressure', () => {
+  /** An agent that yields as fast as it is asked, counting what it produced. */
+  function counting() {
+    const counter = { produced: 0, pulled: deferred() };
+    const agent: AgentFunction = async function* () {
+      for (;;) {
+        counter.produced++;
+        if (counter.produced === 100) counter.pulled.resolve();
+        yield { type: 'data', name: 'n', value: counter.produced };
+      }
+    };
+    return { counter, agent };
+  }
+
+  /** Resolves after a few turns of the event loop (time for a running agent to yield many events). */
+  const turns = async (count: number) => {
+    for (let index = 0; index < count; index++) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  it('pauses the agent while every subscriber is blocked, and resumes it when one drains', async () => {
+    const { counter, agent } = counting();
+    const { runner } = setup({ a: agent }, { graceMs: 1_000 });
+    const record = await runner.start({ input: null });
+    const first = runner.attach(record.id);
+    const second = runner.attach(record.id);
+    await counter.pulled.promise;
+    first.blocked(true);
+    await turns(5);
+    expect(counter.produced).toBeGreaterThan(100); // one blocked subscriber of two: still running
+    first.blocked(true); // idempotent
+    second.blocked(true);
+    await turns(3);
+    const paused = counter.produced;
+    await turns(20);
+    expect(counter.produced).toBe(paused);
+    second.blocked(false);
+    await turns(5);
+    expect(counter.produced).toBeGreaterThan(paused);
+    second.blocked(true);
+    await turns(3);
+    const pausedAgain = counter.produced;
+    second(); // the blocked subscriber leaves: the other one is still blocked
+    await turns(10);
+    expect(counter.produced).toBe(pausedAgain);
+    first(); // nobody left: the grace period runs (no subscriber is blocked)
+    await turns(5);
+    expect(counter.produced).toBeGreaterThan(pausedAgain);
+    await runner.cancel(record.id);
+  });
+
+  it('a cancel ends a paused run at once', async () => {
+    const { counter, agent } = counting();
+    const { store, runner } = setup({ a: agent }, { graceMs: 1_000 });
+    const record = await runner.start({ input: null });
+    const subscriber = runner.attach(record.id);
+    await counter.pulled.promise;
+    subscriber.blocked(true);
+    await turns(3);
+    await within(runner.cancel(record.id, 'stop'), 2_000, 'the cancel of a paused run');
+    expect((await eventsOf(store, record.id)).at(-1)).toMatchObject({ type: 'run.cancelled', reason: 'stop' });
+    subscriber();
+  });
+
+  it("never pauses a background run (graceMs: 'continue')", async () => {
+    const { counter, agent } = counting();
+    const { runner } = setup({ a: agent }, { graceMs: 'continue' });
+    const record = await runner.start({ input: null });
+    const subscriber = runner.attach(record.id);
+    await counter.pulled.promise;
+    subscriber.blocked(true);
+    await turns(3);
+    const at = counter.produced;
+    await turns(5);
+    expect(counter.produced).toBeGreaterThan(at);
+    subscriber();
+    await runner.cancel(record.id);
+  });
+});

@@ -207,7 +207,11 @@ export class Runner {
       finish();
       throw error;
     }
-    this.#armGrace(run);
+    // Usually a subscriber attaches within this turn (start-and-stream): arm the grace timer only
+    // if none has by the next one, rather than set and clear a timer per run.
+    setImmediate(() => {
+      if (this.#live.has(id)) this.#armGrace(run);
+    });
     safely(() => this.#hooks.onRunStart?.({ runId: id, agent: agent.name, owner: request.owner, startedAt: now }));
     if (this.#maxRunMs > 0) {
       run.timeout = setTimeout(() => {

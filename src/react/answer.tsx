@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { memo, useMemo, useRef } from 'react';
+import { memo, useEffect, useReducer, useRef } from 'react';
+import { nextFrame } from './hooks.js';
 import { BlockSplitter, calmTail, renderMarkdown } from './markdown.js';
 
 /** Props of {@link Answer}. */
@@ -15,26 +16,81 @@ export interface AnswerProps {
 }
 
 /**
+ * What one render may add of newly finished blocks: milliseconds of Markdown parsing and characters
+ * of HTML. Creating the DOM, styling, laying out and painting it costs several times the parse
+ * (about 1 ms per KB of HTML each on a slow core), so both are capped to keep a frame well inside
+ * 16 ms. 4 KB a frame is ~240 KB/s, several times what 10,000 tokens/s produce, so a live stream is
+ * never held back; a backlog (a page opened behind a fast stream, a replay) is shown over several
+ * frames instead of in one long task. At least one block is added per render, so the answer always
+ * advances.
+ */
+const BUDGET: RevealBudget = { parseMs: 3, htmlChars: 4096 };
+
+/** Limits on what one render adds (see {@link BUDGET}). */
+interface RevealBudget {
+  parseMs: number;
+  htmlChars: number;
+}
+
+const UNLIMITED: RevealBudget = { parseMs: Number.POSITIVE_INFINITY, htmlChars: Number.POSITIVE_INFINITY };
+
+/**
  * The answer (`.aw-answer`). Not a live region — screen readers are told when it is complete, not
- * every token. Finished blocks are rendered once and memoised; only the open tail is re-parsed.
- * The HTML comes from {@link renderMarkdown}, which escapes raw HTML and drops unsafe links.
+ * every token. Finished blocks are parsed once and memoised; only the open tail is re-parsed. A
+ * backlog of finished blocks is revealed a few milliseconds of work per frame, in order; the open
+ * tail shows once every block before it does. `data-shown-length` is how many characters of `text`
+ * are in the DOM. The HTML comes from {@link renderMarkdown}, which escapes raw HTML and drops
+ * unsafe links.
  */
 export function Answer({ text, streaming }: AnswerProps) {
-  const splitter = useRef<BlockSplitter | null>(null);
-  splitter.current ??= new BlockSplitter();
-  const { done, tail, openFence } = splitter.current.update(text);
+  const model = useRef<AnswerModel | null>(null);
+  model.current ??= new AnswerModel();
+  // On the server (renderToString) there are no frames to spread work over: everything at once.
+  const view = model.current.update(text, typeof document === 'undefined' ? UNLIMITED : BUDGET);
+  const [, wake] = useReducer((count: number) => count + 1, 0);
+  const behind = view.html.length < view.blocks;
+  useEffect(() => {
+    if (behind) return nextFrame(wake);
+  });
   const groups: string[][] = [];
-  for (let index = 0; index < done.length; index += GROUP_SIZE) groups.push(done.slice(index, index + GROUP_SIZE));
+  for (let index = 0; index < view.html.length; index += GROUP_SIZE) groups.push(view.html.slice(index, index + GROUP_SIZE));
+  const shown = behind ? (view.ends[view.html.length - 1] ?? 0) : text.length;
   return (
-    <div className="aw-answer" aria-busy={streaming} data-streaming={streaming || undefined}>
+    <div className="aw-answer" aria-busy={streaming} data-streaming={streaming || undefined} data-shown-length={shown}>
       {groups.map((blocks, index) => (
         // Groups only ever append and a full group never changes, so the index is a stable key.
         // biome-ignore lint/suspicious/noArrayIndexKey: append-only list
         <BlockGroup key={index} blocks={blocks} />
       ))}
-      {tail.trim() !== '' || streaming ? <Tail tail={tail} openFence={openFence} streaming={streaming} /> : null}
+      {!behind && (view.tail.trim() !== '' || streaming) ? <Tail tail={view.tail} openFence={view.openFence} streaming={streaming} /> : null}
     </div>
   );
+}
+
+/** The finished blocks of one answer, parsed to HTML as far as the time budget allows. */
+class AnswerModel {
+  private readonly splitter = new BlockSplitter();
+  private text = '';
+  /** Sanitised HTML of finished blocks 0…n−1 (parsed once each). */
+  private html: string[] = [];
+
+  update(text: string, budget: RevealBudget) {
+    if (!text.startsWith(this.text)) this.html = [];
+    this.text = text;
+    const { done, ends, tail, openFence } = this.splitter.update(text);
+    if (this.html.length < done.length) {
+      const html = [...this.html];
+      const deadline = performance.now() + budget.parseMs;
+      let chars = 0;
+      do {
+        const block = renderMarkdown(done[html.length] as string);
+        html.push(block);
+        chars += block.length;
+      } while (html.length < done.length && chars < budget.htmlChars && performance.now() < deadline);
+      this.html = html;
+    }
+    return { html: this.html, blocks: done.length, ends, tail, openFence };
+  }
 }
 
 /**
@@ -48,9 +104,9 @@ const BlockGroup = memo(
   function BlockGroup({ blocks }: { blocks: string[] }) {
     return (
       <div className="aw-md-group">
-        {blocks.map((block, index) => (
+        {blocks.map((html, index) => (
           // biome-ignore lint/suspicious/noArrayIndexKey: append-only list
-          <MarkdownBlock key={index} markdown={block} />
+          <MarkdownBlock key={index} html={html} />
         ))}
       </div>
     );
@@ -58,13 +114,12 @@ const BlockGroup = memo(
   (previous, next) => previous.blocks.length === next.blocks.length && previous.blocks.every((block, index) => block === next.blocks[index]),
 );
 
-const MarkdownBlock = memo(function MarkdownBlock({ markdown }: { markdown: string }) {
-  const html = useMemo(() => renderMarkdown(markdown), [markdown]);
+const MarkdownBlock = memo(function MarkdownBlock({ html }: { html: string }) {
   // biome-ignore lint/security/noDangerouslySetInnerHtml: renderMarkdown escapes raw HTML and filters links
   return <div className="aw-md aw-md--done" dangerouslySetInnerHTML={{ __html: html }} />;
 });
 
-function Tail({ tail, openFence, streaming }: { tail: string; openFence: boolean; streaming: boolean }) {
+const Tail = memo(function Tail({ tail, openFence, streaming }: { tail: string; openFence: boolean; streaming: boolean }) {
   if (openFence) {
     // An open fence is plain monospace text until it closes (then it is a finished, highlighted block).
     const body = tail.replace(/^[^\n]*\n?/, '');
@@ -82,4 +137,4 @@ function Tail({ tail, openFence, streaming }: { tail: string; openFence: boolean
   }
   // biome-ignore lint/security/noDangerouslySetInnerHtml: renderMarkdown escapes raw HTML and filters links
   return <div className="aw-md aw-md--tail" dangerouslySetInnerHTML={{ __html: html }} />;
-}
+});

@@ -83,10 +83,21 @@ const gateway = createGateway({ agents: [flood], heartbeatMs: 15_000, onAgentErr
 const server = createServer(gateway.listener);
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${server.address().port}`;
+/**
+ * Headless Chromium 15x preloads the omnibox popup (a "top-chrome" WebUI renderer) and, with no
+ * display, that renderer spins at ~35 % of a core for the whole run: on a 2-core machine it competes
+ * with the page for CPU, a cost no real tab pays. It is switched off. Chromium honours only the last
+ * --disable-features, so Playwright's own list (playwright-core chromiumSwitches.ts) is repeated.
+ */
+const DISABLE_FEATURES = `--disable-features=${[
+  ...['AvoidUnnecessaryBeforeUnloadCheckSync', 'DestroyProfileOnBrowserClose', 'HttpsUpgrades', 'HttpsFirstBalancedModeAutoEnable', 'LensOverlay', 'MediaRouter', 'PaintHolding'],
+  ...['ThirdPartyStoragePartitioning', 'AvoidCorsURLLoaderRestartOnRedirect', 'OptimizationHints', 'NetworkTimeServiceQuerying', 'AimEnabled', 'PreconnectToSearch'],
+  ...['WebUIOmniboxPopup', 'WebUIOmniboxFullPopup', 'WebUIOmniboxAimPopup', 'PreloadTopChromeWebUI'],
+].join(',')}`;
 const browser = await chromium.launch({
   executablePath: process.env.AGENTWIRE_CHROMIUM ?? '/usr/bin/chromium',
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', DISABLE_FEATURES],
 });
 
 /** Installed before the app: long tasks, frames, the arrival time of every seq, and what the answer shows per frame. */

@@ -16,23 +16,32 @@ export interface AnswerProps {
 }
 
 /**
- * What one render may add of newly finished blocks: milliseconds of Markdown parsing and characters
- * of HTML. Creating the DOM, styling, laying out and painting it costs several times the parse
- * (about 1 ms per KB of HTML each on a slow core), so both are capped to keep a frame well inside
- * 16 ms. 4 KB a frame is ~240 KB/s, several times what 10,000 tokens/s produce, so a live stream is
- * never held back; a backlog (a page opened behind a fast stream, a replay) is shown over several
- * frames instead of in one long task. At least one block is added per render, so the answer always
- * advances.
+ * How fast newly finished blocks are added to the DOM. Creating the DOM, styling, laying out and
+ * painting costs several times the Markdown parse (about 1 ms per KB of HTML each on a slow core), so
+ * a render adds about one frame's worth: {@link FRAME_MS} × 300 characters of HTML per ms (~5 KB),
+ * with at most a quarter of that time spent parsing. A backlog (a page opened behind a fast stream,
+ * a replay) is shown over several frames instead of in one long task; 300 KB/s is three times what
+ * 10,000 tokens/s of Markdown produce, so a live stream at 60 frames/s is never held back. When
+ * frames are slow (a loaded machine) and the answer has been behind for longer than
+ * {@link LAG_BOUND_MS}, the allowance grows with the time since the previous render (up to
+ * {@link MAX_STEP_MS}), so the lag stays bounded instead of growing with the stream. At least one
+ * block is added per render, so the answer always advances.
  */
-const BUDGET: RevealBudget = { parseMs: 3, htmlChars: 4096 };
+const BUDGET: RevealBudget = { htmlCharsPerMs: 300, parseShare: 0.25 };
+/** One frame at 60 Hz (ms): the normal step of the allowance. */
+const FRAME_MS = 1000 / 60;
+/** How long the answer may stay behind the data before the allowance follows the clock (ms; UI.md: ≤ 250). */
+const LAG_BOUND_MS = 250;
+/** The longest gap between renders the allowance grows with (ms): a stall does not buy a huge frame. */
+const MAX_STEP_MS = 100;
 
 /** Limits on what one render adds (see {@link BUDGET}). */
 interface RevealBudget {
-  parseMs: number;
-  htmlChars: number;
+  htmlCharsPerMs: number;
+  parseShare: number;
 }
 
-const UNLIMITED: RevealBudget = { parseMs: Number.POSITIVE_INFINITY, htmlChars: Number.POSITIVE_INFINITY };
+const UNLIMITED: RevealBudget = { htmlCharsPerMs: Number.POSITIVE_INFINITY, parseShare: Number.POSITIVE_INFINITY };
 
 /**
  * The answer (`.aw-answer`). Not a live region — screen readers are told when it is complete, not
@@ -67,28 +76,40 @@ export function Answer({ text, streaming }: AnswerProps) {
   );
 }
 
-/** The finished blocks of one answer, parsed to HTML as far as the time budget allows. */
+/** The finished blocks of one answer, parsed to HTML as fast as the budget allows. */
 class AnswerModel {
   private readonly splitter = new BlockSplitter();
   private text = '';
   /** Sanitised HTML of finished blocks 0…n−1 (parsed once each). */
   private html: string[] = [];
+  /** When the previous update ran (performance.now()). */
+  private updatedAt = Number.NEGATIVE_INFINITY;
+  /** Since when finished blocks have been waiting to be shown, if they are. */
+  private behindSince: number | undefined;
 
   update(text: string, budget: RevealBudget) {
     if (!text.startsWith(this.text)) this.html = [];
     this.text = text;
     const { done, ends, tail, openFence } = this.splitter.update(text);
+    const now = performance.now();
+    const lagging = this.behindSince !== undefined && now - this.behindSince > LAG_BOUND_MS;
+    // Two renders in one frame (the store's update and the reveal's own) share one frame's allowance.
+    const elapsed = now - this.updatedAt;
+    const step = lagging ? Math.min(MAX_STEP_MS, Math.max(FRAME_MS, elapsed)) : Math.min(FRAME_MS, elapsed);
+    this.updatedAt = now;
     if (this.html.length < done.length) {
       const html = [...this.html];
-      const deadline = performance.now() + budget.parseMs;
+      const allowance = budget.htmlCharsPerMs * step;
+      const deadline = now + budget.parseShare * step;
       let chars = 0;
       do {
         const block = renderMarkdown(done[html.length] as string);
         html.push(block);
         chars += block.length;
-      } while (html.length < done.length && chars < budget.htmlChars && performance.now() < deadline);
+      } while (html.length < done.length && chars < allowance && performance.now() < deadline);
       this.html = html;
     }
+    this.behindSince = this.html.length < done.length ? (this.behindSince ?? now) : undefined;
     return { html: this.html, blocks: done.length, ends, tail, openFence };
   }
 }

@@ -1,12 +1,22 @@
 // Rendering benchmark for the run viewer (not a test): a run streams 20,000 tokens of Markdown
 // (paragraphs, lists, code blocks, tables) at 2,000 / 5,000 / 10,000 tokens/s to the viewer in
 // Debian's Chromium; we count long tasks (> 50 ms), frames per second, and the lag from a chunk's
-// arrival in the page to the first animation frame whose DOM shows it (p50 / p99).
+// arrival in the page to the first animation frame whose DOM shows its text (p50 / p99).
+//
+// Honesty notes. Long tasks are split: those before the first event reaches the page are the page
+// loading (bundle evaluation, first render) and are reported on their own; everything after counts
+// against the streaming target, including the page catching up with a stream that started before it.
+// The harness stays off the page's main thread while it measures: it learns that the run ended from
+// the server and waits inside the page through bare CDP (Playwright's selector engine, injected on the
+// first `page.getAttribute`, is itself a ~90 ms task). The lag is measured on the text the answer shows
+// (`data-shown-length`: characters of the answer in the DOM), not on the state the page holds.
 //
 //   npm run bench:ui                       # needs /usr/bin/chromium and a build (the script builds)
 //   node bench/ui-render.mjs --throttle 4  # with 4x CPU throttling through CDP (a mid-range laptop)
 import { createServer } from 'node:http';
+import { loadavg } from 'node:os';
 import { chromium } from 'playwright-core';
+import { subscribe } from '../dist/client/index.js';
 import { createGateway } from '../dist/gateway/create-gateway.js';
 
 const args = process.argv.slice(2);
@@ -48,6 +58,7 @@ function markdownTokens(count) {
 }
 
 const TEXT = markdownTokens(TOKENS);
+const loadBefore = loadavg().map((load) => load.toFixed(2)).join(' ');
 
 /** Emits the tokens at `rate` per second, paced by the wall clock (several per timer tick at high rates). */
 const flood = {
@@ -62,25 +73,39 @@ const flood = {
       while (sent < due) yield TEXT[sent++];
       await ctx.sleep(2);
     }
+    floodEnded();
   },
 };
+/** Resolved when the flood agent has yielded its last token (the harness waits on it, not on the page). */
+let floodEnded = () => {};
 
 const gateway = createGateway({ agents: [flood], heartbeatMs: 15_000, onAgentError: () => {} });
 const server = createServer(gateway.listener);
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${server.address().port}`;
+/**
+ * Headless Chromium 15x preloads the omnibox popup (a "top-chrome" WebUI renderer) and, with no
+ * display, that renderer spins at ~35 % of a core for the whole run: on a 2-core machine it competes
+ * with the page for CPU, a cost no real tab pays. It is switched off. Chromium honours only the last
+ * --disable-features, so Playwright's own list (playwright-core chromiumSwitches.ts) is repeated.
+ */
+const DISABLE_FEATURES = `--disable-features=${[
+  ...['AvoidUnnecessaryBeforeUnloadCheckSync', 'DestroyProfileOnBrowserClose', 'HttpsUpgrades', 'HttpsFirstBalancedModeAutoEnable', 'LensOverlay', 'MediaRouter', 'PaintHolding'],
+  ...['ThirdPartyStoragePartitioning', 'AvoidCorsURLLoaderRestartOnRedirect', 'OptimizationHints', 'NetworkTimeServiceQuerying', 'AimEnabled', 'PreconnectToSearch'],
+  ...['WebUIOmniboxPopup', 'WebUIOmniboxFullPopup', 'WebUIOmniboxAimPopup', 'PreloadTopChromeWebUI'],
+].join(',')}`;
 const browser = await chromium.launch({
   executablePath: process.env.AGENTWIRE_CHROMIUM ?? '/usr/bin/chromium',
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', DISABLE_FEATURES],
 });
 
-/** Installed before the app: long tasks, frames, and the arrival time of every seq on the event stream. */
+/** Installed before the app: long tasks, frames, the arrival time of every seq, and what the answer shows per frame. */
 function instrument() {
-  const bench = { longTasks: [], frames: [], arrivals: new Map(), lags: [], lastSeen: 0 };
+  const bench = { longTasks: [], frames: [], arrivals: new Map(), shown: [], lastShown: -1, lastSeen: 0, seqLags: [] };
   window.__bench = bench;
   new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) bench.longTasks.push(entry.duration);
+    for (const entry of list.getEntries()) bench.longTasks.push({ start: entry.startTime, duration: entry.duration });
   }).observe({ type: 'longtask', buffered: true });
   const originalFetch = window.fetch.bind(window);
   window.fetch = async (input, init) => {
@@ -103,20 +128,47 @@ function instrument() {
     })();
     return new Response(theirs, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
+  // Settles once the run has ended and the whole answer is on screen (the harness awaits it over CDP).
+  bench.done = new Promise((resolve) => {
+    bench.finish = resolve;
+  });
   const frame = (time) => {
     bench.frames.push(time);
-    const seq = Number(document.querySelector('.aw-run')?.getAttribute('data-last-seq') ?? 0);
-    if (seq > bench.lastSeen) {
-      // Every seq that became visible in this frame: its lag is now − its arrival.
+    const answer = document.querySelector('.aw-answer');
+    const shownAttribute = answer?.getAttribute('data-shown-length');
+    if (shownAttribute != null) {
+      const shown = Number(shownAttribute);
+      if (shown !== bench.lastShown) {
+        bench.shown.push([performance.now(), shown]);
+        bench.lastShown = shown;
+      }
+    } else {
+      // A viewer without data-shown-length (before it existed): the seq the page state holds.
+      const seq = Number(document.querySelector('.aw-run')?.getAttribute('data-last-seq') ?? 0);
       for (let s = bench.lastSeen + 1; s <= seq; s++) {
         const arrived = bench.arrivals.get(s);
-        if (arrived !== undefined) bench.lags.push(performance.now() - arrived);
+        if (arrived !== undefined) bench.seqLags.push(performance.now() - arrived);
       }
-      bench.lastSeen = seq;
+      bench.lastSeen = Math.max(bench.lastSeen, seq);
     }
+    const ended = document.querySelector('.aw-pill')?.getAttribute('data-indicator') === 'ended';
+    if (ended && (shownAttribute == null || Number(shownAttribute) === bench.expectedLength)) bench.finish();
     requestAnimationFrame(frame);
   };
   requestAnimationFrame(frame);
+}
+
+/** The answer length after each seq of the run (from its event log), to turn "characters shown" into "seq shown". */
+async function answerLengths(runId) {
+  const lengths = new Map();
+  let length = 0;
+  for await (const event of subscribe(runId, { baseUrl: url })) {
+    if (event.type === 'text.delta' && event.stepId === undefined) {
+      length += event.text.length;
+      lengths.set(event.seq, length);
+    }
+  }
+  return { lengths, total: length };
 }
 
 const percentile = (values, p) => {
@@ -130,34 +182,56 @@ for (const rate of RATES) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   await page.addInitScript(instrument);
-  if (THROTTLE > 1) {
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Emulation.setCPUThrottlingRate', { rate: THROTTLE });
-  }
+  const cdp = await context.newCDPSession(page);
+  if (THROTTLE > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: THROTTLE });
+  const ended = new Promise((resolve) => {
+    floodEnded = resolve;
+  });
   const response = await fetch(`${url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent: 'flood', input: { rate } }) });
   const { id } = await response.json();
   await page.goto(`${url}/runs/${id}`);
-  const deadline = Date.now() + 120_000;
-  while ((await page.getAttribute('.aw-pill', 'data-indicator').catch(() => null)) !== 'ended') {
-    if (Date.now() > deadline) throw new Error(`rate ${rate}: the run did not end in 120 s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const result = await page.evaluate(() => {
+  await ended;
+  const { lengths, total } = await answerLengths(id);
+  // Bare CDP: nothing of Playwright's is injected into the page while it may still be rendering.
+  const evaluate = async (expression) => {
+    const { result, exceptionDetails } = await cdp.send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true });
+    if (exceptionDetails) throw new Error(exceptionDetails.exception?.description ?? exceptionDetails.text);
+    return result.value;
+  };
+  await evaluate(`window.__bench.expectedLength = ${total}; Promise.race([window.__bench.done, new Promise((_, reject) => setTimeout(() => reject(new Error('the page did not show the whole answer in 60 s')), 60000))]).then(() => true)`);
+  const result = await evaluate(`(() => {
     const bench = window.__bench;
-    const arrivals = [...bench.arrivals.values()];
-    const first = Math.min(...arrivals);
-    const last = Math.max(...arrivals);
-    const frames = bench.frames.filter((time) => time >= first && time <= last);
-    return { longTasks: bench.longTasks, frames: frames.length, seconds: (last - first) / 1000, lags: bench.lags, rendered: document.querySelector('.aw-answer')?.textContent?.length ?? 0 };
-  });
+    return { longTasks: bench.longTasks, frames: bench.frames, arrivals: [...bench.arrivals], shown: bench.shown, seqLags: bench.seqLags, rendered: document.querySelector('.aw-answer')?.textContent?.length ?? 0 };
+  })()`);
+  const arrivals = new Map(result.arrivals);
+  const firstArrival = Math.min(...arrivals.values());
+  const lastArrival = Math.max(...arrivals.values());
+  // Lag of each answer delta: its arrival → the first frame showing at least the answer up to it.
+  let lags = result.seqLags;
+  if (result.shown.length > 0) {
+    lags = [];
+    let cursor = 0;
+    for (const [seq, length] of [...lengths].sort((a, b) => a[0] - b[0])) {
+      const arrived = arrivals.get(seq);
+      if (arrived === undefined) continue;
+      while (cursor < result.shown.length && result.shown[cursor][1] < length) cursor++;
+      if (cursor === result.shown.length) throw new Error(`rate ${rate}: seq ${seq} never shown`);
+      lags.push(Math.max(0, result.shown[cursor][0] - arrived));
+    }
+  }
+  const frames = result.frames.filter((time) => time >= firstArrival && time <= lastArrival);
+  const seconds = (lastArrival - firstArrival) / 1000;
+  const loading = result.longTasks.filter((task) => task.start < firstArrival);
+  const streaming = result.longTasks.filter((task) => task.start >= firstArrival);
   rows.push({
     rate,
-    seconds: result.seconds,
-    longTasks: result.longTasks.length,
-    longestTask: result.longTasks.length ? Math.max(...result.longTasks) : 0,
-    fps: result.frames / result.seconds,
-    p50: percentile(result.lags, 50),
-    p99: percentile(result.lags, 99),
+    seconds,
+    loadingTasks: loading.length,
+    longTasks: streaming.length,
+    longestTask: streaming.length ? Math.max(...streaming.map((task) => task.duration)) : 0,
+    fps: frames.length / seconds,
+    p50: percentile(lags, 50),
+    p99: percentile(lags, 99),
   });
   await context.close();
 }
@@ -166,9 +240,9 @@ await gateway.close();
 server.closeAllConnections();
 server.close();
 
-console.log(`\nRun viewer rendering, ${TOKENS.toLocaleString('en-US')} Markdown tokens, Chromium ${THROTTLE > 1 ? `(CPU throttled ${THROTTLE}x)` : '(no throttling)'}:\n`);
-console.log('| tokens/s | stream s | long tasks (> 50 ms) | longest task ms | frames/s | arrival→frame p50 ms | p99 ms |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|');
+console.log(`\nRun viewer rendering, ${TOKENS.toLocaleString('en-US')} Markdown tokens, Chromium ${THROTTLE > 1 ? `(CPU throttled ${THROTTLE}x)` : '(no throttling)'}, load average ${loadBefore} → ${loadavg().map((load) => load.toFixed(2)).join(' ')}:\n`);
+console.log('| tokens/s | stream s | page-load long tasks | long tasks while streaming (> 50 ms) | longest ms | frames/s | arrival→frame p50 ms | p99 ms |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {
-  console.log(`| ${row.rate.toLocaleString('en-US')} | ${row.seconds.toFixed(1)} | ${row.longTasks} | ${row.longestTask.toFixed(0)} | ${row.fps.toFixed(1)} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(1)} |`);
+  console.log(`| ${row.rate.toLocaleString('en-US')} | ${row.seconds.toFixed(1)} | ${row.loadingTasks} | ${row.longTasks} | ${row.longestTask.toFixed(0)} | ${row.fps.toFixed(1)} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(1)} |`);
 }

@@ -13,6 +13,9 @@ export class IdleTimeoutError extends Error {
   }
 }
 
+/** Characters parsed per batch at most (the parser keeps a partial line across slices). */
+const FEED_SLICE_CHARS = 16 * 1024;
+
 /** What {@link readSse} reports besides messages. */
 export interface ReadSseHandlers {
   /** A `retry:` field, in ms. */
@@ -59,8 +62,13 @@ export async function* readSse(body: ReadableStream<Uint8Array>, idleTimeoutMs: 
         return;
       }
       handlers.onBytes?.();
-      parser.feed(decoder.decode(chunk.value, { stream: true }));
-      if (pending.length > 0) yield pending.splice(0);
+      const text = decoder.decode(chunk.value, { stream: true });
+      // A large read (a backlog replayed at once) is handed on in slices, so a consumer that yields
+      // to the event loop between batches is never stuck in one long task parsing it all.
+      for (let start = 0; start < text.length; start += FEED_SLICE_CHARS) {
+        parser.feed(start === 0 && text.length <= FEED_SLICE_CHARS ? text : text.slice(start, start + FEED_SLICE_CHARS));
+        if (pending.length > 0) yield pending.splice(0);
+      }
     }
   } finally {
     // Stopping early (a terminal event, the caller's break) must close the connection.

@@ -54,12 +54,44 @@ export interface RunStore {
   readonly done: Promise<void>;
 }
 
-/** One update per animation frame while the page is visible; a short timer otherwise (hidden tabs, Node). */
+/**
+ * One update per animation frame while the page is visible; a short timer otherwise (hidden tabs,
+ * Node). A frame requested just before the tab was hidden never comes (browsers run no frames in
+ * hidden tabs), so a timer backs every frame request: updates keep flowing in the background and
+ * the answer is complete when the tab is shown again.
+ */
 export const defaultScheduler: FlushScheduler = (flush) => {
   const visible = typeof document !== 'undefined' && document.visibilityState === 'visible';
-  if (visible && typeof requestAnimationFrame === 'function') requestAnimationFrame(flush);
-  else setTimeout(flush, 16);
+  if (!visible || typeof requestAnimationFrame !== 'function') {
+    setTimeout(flush, 16);
+    return;
+  }
+  let fired = false;
+  const run = () => {
+    if (fired) return;
+    fired = true;
+    cancelAnimationFrame(frame);
+    clearTimeout(timer);
+    flush();
+  };
+  const frame = requestAnimationFrame(run);
+  const timer = setTimeout(run, FRAME_FALLBACK_MS);
 };
+
+/** How long a flush waits for an animation frame before it runs anyway (ms). */
+const FRAME_FALLBACK_MS = 100;
+
+/** Milliseconds of event handling before the store lets the event loop run (a frame, input). */
+const SLICE_MS = 8;
+
+const now = () => (typeof performance === 'undefined' ? Date.now() : performance.now());
+
+/** Resolves in a new task (not a microtask): `scheduler.yield()` where it exists, else a message or a timer. */
+function yieldToEventLoop(): Promise<void> {
+  const scheduler = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
+  if (typeof scheduler?.yield === 'function') return scheduler.yield();
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
 
 /**
  * Follows a run (or starts one) and folds its events with the reducer. Listeners are called at most
@@ -93,9 +125,9 @@ export function createRunStore(options: CreateRunStoreOptions): RunStore {
     snapshot = draft;
     for (const listener of [...listeners]) listener();
   };
-  const update = (next: Partial<RunSnapshot>, now: boolean) => {
+  const update = (next: Partial<RunSnapshot>, immediate: boolean) => {
     draft = { ...draft, ...next };
-    if (now) flush();
+    if (immediate) flush();
     else if (!scheduled) {
       scheduled = true;
       schedule(flush);
@@ -121,15 +153,23 @@ export function createRunStore(options: CreateRunStoreOptions): RunStore {
 
   const done = (async () => {
     try {
+      // Batches arrive back to back in microtasks when a backlog is read; after a slice of work the
+      // loop yields to the event loop so frames (and input) get their turn: no long task, whatever the backlog.
+      // (After a wait for the network the check may yield needlessly: that costs one task hop.)
+      let sliceStart = now();
       for await (const batch of batches) {
+        if (now() - sliceStart > SLICE_MS) {
+          await yieldToEventLoop();
+          sliceStart = now();
+        }
         let { state, answerDeltas } = draft;
-        let now = false;
+        let urgent = false;
         for (const event of batch) {
           state = reduce(state, event);
           if (event.type === 'text.delta' && event.stepId === undefined) answerDeltas++;
-          if (isTerminalType(event.type) || event.type === 'run.started') now = true;
+          if (isTerminalType(event.type) || event.type === 'run.started') urgent = true;
         }
-        update({ state, answerDeltas, eventCount: draft.eventCount + batch.length }, now);
+        update({ state, answerDeltas, eventCount: draft.eventCount + batch.length }, urgent);
       }
     } catch (error) {
       update({ error }, true);

@@ -4,6 +4,7 @@
  * @module
  */
 import { useState } from 'react';
+import { CopyButton } from './copy-button.js';
 
 const MAX_LINES = 20;
 const MAX_CHARS = 2048;
@@ -20,26 +21,14 @@ export interface FoldedTextProps {
 /** A labelled, scrollable, foldable block of pre-formatted text. */
 export function FoldedText({ label, text, error = false }: FoldedTextProps) {
   const [expanded, setExpanded] = useState(false);
-  const [copied, setCopied] = useState(false);
   const lines = text.split('\n');
   const long = lines.length > MAX_LINES || text.length > MAX_CHARS;
   const shown = long && !expanded ? lines.slice(0, MAX_LINES).join('\n').slice(0, MAX_CHARS) : text;
-  const copy = () => {
-    void navigator.clipboard?.writeText(text).then(
-      () => {
-        setCopied(true);
-        setTimeout(() => setCopied(false), 1200);
-      },
-      () => undefined,
-    );
-  };
   return (
     <div className="aw-folded" data-error={error || undefined}>
       <div className="aw-folded__bar">
         <span className="aw-folded__label">{label}</span>
-        <button type="button" className="aw-button aw-button--ghost aw-button--small" onClick={copy}>
-          {copied ? 'Copied' : 'Copy'}
-        </button>
+        <CopyButton label="Copy" ariaLabel={`Copy ${label.toLowerCase()}`} text={() => text} />
       </div>
       <pre className="aw-folded__text">{shown}</pre>
       {long ? (

@@ -6,6 +6,8 @@
  */
 export type { AnswerProps } from './answer.js';
 export { Answer } from './answer.js';
+export type { CopyButtonProps } from './copy-button.js';
+export { CopyButton } from './copy-button.js';
 export type { FoldedTextProps } from './folded-text.js';
 export { FoldedText } from './folded-text.js';
 export { formatCount, formatDuration, formatValue } from './format.js';
@@ -17,7 +19,8 @@ export { StatusIcon } from './icons.js';
 export type { MarkdownBlocks } from './markdown.js';
 export { BlockSplitter, calmTail, escapeHtml, isSafeHref, renderMarkdown } from './markdown.js';
 export type { RunIndicator, RunViewProps } from './run-view.js';
-export { ConnectionPill, RunHeader, RunView, runIndicator, runToMarkdown, summarizeInput } from './run-view.js';
+export { ConnectionPill, RunHeader, RunView, runIndicator } from './run-view.js';
+export { runToMarkdown, stepToMarkdown, summarizeInput } from './run-markdown.js';
 export type { StatusLineProps } from './status-line.js';
 export { StatusLine } from './status-line.js';
 export type { StepProps } from './step.js';

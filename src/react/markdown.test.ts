@@ -22,6 +22,14 @@ describe('BlockSplitter', () => {
     expect(final.tail).toBe('Tail');
   });
 
+  it('says where the text after each finished block starts, blank lines included, so a partial reveal knows how much it shows', () => {
+    const text = 'One.\n\n\nTwo.\n\n```js\nx\n```\nThree';
+    const { done, ends, tail } = new BlockSplitter().update(text);
+    expect(done).toEqual(['One.\n', 'Two.\n', '```js\nx\n```\n']);
+    expect(ends.map((end) => text.slice(end))).toEqual(['Two.\n\n```js\nx\n```\nThree', '```js\nx\n```\nThree', 'Three']);
+    expect(tail).toBe('Three');
+  });
+
   it('starts over when the text is replaced rather than extended', () => {
     const splitter = new BlockSplitter();
     splitter.update('one\n\ntwo');

@@ -55,6 +55,8 @@ export function renderMarkdown(markdown: string): string {
 export interface MarkdownBlocks {
   /** Blocks that can no longer change (each ends before a blank line or at a closed fence). */
   done: string[];
+  /** For each finished block, where the text after it starts (so `text.slice(0, ends[i])` is shown once blocks 0…i are). */
+  ends: number[];
   /** Text after the last finished block. */
   tail: string;
   /** True while the tail is inside an unterminated code fence. */
@@ -68,6 +70,7 @@ export interface MarkdownBlocks {
 export class BlockSplitter {
   private text = '';
   private done: string[] = [];
+  private ends: number[] = [];
   /** Where the current (open) block starts. */
   private blockStart = 0;
   /** Where the next unscanned line starts. */
@@ -93,18 +96,25 @@ export class BlockSplitter {
       }
       this.lineStart = next;
     }
-    return { done: this.done, tail: text.slice(this.blockStart), openFence: this.fence !== undefined };
+    return { done: this.done, ends: this.ends, tail: text.slice(this.blockStart), openFence: this.fence !== undefined };
   }
 
   private finish(end: number, next: number): void {
     const block = this.text.slice(this.blockStart, end);
-    if (block.trim() !== '') this.done = [...this.done, block];
+    if (block.trim() !== '') {
+      this.done = [...this.done, block];
+      this.ends = [...this.ends, next];
+    } else if (this.ends.length > 0) {
+      // Blank lines between blocks belong to the block before them.
+      this.ends = [...this.ends.slice(0, -1), next];
+    }
     this.blockStart = next;
   }
 
   private reset(): void {
     this.text = '';
     this.done = [];
+    this.ends = [];
     this.blockStart = 0;
     this.lineStart = 0;
     this.fence = undefined;

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { RunSnapshot } from '../client/run-store.js';
 import type { AgentEvent } from '../protocol/events.js';
 import { reduceAll } from '../reducer/reduce.js';
-import { RunView, runIndicator, runToMarkdown } from './run-view.js';
+import { runToMarkdown, stepToMarkdown } from './run-markdown.js';
+import { RunView, runIndicator } from './run-view.js';
 
 const events: AgentEvent[] = [
   { type: 'run.started', runId: 'r1', agent: 'demo', input: 'Capital of France?', seq: 1, at: 1000 },
@@ -65,5 +66,21 @@ describe('<RunView> (server-rendered, no browser)', () => {
     expect(markdown).toContain('- **Plan** (running)');
     expect(markdown).toContain('  - **Search** (running)');
     expect(markdown).toContain('tool `search` {"q":"france"}');
+  });
+
+  it('copies one step as Markdown with its logs, tool calls and nested steps, and a step mid-stream as it is so far', () => {
+    const state = reduceAll(events);
+    expect(stepToMarkdown(state, 'a')).toBe(['- **Plan** (running)', '  - thinking', '  - **Search** (running)', '    - tool `search` {"q":"france"} → null'].join('\n'));
+    // The nested step alone is not indented, and a later log line shows up in the next copy.
+    const later = reduceAll([...events, { type: 'step.log', stepId: 'b', text: 'found 3 pages', seq: 7, at: 1200 }]);
+    expect(stepToMarkdown(later, 'b')).toBe(['- **Search** (running)', '  - found 3 pages', '  - tool `search` {"q":"france"} → null'].join('\n'));
+    expect(stepToMarkdown(state, 'missing')).toBe('');
+  });
+
+  it('puts a "Copy step" button in each open step body, named after the step', () => {
+    const html = renderToStaticMarkup(createElement(RunView, { snapshot: snapshot(events), toggles: {}, onToggle: () => undefined }));
+    expect(html).toContain('aria-label="Copy step: Plan"');
+    expect(html).toContain('aria-label="Copy step: Search"');
+    expect(html).toContain('>Copy answer<');
   });
 });

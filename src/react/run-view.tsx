@@ -8,8 +8,10 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { RunSnapshot } from '../client/run-store.js';
 import type { RunState } from '../reducer/run-state.js';
 import { Answer } from './answer.js';
+import { CopyButton } from './copy-button.js';
 import { formatCount, formatDuration } from './format.js';
 import { type StepToggles, useNow, useStepToggles } from './hooks.js';
+import { runToMarkdown, summarizeInput } from './run-markdown.js';
 import { StatusLine } from './status-line.js';
 import { Step } from './step.js';
 import { ToolCall } from './tool-call.js';
@@ -41,12 +43,6 @@ export function runIndicator(snapshot: RunSnapshot): RunIndicator {
   if (connection.state === 'closed') return connection.reason === 'error' ? 'disconnected' : 'ended';
   if (connection.state === 'open' && state.status === 'running') return 'live';
   return 'connecting';
-}
-
-/** One line summary of a run's input. */
-export function summarizeInput(input: unknown): string {
-  const text = typeof input === 'string' ? input : input === undefined ? '' : JSON.stringify(input);
-  return text.length > 140 ? `${text.slice(0, 139)}…` : text;
 }
 
 /**
@@ -90,47 +86,6 @@ export function RunView({ snapshot, onStop, toggles: controlled, onToggle: onCon
       {state.status === 'cancelled' ? <p className="aw-run__cancelled">Cancelled — {state.cancelReason ?? 'stopped'}.</p> : null}
       <Announcer state={state} />
     </article>
-  );
-}
-
-/** The whole run as Markdown: prompt, steps (nested, with logs and tool calls), answer, outcome. */
-export function runToMarkdown(state: RunState): string {
-  const lines = [`# ${summarizeInput(state.input) || 'Run'}`, '', `Agent: ${state.agent ?? 'agent'} · ${state.status}`, ''];
-  const step = (id: string, depth: number) => {
-    const current = state.steps[id];
-    if (!current) return;
-    const indent = '  '.repeat(depth);
-    const took = current.endedAt === undefined ? '' : ` · ${formatDuration(current.endedAt - current.startedAt)}`;
-    lines.push(`${indent}- **${current.title}** (${current.status}${took})`);
-    if (current.text) lines.push(`${indent}  > ${current.text.replace(/\n/g, ' ')}`);
-    for (const log of current.logs) lines.push(`${indent}  - ${log}`);
-    for (const callId of current.toolCallIds) {
-      const call = state.toolCalls[callId];
-      if (call) lines.push(`${indent}  - tool \`${call.name}\` ${JSON.stringify(call.args)} → ${call.error ? `error: ${call.error.message}` : JSON.stringify(call.result ?? null)}`);
-    }
-    for (const childId of current.childIds) step(childId, depth + 1);
-  };
-  for (const id of state.rootStepIds) step(id, 0);
-  lines.push('', state.text);
-  if (state.error) lines.push('', `**Failed:** ${state.error.message} (${state.error.code})`);
-  return lines.join('\n');
-}
-
-function CopyButton({ label, text }: { label: string; text: () => string }) {
-  const [copied, setCopied] = useState(false);
-  const copy = () => {
-    void navigator.clipboard?.writeText(text()).then(
-      () => {
-        setCopied(true);
-        setTimeout(() => setCopied(false), 1200);
-      },
-      () => undefined,
-    );
-  };
-  return (
-    <button type="button" className="aw-button aw-button--ghost aw-button--small" onClick={copy}>
-      {copied ? 'Copied' : label}
-    </button>
   );
 }
 

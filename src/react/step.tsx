@@ -5,9 +5,11 @@
  */
 import { memo, useEffect, useId, useRef, useState } from 'react';
 import type { RunState, StepState } from '../reducer/run-state.js';
+import { CopyButton } from './copy-button.js';
 import { formatDuration } from './format.js';
 import { type StepToggles, useNow, useStickToBottom } from './hooks.js';
 import { Chevron, StatusIcon } from './icons.js';
+import { stepToMarkdown } from './run-markdown.js';
 import { ToolCall } from './tool-call.js';
 
 /** How long a successful step stays open before it folds, in ms. */
@@ -95,6 +97,9 @@ export const Step = memo(
 function StepBody({ state, step, toggles, onToggle, depth }: { state: RunState; step: StepState; toggles: StepToggles; onToggle: StepProps['onToggle']; depth: number }) {
   return (
     <>
+      <div className="aw-step__actions">
+        <CopyButton label="Copy step" ariaLabel={`Copy step: ${step.title}`} text={() => stepToMarkdown(state, step.id)} />
+      </div>
       {step.error && step.status === 'error' ? (
         <p className="aw-step__error">
           <strong>{step.error.code}</strong> {step.error.message}

@@ -141,6 +141,9 @@ function useFollow(scroller: RefObject<HTMLElement | null>, tokens: number): { u
     const inputs = ['wheel', 'touchmove', 'keydown', 'pointerdown'] as const;
     for (const type of inputs) element.addEventListener(type, onInput, { passive: true });
     const onScroll = () => {
+      // Our own scrolls while following change nothing: skip reading the geometry, which would
+      // force a layout of the new content in the middle of the frame.
+      if (atBottom.current && performance.now() - inputAt >= 1000) return;
       const distance = element.scrollHeight - element.scrollTop - element.clientHeight;
       // The first frames of a smooth scroll up are still near the bottom: they must not turn
       // following back on, or the next content would pull the reader down again.

@@ -241,7 +241,7 @@ export function renderMarkdown(results, stem) {
       `${Object.entries(meta.versions).map(([name, version]) => `${name} ${version}`).join(', ')}. ` +
       `Load average ${meta.loadAverageAtStart} at start, ${meta.loadAverageAtEnd} at the end (the machine is shared: expect noise). ` +
       `\`ulimit -n\` ${meta.nofile}, \`somaxconn\` ${meta.somaxconn}. Command: \`${meta.command}\` (${Math.round(meta.totalSeconds)} s). ` +
-      (meta.warmUp === false ? 'Servers measured cold (no warm-up).' : 'Every server process serves an untimed warm-up (a 20,000-event stream and 50 short streams) before it is measured.'),
+      (meta.warmUp === false ? 'Servers measured cold (no warm-up).' : 'Before the throughput, time-to-first-event and fan-out workloads, every server process serves an untimed warm-up (a stream as long as a measured one, 1,000 sequential short streams, a burst of 200); before many streams a light one (200 short streams, a burst of 50, so the heap it leaves does not blur RSS per stream); the stall and disconnect workloads run cold.'),
     '',
   ];
   if (meta.fastapiSkipped) out.push('**FastAPI was skipped: `python3-fastapi` / `python3-uvicorn` are not installed.**', '');

@@ -27,6 +27,9 @@ const gateway = createGateway({
   graceMs: grace === undefined ? undefined : grace === 'continue' ? 'continue' : Number(grace),
   uiDir: false,
   onAgentError: () => {},
+  // Sized for the workloads (up to 5,000 concurrent runs), as a deployment expecting them would be;
+  // the defaults (1,000 runs) answer the 1,001st with 429.
+  limits: { maxRuns: 100_000, maxStreams: 100_000, maxSubscribersPerRun: 10_000 },
 });
 const listening = await listen(gateway, { port: port(), host: '127.0.0.1' });
 announce(listening.port);

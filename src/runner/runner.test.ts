@@ -1048,3 +1048,26 @@ describe('Runner: backpressure', () => {
     await runner.cancel(record.id);
   });
 });
+
+describe('ctx.sleep', () => {
+  it('adds one abort listener per run however many sleeps are pending, and a cancel rejects them all', async () => {
+    const { getEventListeners } = await import('node:events');
+    const counts = deferred<{ before: number; during: number }>();
+    const rejected = deferred<number>();
+    const { runner } = setup({
+      a: async function* (ctx) {
+        yield 'sleeping';
+        const before = getEventListeners(ctx.signal, 'abort').length;
+        const sleeps = Array.from({ length: 20 }, () => ctx.sleep(60_000));
+        counts.resolve({ before, during: getEventListeners(ctx.signal, 'abort').length });
+        const results = await Promise.allSettled(sleeps);
+        rejected.resolve(results.filter((result) => result.status === 'rejected').length);
+      },
+    });
+    const record = await runner.start({ input: null });
+    const { before, during } = await within(counts.promise, 2_000, 'the sleeps to start');
+    expect(during - before).toBeLessThanOrEqual(1); // not one per sleep
+    await runner.cancel(record.id);
+    expect(await within(rejected.promise, 2_000, 'the pending sleeps to reject')).toBe(20);
+  });
+});

@@ -409,7 +409,7 @@ export class Runner {
       reportUsage: (usage) => {
         run.usage = usage;
       },
-      sleep: (milliseconds) => sleep(milliseconds, run.controller.signal),
+      sleep: createSleeper(run.controller.signal),
     };
     const produced: unknown = run.agent.run(context);
     const iterable = produced as Partial<AsyncIterable<AgentItem> & Iterable<AgentItem>> | null;
@@ -591,6 +591,38 @@ function whenAborted(signal: AbortSignal): Promise<typeof ABORTED> {
     if (signal.aborted) resolve(ABORTED);
     else signal.addEventListener('abort', () => resolve(ABORTED), { once: true });
   });
+}
+
+/**
+ * `ctx.sleep` for one run: {@link sleep} with one abort listener for all of the run's sleeps (an
+ * agent that sleeps before each event would otherwise add and remove a listener per event).
+ */
+function createSleeper(signal: AbortSignal): (milliseconds: number) => Promise<void> {
+  const pending = new Set<{ timer: ReturnType<typeof setTimeout>; reject: (reason: unknown) => void }>();
+  let listening = false;
+  const onAbort = () => {
+    for (const entry of pending) {
+      clearTimeout(entry.timer);
+      entry.reject(signal.reason);
+    }
+    pending.clear();
+  };
+  return (milliseconds) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      if (!listening) {
+        listening = true;
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      const entry = {
+        timer: setTimeout(() => {
+          pending.delete(entry);
+          resolve();
+        }, milliseconds),
+        reject,
+      };
+      pending.add(entry);
+    });
 }
 
 /** Resolves after `milliseconds`, or rejects with the signal's reason as soon as it aborts. */

@@ -1051,7 +1051,8 @@ describe('Runner: backpressure', () => {
 
 describe('ctx.sleep', () => {
   it('adds one abort listener per run however many sleeps are pending, and a cancel rejects them all', async () => {
-    const { getEventListeners } = await import('node:events');
+    const { EventEmitter } = await import('node:events');
+    const getEventListeners = (target: EventTarget, type: string) => EventEmitter.getEventListeners(target, type);
     const counts = deferred<{ before: number; during: number }>();
     const rejected = deferred<number>();
     const { runner } = setup({

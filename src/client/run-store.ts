@@ -10,6 +10,7 @@ import { reduce } from '../reducer/reduce.js';
 import { type RunState, initialRunState } from '../reducer/run-state.js';
 import { cancelRun } from './cancel-run.js';
 import { followRunBatches } from './follow-run.js';
+import { nextFrame } from './next-frame.js';
 import { startRunBatches } from './start-run.js';
 import type { ConnectOptions, ConnectionStatus } from './types.js';
 
@@ -61,25 +62,8 @@ export interface RunStore {
  * the answer is complete when the tab is shown again.
  */
 export const defaultScheduler: FlushScheduler = (flush) => {
-  const visible = typeof document !== 'undefined' && document.visibilityState === 'visible';
-  if (!visible || typeof requestAnimationFrame !== 'function') {
-    setTimeout(flush, 16);
-    return;
-  }
-  let fired = false;
-  const run = () => {
-    if (fired) return;
-    fired = true;
-    cancelAnimationFrame(frame);
-    clearTimeout(timer);
-    flush();
-  };
-  const frame = requestAnimationFrame(run);
-  const timer = setTimeout(run, FRAME_FALLBACK_MS);
+  nextFrame(flush, { hiddenMs: 16 });
 };
-
-/** How long a flush waits for an animation frame before it runs anyway (ms). */
-const FRAME_FALLBACK_MS = 100;
 
 /** Milliseconds of event handling before the store lets the event loop run (a frame, input). */
 const SLICE_MS = 8;

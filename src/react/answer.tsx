@@ -4,7 +4,7 @@
  * @module
  */
 import { memo, useEffect, useReducer, useRef } from 'react';
-import { nextFrame } from './hooks.js';
+import { nextFrame } from '../client/next-frame.js';
 import { BlockSplitter, calmTail, renderMarkdown } from './markdown.js';
 
 /** Props of {@link Answer}. */

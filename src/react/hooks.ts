@@ -88,28 +88,3 @@ function load(key: string | undefined): StepToggles {
   }
 }
 
-/**
- * Calls `callback` at the next animation frame, or after `fallbackMs` if no frame comes first
- * (hidden tabs get no frames at all). Returns a cancel function.
- */
-export function nextFrame(callback: () => void, fallbackMs = 100): () => void {
-  if (typeof requestAnimationFrame !== 'function' || typeof document === 'undefined' || document.visibilityState !== 'visible') {
-    const timer = setTimeout(callback, 0);
-    return () => clearTimeout(timer);
-  }
-  let fired = false;
-  const run = () => {
-    if (fired) return;
-    fired = true;
-    cancelAnimationFrame(frame);
-    clearTimeout(timer);
-    callback();
-  };
-  const frame = requestAnimationFrame(run);
-  const timer = setTimeout(run, fallbackMs);
-  return () => {
-    fired = true;
-    cancelAnimationFrame(frame);
-    clearTimeout(timer);
-  };
-}

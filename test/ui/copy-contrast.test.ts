@@ -3,12 +3,10 @@
  * mid-stream too; and every piece of text on the page meets WCAG AA contrast in the light and the
  * dark scheme, in each run state (live, finished, failed, cancelled).
  */
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Gateway, createGateway } from '../../src/gateway/create-gateway.js';
 import { AgentError, type AgentContext, type AgentDefinition } from '../../src/producer/agent.js';
+import { type TestServer, startNodeServer, startRunAt } from '../helpers/servers.js';
 import { chromiumSkipReason, launchChromium, poll } from './browser.js';
 
 const skip = chromiumSkipReason();
@@ -162,30 +160,21 @@ function contrastFailures(): ContrastFailure[] {
 }
 
 describe.skipIf(skip !== undefined)('copy buttons and contrast in Chromium', () => {
-  let gateway: Gateway;
-  let server: Server;
+  let server: TestServer;
   let url: string;
   let browser: Browser;
 
   beforeAll(async () => {
-    gateway = createGateway({ agents: [showcase], heartbeatMs: 1000, onAgentError: () => {} });
-    server = createServer(gateway.listener);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startNodeServer({ agents: [showcase], heartbeatMs: 1000, onAgentError: () => {} });
+    url = server.url;
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
-    await gateway?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => server?.close(() => resolve()));
+    await server?.close();
   });
 
-  async function startRun(end: 'finish' | 'fail' | 'hold'): Promise<string> {
-    const response = await fetch(`${url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent: 'showcase', input: { end } }) });
-    expect(response.status).toBe(201);
-    return ((await response.json()) as { id: string }).id;
-  }
+  const startRun = (end: 'finish' | 'fail' | 'hold') => startRunAt(url, 'showcase', { end });
 
   async function newPage(colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 1400 }, colorScheme, permissions: ['clipboard-read', 'clipboard-write'] });

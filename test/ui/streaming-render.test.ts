@@ -3,13 +3,10 @@
  * (not in one long task) and completely; a hidden tab keeps folding events in without animation
  * frames, and its answer is whole when it is shown again.
  */
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { subscribe } from '../../src/client/index.js';
-import { type Gateway, createGateway } from '../../src/gateway/create-gateway.js';
 import type { AgentContext, AgentDefinition } from '../../src/producer/agent.js';
+import { type TestServer, serverAnswer as answerAt, startNodeServer, startRunAt } from '../helpers/servers.js';
 import { chromiumSkipReason, launchChromium, poll } from './browser.js';
 
 const skip = chromiumSkipReason();
@@ -88,36 +85,22 @@ function backgroundTabEmulation() {
 }
 
 describe.skipIf(skip !== undefined)('streaming render in Chromium', () => {
-  let gateway: Gateway;
-  let server: Server;
+  let server: TestServer;
   let url: string;
   let browser: Browser;
 
   beforeAll(async () => {
-    gateway = createGateway({ agents, heartbeatMs: 1000, onAgentError: () => {} });
-    server = createServer(gateway.listener);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startNodeServer({ agents, heartbeatMs: 1000, onAgentError: () => {} });
+    url = server.url;
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
-    await gateway?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => server?.close(() => resolve()));
+    await server?.close();
   });
 
-  async function startRun(agent: string, input: unknown): Promise<string> {
-    const response = await fetch(`${url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent, input }) });
-    expect(response.status).toBe(201);
-    return ((await response.json()) as { id: string }).id;
-  }
-
-  async function serverAnswer(runId: string): Promise<string> {
-    let text = '';
-    for await (const event of subscribe(runId, { baseUrl: url })) if (event.type === 'text.delta' && event.stepId === undefined) text += event.text;
-    return text;
-  }
+  const startRun = (agent: string, input: unknown) => startRunAt(url, agent, input);
+  const serverAnswer = (runId: string) => answerAt(url, runId);
 
   async function newPage(init?: () => void): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

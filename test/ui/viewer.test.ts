@@ -4,16 +4,13 @@
  * screenshots (saved under .artifacts/ui/).
  */
 import { mkdirSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { subscribe } from '../../src/client/index.js';
 import { demoAgents } from '../../src/demo/demo-agents.js';
-import { type Gateway, createGateway } from '../../src/gateway/create-gateway.js';
 import type { AgentContext, AgentDefinition } from '../../src/producer/agent.js';
 import { renderMarkdown } from '../../src/react/markdown.js';
 import { ROOT } from '../helpers/process.js';
+import { type TestServer, serverAnswer as answerAt, startNodeServer, startRunAt } from '../helpers/servers.js';
 import { chromiumSkipReason, launchChromium, poll } from './browser.js';
 
 const skip = chromiumSkipReason();
@@ -87,43 +84,30 @@ const testAgents: AgentDefinition[] = [
 const normalise = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
-  let gateway: Gateway;
-  let server: Server;
+  let server: TestServer;
   let url: string;
   let browser: Browser;
   const eventRequests = new Map<string, number>();
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    gateway = createGateway({ agents: [...demoAgents({ speed: 2 }), ...testAgents], heartbeatMs: 1000, retryMs: 100, graceMs: 10_000, onAgentError: () => {} });
-    server = createServer((request, response) => {
-      const match = /^\/api\/runs\/([^/]+)\/events/.exec(request.url ?? '');
-      if (match?.[1]) eventRequests.set(match[1], (eventRequests.get(match[1]) ?? 0) + 1);
-      gateway.listener(request, response);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startNodeServer(
+      { agents: [...demoAgents({ speed: 2 }), ...testAgents], heartbeatMs: 1000, retryMs: 100, graceMs: 10_000, onAgentError: () => {} },
+      (request) => {
+        const match = /^\/api\/runs\/([^/]+)\/events/.exec(request.url ?? '');
+        if (match?.[1]) eventRequests.set(match[1], (eventRequests.get(match[1]) ?? 0) + 1);
+      },
+    );
+    url = server.url;
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
-    await gateway?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => server?.close(() => resolve()));
+    await server?.close();
   });
 
-  async function startRun(agent: string, input: unknown): Promise<string> {
-    const response = await fetch(`${url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent, input }) });
-    expect(response.status).toBe(201);
-    return ((await response.json()) as { id: string }).id;
-  }
-
-  /** The run's answer as the server logged it: the concatenated answer deltas. */
-  async function serverAnswer(runId: string): Promise<string> {
-    let text = '';
-    for await (const event of subscribe(runId, { baseUrl: url })) if (event.type === 'text.delta' && event.stepId === undefined) text += event.text;
-    return text;
-  }
+  const startRun = (agent: string, input: unknown) => startRunAt(url, agent, input);
+  const serverAnswer = (runId: string) => answerAt(url, runId);
 
   async function newPage(options: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {}): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: options.height ?? 900 }, colorScheme: options.colorScheme ?? 'light' });
@@ -297,7 +281,7 @@ describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
     await page.goto(`${url}/runs/${runId}`);
     await poll(async () => ((await page.textContent('.aw-answer')) ?? '').includes('w40 '), 'some text');
     const before = eventRequests.get(runId) ?? 0;
-    server.closeAllConnections(); // every socket, the page's stream included; the run goes on
+    server.dropConnections(); // every socket, the page's stream included; the run goes on
     await poll(async () => (eventRequests.get(runId) ?? 0) > before, 'a reconnect');
     await poll(async () => ((await page.textContent('.aw-answer')) ?? '').includes('w150 '), 'text after the cut');
     await page.reload();

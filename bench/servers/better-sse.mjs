@@ -2,22 +2,7 @@
 // async generator of events (paced with a timer), and a channel for fan-out.
 import { createServer } from 'node:http';
 import { createChannel, createSession } from 'better-sse';
-import { announce, createEventMaker, delayBefore, finalised, now, port, produced, sleep, workloadFrom } from './workload.mjs';
-
-async function* events(workload) {
-  const make = createEventMaker(workload.bytes);
-  const startedAt = now();
-  try {
-    for (let i = 1; i <= workload.n; i++) {
-      const wait = delayBefore(workload, startedAt, i);
-      if (wait > 0) await sleep(wait);
-      produced();
-      yield make(i);
-    }
-  } finally {
-    finalised();
-  }
-}
+import { announce, port, workloadEvents as events, workloadFrom } from './workload.mjs';
 
 const channels = new Map();
 

@@ -2,24 +2,10 @@
 // of SSE frames.
 import { Readable } from 'node:stream';
 import Fastify from 'fastify';
-import {
-  SSE_HEADERS, announce, createEventMaker, createFanout, delayBefore, finalised, frame, now, port, produced, sleep, workloadFrom,
-} from './workload.mjs';
+import { SSE_HEADERS, announce, createFanout, frame, port, workloadEvents, workloadFrom } from './workload.mjs';
 
-async function* frames(workload) {
-  const make = createEventMaker(workload.bytes);
-  const startedAt = now();
-  try {
-    for (let i = 1; i <= workload.n; i++) {
-      const wait = delayBefore(workload, startedAt, i);
-      if (wait > 0) await sleep(wait);
-      produced();
-      yield frame(i, JSON.stringify(make(i)));
-    }
-  } finally {
-    finalised();
-  }
-}
+/** The workload as SSE frames. */
+const frames = (workload) => workloadEvents(workload, (event) => frame(event.i, JSON.stringify(event)));
 
 const fanout = createFanout();
 const app = Fastify({ logger: false });

@@ -45,6 +45,26 @@ export function delayBefore(workload, startedAt, i) {
   return startedAt + ((i - 1) * 1000) / workload.rate - now();
 }
 
+/**
+ * The workload as an async generator of event objects (or of `as(event)`), paced by timers, counted
+ * by the probe, with `finally` recorded — for servers whose docs stream from a generator
+ * (better-sse, Fastify).
+ */
+export async function* workloadEvents(workload, as = (event) => event) {
+  const make = createEventMaker(workload.bytes);
+  const startedAt = now();
+  try {
+    for (let i = 1; i <= workload.n; i++) {
+      const wait = delayBefore(workload, startedAt, i);
+      if (wait > 0) await sleep(wait);
+      produced();
+      yield as(make(i));
+    }
+  } finally {
+    finalised();
+  }
+}
+
 // --- the probe ------------------------------------------------------------------------------
 const keepTimes = process.env.BENCH_PROBE_TIMES === '1';
 const TIMES_CAP = 4_000_000;

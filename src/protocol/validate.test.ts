@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AgentYield } from './events.js';
-import { acceptCanonicalYield, parseCursor, startRunBodySchema, validateAgentYield } from './validate.js';
+import { acceptCanonicalYield, agentYieldSchema, parseCursor, startRunBodySchema, validateAgentYield } from './validate.js';
 
 const VALID_YIELDS: AgentYield[] = [
   { type: 'step.started', stepId: 's1', title: 'Search' },
@@ -170,7 +170,7 @@ describe('acceptCanonicalYield (the hot path)', () => {
     ];
     for (const item of items) {
       expect(acceptCanonicalYield(item)).toBe(item);
-      expect(validateAgentYield(item)).toEqual({ ok: true, value: item });
+      expect(agentYieldSchema.safeParse(item)).toMatchObject({ success: true, data: item });
     }
   });
 
@@ -199,9 +199,9 @@ describe('acceptCanonicalYield (the hot path)', () => {
     fc.assert(
       fc.property(candidate, (item) => {
         if (acceptCanonicalYield(item) === undefined) return;
-        const checked = validateAgentYield(item);
-        expect(checked.ok).toBe(true);
-        if (checked.ok) expect(JSON.stringify(checked.value)).toBe(JSON.stringify(item));
+        const checked = agentYieldSchema.safeParse(item); // the full schema, not the fast path
+        expect(checked.success).toBe(true);
+        if (checked.success) expect(JSON.stringify(checked.data)).toBe(JSON.stringify(item));
       }),
       { numRuns: 3000 },
     );

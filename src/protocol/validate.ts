@@ -37,6 +37,8 @@ export type YieldCheck = { ok: true; value: AgentYield } | { ok: false; message:
  * agent's author can fix it ("yielded an object with unknown type "foo"; expected one of …").
  */
 export function validateAgentYield(value: unknown): YieldCheck {
+  const canonical = acceptCanonicalYield(value);
+  if (canonical !== undefined) return { ok: true, value: canonical };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, message: `an agent may yield a string or an event object, not ${describe(value)}` };
   }

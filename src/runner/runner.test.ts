@@ -1050,11 +1050,11 @@ describe('Runner: backpressure', () => {
 });
 
 describe('ctx.sleep', () => {
-  it('adds one abort listener per run however many sleeps are pending, and a cancel rejects them all', async () => {
+  it('adds one abort listener per run however many sleeps are pending; a cancel rejects them all and any later sleep', async () => {
     const { EventEmitter } = await import('node:events');
     const getEventListeners = (target: EventTarget, type: string) => EventEmitter.getEventListeners(target, type);
     const counts = deferred<{ before: number; during: number }>();
-    const rejected = deferred<number>();
+    const rejected = deferred<{ pending: number; later: string }>();
     const { runner } = setup({
       a: async function* (ctx) {
         yield 'sleeping';
@@ -1062,13 +1062,18 @@ describe('ctx.sleep', () => {
         const sleeps = Array.from({ length: 20 }, () => ctx.sleep(60_000));
         counts.resolve({ before, during: getEventListeners(ctx.signal, 'abort').length });
         const results = await Promise.allSettled(sleeps);
-        rejected.resolve(results.filter((result) => result.status === 'rejected').length);
+        const later = await ctx.sleep(10).then(
+          () => 'resolved',
+          () => 'rejected',
+        );
+        rejected.resolve({ pending: results.filter((result) => result.status === 'rejected').length, later });
       },
     });
     const record = await runner.start({ input: null });
     const { before, during } = await within(counts.promise, 2_000, 'the sleeps to start');
     expect(during - before).toBeLessThanOrEqual(1); // not one per sleep
     await runner.cancel(record.id);
-    expect(await within(rejected.promise, 2_000, 'the pending sleeps to reject')).toBe(20);
+    // Every pending sleep rejects, and a sleep after the cancel rejects at once.
+    expect(await within(rejected.promise, 2_000, 'the pending sleeps to reject')).toEqual({ pending: 20, later: 'rejected' });
   });
 });

@@ -6,7 +6,7 @@
  */
 import type { AgentYield, ErrorInfo, EventBody, Usage } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
-import { acceptCanonicalYield, validateAgentYield } from '../protocol/validate.js';
+import { validateAgentYield } from '../protocol/validate.js';
 import type { AgentContext, AgentDefinition, AgentItem } from '../producer/agent.js';
 import { createScope } from '../producer/scope.js';
 import type { RunRecord, RunStore, StoredEvent } from '../store/store.js';
@@ -578,8 +578,6 @@ function abortedTerminal(run: LiveRun): EventBody {
 /** A yielded item as an event body: strings become answer text; objects are validated. */
 function toYield(item: unknown): AgentYield {
   if (typeof item === 'string') return { type: 'text.delta', text: item };
-  const canonical = acceptCanonicalYield(item);
-  if (canonical !== undefined) return canonical;
   const check = validateAgentYield(item);
   if (!check.ok) throw new AgentwireError('AW_INVALID_EVENT', check.message);
   return check.value;

@@ -181,6 +181,50 @@ describe('MemoryStore eviction', () => {
     expect(received.at(-1)?.type).toBe('run.finished');
   });
 
+  it('a long run reads back exactly, across its packed and recent events, in byte-bounded batches', async () => {
+    const store = createStore();
+    await store.createRun(record('run_long'));
+    const all = realisticRun('run_long', 3000, true);
+    for (const event of all) await store.append('run_long', [event]);
+
+    const read = await store.read('run_long', 0);
+    expect(read.map((event) => event.seq)).toEqual(all.map((event) => event.seq));
+    expect(read.map((event) => event.json)).toEqual(all.map((event) => event.json));
+    expect(read.map((event) => event.event)).toEqual(all.map((event) => event.event));
+    expect(read.map((event) => event.type)).toEqual(all.map((event) => event.type));
+
+    // Small byte-bounded batches cut anywhere, including where packed events meet recent ones.
+    const batches: StoredEvent[][] = [];
+    for await (const batch of store.follow('run_long', 1234, { maxBatchBytes: 700 })) batches.push(batch);
+    expect(batches.flat().map((event) => event.seq)).toEqual(all.slice(1234).map((event) => event.seq));
+    for (const batch of batches) {
+      expect(batch.length).toBeGreaterThan(0);
+      if (batch.length > 1) expect(batch.reduce((sum, event) => sum + event.json.length, 0)).toBeLessThanOrEqual(700);
+    }
+  });
+
+  it('large events are packed by size too, and read back exactly', async () => {
+    const store = createStore();
+    await store.createRun(record('run_large'));
+    const all = Array.from({ length: 40 }, (_, index) => stamp(index + 1, { type: 'text.delta', text: `${index}`.padEnd(100_000, 'é') }));
+    for (const event of all) await store.append('run_large', [event]);
+    const read = await store.read('run_large', 0);
+    expect(read.map((event) => event.json)).toEqual(all.map((event) => event.json));
+    expect(read.slice(0, 30).every((event) => !all.includes(event))).toBe(true); // packed: not the appended objects
+  });
+
+  it('a large bound evicts in chunks at packed checkpoints, and the snapshot still stands for exactly what it replaced', async () => {
+    const store = createStore({ maxEventsPerRun: 2048 });
+    await store.createRun(record('run_chunks'));
+    const all = realisticRun('run_chunks', 10_000, false);
+    for (const event of all) await store.append('run_chunks', [event]);
+    const read = await store.read('run_chunks', 0);
+    expectSnapshotThenTail(read, all);
+    expect(read.length - 1).toBeLessThanOrEqual(2048);
+    // Chunks are 1/16 of the bound: the log is not over-evicted.
+    expect(read.length - 1).toBeGreaterThanOrEqual(2048 - 3 * (2048 >> 4));
+  });
+
   it('maxRuns drops the oldest finished run, never a running one', async () => {
     const store = createStore({ maxRuns: 2 });
     await store.createRun(record('run_a'));

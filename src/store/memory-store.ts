@@ -10,6 +10,7 @@ import { isTerminalType } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
 import { reduceAll } from '../reducer/reduce.js';
 import { initialRunState, type RunState } from '../reducer/run-state.js';
+import { PackedLog } from './packed-log.js';
 import { type FollowOptions, type RunRecord, type RunStore, type StoredEvent, toStoredEvent } from './store.js';
 
 /** Options of {@link MemoryStore}. */
@@ -17,8 +18,9 @@ export interface MemoryStoreOptions {
   /** Most events kept per run; older ones are evicted into a snapshot. @defaultValue 100000 */
   maxEventsPerRun?: number;
   /**
-   * Most bytes kept per run, counted as twice the JSON length (each event is held both as an object
-   * and as its JSON). @defaultValue 16777216 (16 MiB)
+   * Most bytes of event JSON kept per run (counted in UTF-16 units: about bytes for typical JSON).
+   * Beyond its newest 256 events a run's log is packed into one string per batch, so this is about
+   * the memory the log takes. @defaultValue 16777216 (16 MiB)
    */
   maxBytesPerRun?: number;
   /** How long a finished run stays readable, in ms. @defaultValue 600000 (10 min) */
@@ -34,12 +36,38 @@ const DEFAULTS = Object.freeze({
   maxRuns: 10_000,
 });
 
-/** One run's log. Entries live in `entries[head…]`; `head` moves on eviction, compacted lazily. */
+/**
+ * The newest events a run keeps as the objects they were appended as (its live followers read
+ * these): at most this many, and at most this much JSON (so packing joins at most about that much).
+ */
+const RECENT_EVENTS = 256;
+const RECENT_JSON_LENGTH = 1024 * 1024;
+
+/** A state the eviction may cut at: every event up to `seq`, folded. */
+interface Checkpoint {
+  seq: number;
+  state: RunState;
+}
+
+/**
+ * One run's log: the newest events as objects in `recent`, older ones packed into bytes (see
+ * {@link PackedLog}), and the state of the evicted ones. The packed events are folded into
+ * `packedState` as they are packed, with a checkpoint every 1/16 of the bounds, so eviction cuts at
+ * a checkpoint and never has to parse what it evicts.
+ */
 interface RunLog {
   record: RunRecord;
-  entries: StoredEvent[];
-  head: number;
-  bytes: number;
+  recent: StoredEvent[];
+  /** JSON length of the events in `recent` (UTF-16 units: about bytes for typical JSON). */
+  recentBytes: number;
+  /** Events from `evictedSeq + 1` up to the first recent one. */
+  packed: PackedLog;
+  /** State of every event packed so far, evicted or not. */
+  packedState: RunState;
+  /** Cut points inside the packed range, oldest first. */
+  checkpoints: Checkpoint[];
+  eventsSinceCheckpoint: number;
+  bytesSinceCheckpoint: number;
   /** State of every evicted event, and the seq it stands for (0: nothing evicted). */
   evictedState: RunState;
   evictedSeq: number;
@@ -50,6 +78,10 @@ interface RunLog {
 /** The default, in-process {@link RunStore}. */
 export class MemoryStore implements RunStore {
   readonly #options: Required<MemoryStoreOptions>;
+  /** How many events a run keeps unpacked, and how often (in events or JSON bytes) packing leaves a checkpoint. */
+  readonly #recentCap: number;
+  readonly #chunkEvents: number;
+  readonly #chunkBytes: number;
   readonly #runs = new Map<string, RunLog>();
   readonly #pendingWake = new Set<RunLog>();
   #wakeScheduled = false;
@@ -63,6 +95,9 @@ export class MemoryStore implements RunStore {
         throw new AgentwireError('AW_INVALID_OPTION', `MemoryStore option ${name} must be a positive number, got ${value}`);
       }
     }
+    this.#recentCap = Math.min(RECENT_EVENTS, Math.max(1, this.#options.maxEventsPerRun >> 1));
+    this.#chunkEvents = Math.max(1, this.#options.maxEventsPerRun >> 4);
+    this.#chunkBytes = Math.max(1, this.#options.maxBytesPerRun >> 4);
     this.#sweeper = setInterval(() => this.#sweep(), Math.min(this.#options.retentionMs, 60_000));
     (this.#sweeper as { unref?: () => void }).unref?.();
   }
@@ -71,9 +106,13 @@ export class MemoryStore implements RunStore {
     if (this.#runs.has(record.id)) throw new AgentwireError('AW_INTERNAL', `run ${record.id} already exists`);
     this.#runs.set(record.id, {
       record: { ...record },
-      entries: [],
-      head: 0,
-      bytes: 0,
+      recent: [],
+      recentBytes: 0,
+      packed: new PackedLog(record.lastSeq + 1),
+      packedState: initialRunState(),
+      checkpoints: [],
+      eventsSinceCheckpoint: 0,
+      bytesSinceCheckpoint: 0,
       evictedState: initialRunState(),
       evictedSeq: 0,
       waiters: new Set(),
@@ -116,8 +155,8 @@ export class MemoryStore implements RunStore {
       ended = isTerminalType(stored.type);
     }
     for (const stored of events) {
-      log.entries.push(stored);
-      log.bytes += heldBytes(stored);
+      log.recent.push(stored);
+      log.recentBytes += stored.json.length;
       log.record.lastSeq = stored.seq;
       if (isTerminalType(stored.type)) {
         log.record.status =
@@ -126,6 +165,7 @@ export class MemoryStore implements RunStore {
         log.cancelListeners.clear();
       }
     }
+    if (log.recent.length > this.#recentCap || log.recentBytes > RECENT_JSON_LENGTH) this.#packOldHalf(log);
     this.#evict(log);
     this.#wake(log);
   }
@@ -199,25 +239,33 @@ export class MemoryStore implements RunStore {
   }
 
   #readNow(log: RunLog, after: number, max: number, maxBytes: number): StoredEvent[] {
-    const firstSeq = log.record.lastSeq - (log.entries.length - log.head) + 1;
     if (after < log.evictedSeq) {
       // The subscriber's next events were evicted: the snapshot stands for them, and the retained
       // events follow it (a `read` must return the whole tail, not the snapshot alone).
       return [this.#snapshot(log), ...this.#readNow(log, log.evictedSeq, max - 1, maxBytes)];
     }
-    const start = log.head + Math.max(0, after - firstSeq + 1);
-    let end = Math.min(log.entries.length, start + max);
+    const { packed, recent } = log;
+    const result: StoredEvent[] = [];
+    let bytes = 0;
+    // Packed events first (only a reader that is behind gets here), then the recent objects as they are.
+    for (let index = Math.max(0, after + 1 - packed.firstSeq); index < packed.length && result.length < max; index++) {
+      bytes += packed.jsonLengthAt(index);
+      if (bytes > maxBytes && result.length > 0) return result;
+      result.push(packed.at(index));
+    }
+    const start = Math.max(0, after + 1 - (packed.firstSeq + packed.length));
+    let end = Math.min(recent.length, start + max - result.length);
     if (maxBytes !== Number.POSITIVE_INFINITY) {
-      let bytes = 0;
       for (let index = start; index < end; index++) {
-        bytes += (log.entries[index] as StoredEvent).json.length;
+        bytes += (recent[index] as StoredEvent).json.length;
         if (bytes > maxBytes) {
-          end = Math.max(index, start + 1);
+          end = Math.max(index, result.length === 0 ? start + 1 : start);
           break;
         }
       }
     }
-    return start >= end ? [] : log.entries.slice(start, end);
+    if (start >= end) return result;
+    return result.length === 0 ? recent.slice(start, end) : result.concat(recent.slice(start, end));
   }
 
   #snapshot(log: RunLog): StoredEvent {
@@ -230,31 +278,59 @@ export class MemoryStore implements RunStore {
     return toStoredEvent(event);
   }
 
+  /** Packs the oldest recent events until at most half the recent bounds are left (and at least one event). */
+  #packOldHalf(log: RunLog): void {
+    const keepEvents = Math.max(1, this.#recentCap >> 1);
+    let count = 0;
+    let bytes = log.recentBytes;
+    while (count < log.recent.length - 1 && (log.recent.length - count > keepEvents || bytes > RECENT_JSON_LENGTH / 2)) {
+      bytes -= (log.recent[count] as StoredEvent).json.length;
+      count++;
+    }
+    this.#pack(log, count);
+  }
+
+  /** Moves the oldest `count` recent events into the packed log, folding them into `packedState`. */
+  #pack(log: RunLog, count: number): void {
+    if (count <= 0) return;
+    const moved = log.recent.splice(0, count);
+    const before = log.packed.jsonLength;
+    log.packed.append(moved);
+    const bytes = log.packed.jsonLength - before;
+    log.recentBytes -= bytes;
+    log.packedState = reduceAll(
+      moved.map((stored) => stored.event),
+      log.packedState,
+    );
+    log.eventsSinceCheckpoint += count;
+    log.bytesSinceCheckpoint += bytes;
+    if (log.eventsSinceCheckpoint >= this.#chunkEvents || log.bytesSinceCheckpoint >= this.#chunkBytes) this.#checkpoint(log);
+  }
+
+  /** Marks the end of the packed range as a place eviction may cut. */
+  #checkpoint(log: RunLog): void {
+    log.checkpoints.push({ seq: log.packed.firstSeq + log.packed.length - 1, state: log.packedState });
+    log.eventsSinceCheckpoint = 0;
+    log.bytesSinceCheckpoint = 0;
+  }
+
   #evict(log: RunLog): void {
     const { maxEventsPerRun, maxBytesPerRun } = this.#options;
-    if (log.entries.length - log.head <= maxEventsPerRun && log.bytes <= maxBytesPerRun) return;
+    const held = () => log.packed.length + log.recent.length;
+    const heldBytes = () => log.packed.jsonLength + log.recentBytes;
+    if (held() <= maxEventsPerRun && heldBytes() <= maxBytesPerRun) return;
     // Over a bound: evict down to 15/16 of it (large bounds), so a long run folds its old events
     // into the snapshot in chunks rather than one per append.
     const eventTarget = maxEventsPerRun >= 1024 ? maxEventsPerRun - (maxEventsPerRun >> 4) : maxEventsPerRun;
     const byteTarget = maxBytesPerRun >= 65_536 ? maxBytesPerRun - (maxBytesPerRun >> 4) : maxBytesPerRun;
-    const from = log.head;
     // Keep at least the newest event so the log never loses its tail.
-    while (log.entries.length - log.head > 1 && (log.entries.length - log.head > eventTarget || log.bytes > byteTarget)) {
-      log.bytes -= heldBytes(log.entries[log.head] as StoredEvent);
-      log.head++;
-    }
-    if (log.head > from) {
-      const evicted = log.entries.slice(from, log.head);
-      log.entries.fill(undefined as unknown as StoredEvent, from, log.head);
-      log.evictedState = reduceAll(
-        evicted.map((stored) => stored.event),
-        log.evictedState,
-      );
-      log.evictedSeq = (evicted[evicted.length - 1] as StoredEvent).seq;
-    }
-    if (log.head > 1024 && log.head * 2 > log.entries.length) {
-      log.entries = log.entries.slice(log.head);
-      log.head = 0;
+    while (held() > 1 && (held() > eventTarget || heldBytes() > byteTarget)) {
+      if (log.packed.length === 0) this.#pack(log, log.recent.length - 1);
+      if (log.checkpoints.length === 0) this.#checkpoint(log);
+      const cut = log.checkpoints.shift() as Checkpoint;
+      log.packed.dropFirst(cut.seq - log.packed.firstSeq + 1);
+      log.evictedSeq = cut.seq;
+      log.evictedState = cut.state;
     }
   }
 
@@ -294,11 +370,6 @@ export class MemoryStore implements RunStore {
       }
     }
   }
-}
-
-/** Approximate memory an entry holds: the event object and its JSON, each about the JSON's size. */
-function heldBytes(stored: StoredEvent): number {
-  return stored.json.length * 2;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

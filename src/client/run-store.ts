@@ -6,7 +6,7 @@
  */
 import type { AgentEvent } from '../protocol/events.js';
 import { isTerminalType } from '../protocol/events.js';
-import { reduce } from '../reducer/reduce.js';
+import { reduceAll } from '../reducer/reduce.js';
 import { type RunState, initialRunState } from '../reducer/run-state.js';
 import { cancelRun } from './cancel-run.js';
 import { followRunBatches } from './follow-run.js';
@@ -146,14 +146,14 @@ export function createRunStore(options: CreateRunStoreOptions): RunStore {
           await yieldToEventLoop();
           sliceStart = now();
         }
-        let { state, answerDeltas } = draft;
+        let { answerDeltas } = draft;
         let urgent = false;
         for (const event of batch) {
-          state = reduce(state, event);
           if (event.type === 'text.delta' && event.stepId === undefined) answerDeltas++;
           if (isTerminalType(event.type) || event.type === 'run.started') urgent = true;
         }
-        update({ state, answerDeltas, eventCount: draft.eventCount + batch.length }, urgent);
+        // One fold per batch: a burst of tokens costs one state copy (see reduceAll).
+        update({ state: reduceAll(batch, draft.state), answerDeltas, eventCount: draft.eventCount + batch.length }, urgent);
       }
     } catch (error) {
       update({ error }, true);

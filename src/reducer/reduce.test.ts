@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AgentEvent, EventBody } from '../protocol/events.js';
 import { reduce, reduceAll } from './reduce.js';
@@ -282,6 +283,37 @@ describe('reduce: ordering, replay and snapshots', () => {
     expect(reduceAll(events)).toEqual(folded);
     const start = reduceAll(events.slice(0, 7));
     expect(reduceAll(events.slice(7), start)).toEqual(events.slice(7).reduce<RunState>((state, event) => reduce(state, event), start));
+  });
+
+  it('reduceAll equals folding reduce for any mix of tokens, data, steps, snapshots and stale events', () => {
+    const body = fc.oneof(
+      fc.record({ type: fc.constant('text.delta' as const), text: fc.string({ maxLength: 4 }) }),
+      fc.record({ type: fc.constant('text.delta' as const), text: fc.string({ maxLength: 4 }), stepId: fc.constantFrom('a', 'b') }),
+      fc.record({ type: fc.constant('data' as const), name: fc.constantFrom('x', 'y', 'z'), value: fc.nat(9) }),
+      fc.record({ type: fc.constant('step.started' as const), stepId: fc.constantFrom('a', 'b'), title: fc.constant('t') }),
+      fc.record({ type: fc.constant('step.log' as const), stepId: fc.constantFrom('a', 'b'), text: fc.constant('l') }),
+      fc.record({ type: fc.constant('status' as const), message: fc.string({ maxLength: 3 }) }),
+      fc.constant({ type: 'run.finished' as const }),
+      fc.constant({ type: 'snapshot' as const }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(body, fc.integer({ min: -3, max: 2 })), { maxLength: 60 }), (items) => {
+        // Seqs mostly rise, sometimes repeat or go back (a replay); a snapshot carries the state so far.
+        const events: AgentEvent[] = [STARTED as AgentEvent & { seq: number }].map((event) => ({ ...event, seq: 1, at: at(1) }) as AgentEvent);
+        let seq = 1;
+        for (const [item, jump] of items) {
+          seq = Math.max(1, seq + (jump > 0 ? 1 : jump));
+          if (item.type === 'snapshot') events.push({ type: 'run.snapshot', state: reduceAll(events), seq, at: at(seq) } as AgentEvent);
+          else events.push({ ...item, seq, at: at(seq) } as AgentEvent);
+        }
+        const folded = events.reduce<RunState>((state, event) => reduce(state, event), initialRunState());
+        expect(reduceAll(events)).toEqual(folded);
+        const half = Math.floor(events.length / 2);
+        const start = reduceAll(events.slice(0, half));
+        expect(reduceAll(events.slice(half), start)).toEqual(events.slice(half).reduce<RunState>((state, event) => reduce(state, event), start));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('folds an empty list to the initial state', () => {

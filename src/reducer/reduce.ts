@@ -21,22 +21,53 @@ export function reduce(state: RunState, event: AgentEvent): RunState {
 
 /**
  * Folds a list of events into a state (from {@link initialRunState} when none is given). Same
- * result as {@link reduce} one by one, with `lastSeq` set once at the end rather than per event.
+ * result as {@link reduce} one by one, but cheaper for long lists: `lastSeq` is set once at the end,
+ * and a run of answer tokens or `data` values is gathered and applied in one step (they touch only
+ * `text`, `firstTokenAt` and `data`, which no other event reads), so a burst of 100 tokens costs
+ * one state copy, not 100.
  */
 export function reduceAll(events: Iterable<AgentEvent>, state: RunState = initialRunState()): RunState {
   let current = state;
   let lastSeq = state.lastSeq;
+  let text = '';
+  let textAt: number | undefined;
+  let data: Record<string, unknown> | undefined;
+  const flush = () => {
+    if (textAt !== undefined) {
+      current = { ...current, text: current.text + text, firstTokenAt: current.firstTokenAt ?? textAt, ...(data && { data }) };
+    } else if (data) {
+      current = { ...current, data };
+    }
+    text = '';
+    textAt = undefined;
+    data = undefined;
+  };
   for (const event of events) {
     if (event.type === 'run.snapshot') {
       if (event.seq >= lastSeq) {
+        // The snapshot stands for everything gathered so far.
+        text = '';
+        textAt = undefined;
+        data = undefined;
         current = event.state;
         lastSeq = event.seq;
       }
-    } else if (event.seq > lastSeq) {
+      continue;
+    }
+    if (event.seq <= lastSeq) continue;
+    lastSeq = event.seq;
+    if (event.type === 'text.delta' && event.stepId === undefined) {
+      text += event.text;
+      textAt ??= event.at;
+    } else if (event.type === 'data') {
+      data ??= { ...current.data };
+      data[event.name] = event.value;
+    } else {
+      flush();
       current = apply(current, event);
-      lastSeq = event.seq;
     }
   }
+  flush();
   return current.lastSeq === lastSeq ? current : { ...current, lastSeq };
 }
 

@@ -43,6 +43,9 @@ const DEFAULTS = Object.freeze({
 const RECENT_EVENTS = 256;
 const RECENT_JSON_LENGTH = 1024 * 1024;
 
+/** The state before any event, shared by every new run (the reducer never mutates a state). */
+const INITIAL_STATE: RunState = initialRunState();
+
 /** A state the eviction may cut at: every event up to `seq`, folded. */
 interface Checkpoint {
   seq: number;
@@ -71,8 +74,9 @@ interface RunLog {
   /** State of every evicted event, and the seq it stands for (0: nothing evicted). */
   evictedState: RunState;
   evictedSeq: number;
-  waiters: Set<() => void>;
-  cancelListeners: Set<(reason: string) => void>;
+  /** Created on first use: most finished runs never have either, and thousands are retained. */
+  waiters: Set<() => void> | undefined;
+  cancelListeners: Set<(reason: string) => void> | undefined;
 }
 
 /** The default, in-process {@link RunStore}. */
@@ -109,14 +113,14 @@ export class MemoryStore implements RunStore {
       recent: [],
       recentBytes: 0,
       packed: new PackedLog(record.lastSeq + 1),
-      packedState: initialRunState(),
+      packedState: INITIAL_STATE,
       checkpoints: [],
       eventsSinceCheckpoint: 0,
       bytesSinceCheckpoint: 0,
-      evictedState: initialRunState(),
+      evictedState: INITIAL_STATE,
       evictedSeq: 0,
-      waiters: new Set(),
-      cancelListeners: new Set(),
+      waiters: undefined,
+      cancelListeners: undefined,
     });
     if (this.#runs.size > this.#options.maxRuns) this.#evictOldestFinished();
   }
@@ -162,7 +166,7 @@ export class MemoryStore implements RunStore {
         log.record.status =
           stored.type === 'run.finished' ? 'finished' : stored.type === 'run.failed' ? 'failed' : 'cancelled';
         log.record.endedAt = stored.event.at;
-        log.cancelListeners.clear();
+        log.cancelListeners = undefined;
       }
     }
     if (log.recent.length > this.#recentCap || log.recentBytes > RECENT_JSON_LENGTH) this.#packOldHalf(log);
@@ -199,11 +203,11 @@ export class MemoryStore implements RunStore {
         if (log.record.status !== 'running' || this.#closed) return;
         await new Promise<void>((resolve) => {
           const done = () => {
-            log.waiters.delete(done);
+            log.waiters?.delete(done);
             wake = undefined;
             resolve();
           };
-          log.waiters.add(done);
+          (log.waiters ??= new Set()).add(done);
           wake = done;
         });
       }
@@ -215,15 +219,15 @@ export class MemoryStore implements RunStore {
   async requestCancel(runId: string, reason: string): Promise<boolean> {
     const log = this.#runs.get(runId);
     if (!log || log.record.status !== 'running') return false;
-    for (const listener of [...log.cancelListeners]) listener(reason);
+    for (const listener of [...(log.cancelListeners ?? [])]) listener(reason);
     return true;
   }
 
   onCancel(runId: string, listener: (reason: string) => void): () => void {
     const log = this.#runs.get(runId);
     if (!log) return () => {};
-    log.cancelListeners.add(listener);
-    return () => log.cancelListeners.delete(listener);
+    (log.cancelListeners ??= new Set()).add(listener);
+    return () => log.cancelListeners?.delete(listener);
   }
 
   /** Stops the sweeper and ends every `follow` (they return as if their signal had aborted). */
@@ -340,7 +344,7 @@ export class MemoryStore implements RunStore {
    * millisecond of latency.
    */
   #wake(log: RunLog): void {
-    if (log.waiters.size === 0) return;
+    if (!log.waiters || log.waiters.size === 0) return;
     this.#pendingWake.add(log);
     if (this.#wakeScheduled) return;
     this.#wakeScheduled = true;
@@ -353,7 +357,7 @@ export class MemoryStore implements RunStore {
   }
 
   #wakeNow(log: RunLog): void {
-    for (const waiter of [...log.waiters]) waiter();
+    if (log.waiters) for (const waiter of [...log.waiters]) waiter();
   }
 
   #sweep(now = Date.now()): void {

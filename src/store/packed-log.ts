@@ -14,6 +14,8 @@
 import { EVENT_TYPES, type AgentEvent, type EventType } from '../protocol/events.js';
 import type { StoredEvent } from './store.js';
 
+const EMPTY_U32 = new Uint32Array(0);
+const EMPTY_U8 = new Uint8Array(0);
 const TYPE_CODES: ReadonlyMap<EventType, number> = new Map(EVENT_TYPES.map((type, code) => [type, code]));
 
 /** A {@link StoredEvent} read back from a {@link PackedLog}: its object is parsed on first use. */
@@ -41,10 +43,10 @@ export class PackedLog {
   #chunks: string[] = [];
   #chunkBase = 0;
   /** Per held event, from slot `#head`: its batch number, its start and length in that batch's string, and its type code. */
-  #chunkOf = new Uint32Array(16);
-  #starts = new Uint32Array(16);
-  #lengths = new Uint32Array(16);
-  #types = new Uint8Array(16);
+  #chunkOf = EMPTY_U32;
+  #starts = EMPTY_U32;
+  #lengths = EMPTY_U32;
+  #types = EMPTY_U8;
   #head = 0;
   #count = 0;
   #firstSeq: number;
@@ -135,7 +137,8 @@ export class PackedLog {
   /** Makes room for `extra` more slots: moves the held slots to the front, and doubles when still short. */
   #reserve(extra: number): void {
     if (this.#head + this.#count + extra <= this.#types.length) return;
-    let capacity = this.#types.length;
+    // Nothing is allocated before the first append: most runs never pack anything.
+    let capacity = Math.max(16, this.#types.length);
     while (this.#count + extra > capacity / 2) capacity *= 2;
     const from = this.#head;
     const to = this.#head + this.#count;

@@ -30,11 +30,8 @@ export interface AnswerProps {
 const BUDGET: RevealBudget = { htmlCharsPerMs: 300, parseShare: 0.25 };
 /** One frame at 60 Hz (ms): the normal step of the allowance. */
 const FRAME_MS = 1000 / 60;
-/**
- * How long the answer may stay behind the data before the allowance follows the clock (ms). The
- * rendering target is a paint lag under 50 ms at p99 (UI.md allowed 250).
- */
-const LAG_BOUND_MS = 50;
+/** How long the answer may stay behind the data before the allowance follows the clock (ms; UI.md: ≤ 250). */
+const LAG_BOUND_MS = 250;
 /** The longest gap between renders the allowance grows with (ms): a stall does not buy a huge frame. */
 const MAX_STEP_MS = 100;
 

@@ -32,6 +32,8 @@ export class GatewayMetrics implements StreamObserver {
   readonly #streams: Gauge<'transport' | 'format'>;
   readonly #events: Counter;
   readonly #bytes: Counter;
+  /** Events and bytes written since the last scrape (see the two counters' `collect`). */
+  readonly #sent = { events: 0, bytes: 0 };
   readonly #resumes: Counter;
   readonly #waits: Counter;
   readonly #snapshots: Counter;
@@ -62,8 +64,27 @@ export class GatewayMetrics implements StreamObserver {
       registers,
     });
     this.#streams = new Gauge({ name: 'agentwire_streams_open', help: 'Open event streams', labelNames: ['transport', 'format'], registers });
-    this.#events = new Counter({ name: 'agentwire_events_sent_total', help: 'Events written to streams', registers });
-    this.#bytes = new Counter({ name: 'agentwire_bytes_sent_total', help: 'Bytes (UTF-16 code units) written to streams', registers });
+    // Counted per write in plain numbers and handed to prom-client when scraped: `inc` validates
+    // and hashes labels, a cost every paced event paid once per subscriber.
+    const sent = this.#sent;
+    this.#events = new Counter({
+      name: 'agentwire_events_sent_total',
+      help: 'Events written to streams',
+      registers,
+      collect() {
+        this.inc(sent.events);
+        sent.events = 0;
+      },
+    });
+    this.#bytes = new Counter({
+      name: 'agentwire_bytes_sent_total',
+      help: 'Bytes (UTF-16 code units) written to streams',
+      registers,
+      collect() {
+        this.inc(sent.bytes);
+        sent.bytes = 0;
+      },
+    });
     this.#resumes = new Counter({ name: 'agentwire_resumes_total', help: 'Streams opened after a cursor (reconnects and resumes)', registers });
     this.#waits = new Counter({ name: 'agentwire_slow_consumer_waits_total', help: "Times a stream waited for a client's full buffer to drain", registers });
     this.#snapshots = new Counter({
@@ -110,8 +131,8 @@ export class GatewayMetrics implements StreamObserver {
   }
 
   wrote(events: number, bytes: number): void {
-    this.#events.inc(events);
-    this.#bytes.inc(bytes);
+    this.#sent.events += events;
+    this.#sent.bytes += bytes;
   }
 
   waited(): void {

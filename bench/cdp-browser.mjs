@@ -15,6 +15,9 @@ export async function launchBrowser({ executablePath, args = [] }) {
   const child = spawn(executablePath, ['--headless', '--remote-debugging-port=0', `--user-data-dir=${profile}`, ...args, 'about:blank'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  // If the harness dies (an assertion, an uncaught error), Chromium goes with it.
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
   const endpoint = await new Promise((resolve, reject) => {
     let stderr = '';
     const timer = setTimeout(() => reject(new Error(`Chromium did not start in 20 s:\n${stderr}`)), 20_000);
@@ -80,6 +83,7 @@ export async function launchBrowser({ executablePath, args = [] }) {
       await send('Browser.close').catch(() => {});
       socket.close();
       if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+      process.off('exit', killChild);
       rmSync(profile, { recursive: true, force: true });
     },
   };

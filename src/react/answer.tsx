@@ -32,11 +32,17 @@ const BUDGET: RevealBudget = { htmlCharsPerMs: 300, parseShare: 0.25 };
 const FRAME_MS = 1000 / 60;
 /** How long the answer may stay behind the data before the allowance follows the clock (ms; UI.md: ≤ 250). */
 const LAG_BOUND_MS = 250;
+/**
+ * A backlog this small is shown whole in one render, whatever the budget: a live stream finishes a
+ * block or two per frame, and holding them back only adds lag (most of all while the page's code is
+ * still cold and parses slowly). The budget is for real backlogs: a replay, a page opened late.
+ */
+const FEW_BLOCKS = 3;
 /** The longest gap between renders the allowance grows with (ms): a stall does not buy a huge frame. */
 const MAX_STEP_MS = 100;
 
 /** Limits on what one render adds (see {@link BUDGET}). */
-interface RevealBudget {
+export interface RevealBudget {
   htmlCharsPerMs: number;
   parseShare: number;
 }
@@ -76,8 +82,8 @@ export function Answer({ text, streaming }: AnswerProps) {
   );
 }
 
-/** The finished blocks of one answer, parsed to HTML as fast as the budget allows. */
-class AnswerModel {
+/** The finished blocks of one answer, parsed to HTML as fast as the budget allows. Exported for tests. */
+export class AnswerModel {
   private readonly splitter = new BlockSplitter();
   private text = '';
   /** Sanitised HTML of finished blocks 0…n−1 (parsed once each). */
@@ -106,7 +112,7 @@ class AnswerModel {
         const block = renderMarkdown(done[html.length] as string);
         html.push(block);
         chars += block.length;
-      } while (html.length < done.length && chars < allowance && performance.now() < deadline);
+      } while (html.length < done.length && ((chars < allowance && performance.now() < deadline) || done.length - html.length <= FEW_BLOCKS));
       this.html = html;
     }
     this.behindSince = this.html.length < done.length ? (this.behindSince ?? now) : undefined;

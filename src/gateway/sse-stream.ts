@@ -73,16 +73,19 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
         sink.write(encodeSseRetry(options.retryMs) + format.prelude);
         armHeartbeat(options.heartbeatMs);
         let pendingEvents = 0;
-        const send = async (chunk: string) => {
+        /** Writes a chunk; false when the client's buffer is now full. */
+        const write = (chunk: string): boolean => {
           lastWriteAt = Date.now();
           observer?.wrote(pendingEvents, chunk.length);
           pendingEvents = 0;
-          if (!sink.write(chunk)) {
-            observer?.waited();
-            release?.blocked?.(true);
-            await sink.ready();
-            release?.blocked?.(false);
-          }
+          return sink.write(chunk);
+        };
+        /** Waits for the client's buffer to drain, telling the run it is blocked meanwhile. */
+        const drained = async () => {
+          observer?.waited();
+          release?.blocked?.(true);
+          await sink.ready();
+          release?.blocked?.(false);
         };
         const signal = stopped.signal;
         for await (const batch of options.store.follow(options.runId, options.after, { signal })) {
@@ -93,12 +96,13 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
             pendingEvents++;
             if (stored.type === 'run.snapshot') observer?.snapshot();
             if (chunk.length >= CHUNK_SIZE) {
-              await send(chunk);
+              if (!write(chunk)) await drained();
               chunk = '';
               if (signal.aborted) break;
             }
           }
-          if (chunk !== '' && !signal.aborted) await send(chunk);
+          // No await when the write went through: a live stream writes a batch per wake-up.
+          if (chunk !== '' && !signal.aborted && !write(chunk)) await drained();
           if (signal.aborted) break;
         }
       } finally {

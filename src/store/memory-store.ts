@@ -10,6 +10,7 @@ import { isTerminalType } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
 import { reduceAll } from '../reducer/reduce.js';
 import { initialRunState, type RunState } from '../reducer/run-state.js';
+import { Follower } from './follower.js';
 import { PackedLog } from './packed-log.js';
 import { type FollowOptions, type RunRecord, type RunStore, type StoredEvent, toStoredEvent } from './store.js';
 
@@ -179,41 +180,23 @@ export class MemoryStore implements RunStore {
     return log ? this.#readNow(log, after, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY) : [];
   }
 
-  async *follow(runId: string, after: number, options: FollowOptions = {}): AsyncIterable<StoredEvent[]> {
+  follow(runId: string, after: number, options: FollowOptions = {}): AsyncIterable<StoredEvent[]> {
     const log = this.#runs.get(runId);
-    if (!log) return;
-    const { signal } = options;
+    if (!log) return nothing();
     const maxBatch = options.maxBatch ?? 512;
     const maxBatchBytes = options.maxBatchBytes ?? 256 * 1024;
-    // One abort listener for the whole follow, not one per wait: it wakes the pending wait.
-    let wake: (() => void) | undefined;
-    const onAbort = () => wake?.();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      let cursor = after;
-      while (!signal?.aborted) {
-        const batch = this.#readNow(log, cursor, maxBatch, maxBatchBytes);
-        if (batch.length > 0) {
-          const last = batch[batch.length - 1] as StoredEvent;
-          cursor = last.seq;
-          yield batch;
-          if (isTerminalType(last.type)) return;
-          continue;
-        }
-        if (log.record.status !== 'running' || this.#closed) return;
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            log.waiters?.delete(done);
-            wake = undefined;
-            resolve();
-          };
-          (log.waiters ??= new Set()).add(done);
-          wake = done;
-        });
-      }
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
+    return new Follower(
+      {
+        read: (cursor) => this.#readNow(log, cursor, maxBatch, maxBatchBytes),
+        ended: () => log.record.status !== 'running' || this.#closed,
+        onAppend: (wake) => {
+          (log.waiters ??= new Set()).add(wake);
+          return () => log.waiters?.delete(wake);
+        },
+      },
+      after,
+      options.signal,
+    );
   }
 
   async requestCancel(runId: string, reason: string): Promise<boolean> {
@@ -356,8 +339,12 @@ export class MemoryStore implements RunStore {
     });
   }
 
+  /** Calls every waiter once: a waiter that wants the next append too registers again. */
   #wakeNow(log: RunLog): void {
-    if (log.waiters) for (const waiter of [...log.waiters]) waiter();
+    const waiters = log.waiters;
+    if (!waiters || waiters.size === 0) return;
+    log.waiters = undefined;
+    for (const waiter of waiters) waiter();
   }
 
   #sweep(now = Date.now()): void {
@@ -379,3 +366,6 @@ export class MemoryStore implements RunStore {
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
 }
+
+/** The follow of an unknown run: ends at once. */
+async function* nothing(): AsyncGenerator<StoredEvent[]> {}

@@ -1,0 +1,118 @@
+/**
+ * The iterator behind an in-process store's `follow`: batches after a cursor, then live ones as
+ * they are appended, until the terminal event, the end of the run, or an abort. Written as a plain
+ * async iterator rather than an async generator: a live subscriber takes one batch per wake-up, and
+ * a generator's `yield` costs two extra promise hops per batch, per subscriber.
+ *
+ * @module
+ */
+import { isTerminalType } from '../protocol/events.js';
+import type { StoredEvent } from './store.js';
+
+/** What a {@link Follower} reads from. */
+export interface FollowSource {
+  /** The next batch after `cursor` (empty when there is none yet). */
+  read(cursor: number): StoredEvent[];
+  /** True once nothing more will ever be appended (the run ended, or the store closed). */
+  ended(): boolean;
+  /** Calls `wake` at the next append (or close), once; returns the function that cancels it. */
+  onAppend(wake: () => void): () => void;
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+/** See the module comment. */
+export class Follower implements AsyncIterableIterator<StoredEvent[]> {
+  readonly #source: FollowSource;
+  readonly #signal: AbortSignal | undefined;
+  #cursor: number;
+  #done = false;
+  /** The `next()` waiting for an append, if one is. */
+  #pending: ((result: IteratorResult<StoredEvent[]>) => void) | undefined;
+  #cancelWait: (() => void) | undefined;
+  #listening = false;
+
+  constructor(source: FollowSource, after: number, signal?: AbortSignal) {
+    this.#source = source;
+    this.#cursor = after;
+    this.#signal = signal;
+  }
+
+  next(): Promise<IteratorResult<StoredEvent[]>> {
+    const ready = this.#pull();
+    if (ready) return Promise.resolve(ready);
+    return new Promise((resolve) => {
+      this.#pending = resolve;
+      this.#wait();
+    });
+  }
+
+  /** Called when a `for await` loop is left early: stops waiting and lets go of the source. */
+  return(): Promise<IteratorResult<StoredEvent[]>> {
+    const pending = this.#pending;
+    this.#finish();
+    pending?.(DONE);
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** A result available now, or `undefined` when the caller has to wait for an append. */
+  #pull(): IteratorResult<StoredEvent[]> | undefined {
+    if (this.#done) return DONE;
+    if (this.#signal?.aborted) {
+      this.#finish();
+      return DONE;
+    }
+    const batch = this.#source.read(this.#cursor);
+    if (batch.length > 0) {
+      const last = batch[batch.length - 1] as StoredEvent;
+      this.#cursor = last.seq;
+      if (isTerminalType(last.type)) this.#finish();
+      return { value: batch, done: false };
+    }
+    if (this.#source.ended()) {
+      this.#finish();
+      return DONE;
+    }
+    return undefined;
+  }
+
+  #wait(): void {
+    this.#cancelWait = this.#source.onAppend(this.#woken);
+    if (this.#signal && !this.#listening) {
+      // One abort listener for the whole follow, not one per wait.
+      this.#listening = true;
+      this.#signal.addEventListener('abort', this.#aborted, { once: true });
+    }
+  }
+
+  readonly #woken = (): void => {
+    this.#cancelWait = undefined;
+    const resolve = this.#pending;
+    if (!resolve) return;
+    const ready = this.#pull();
+    if (!ready) return this.#wait();
+    this.#pending = undefined;
+    resolve(ready);
+  };
+
+  readonly #aborted = (): void => {
+    const resolve = this.#pending;
+    this.#finish();
+    resolve?.(DONE);
+  };
+
+  #finish(): void {
+    this.#done = true;
+    this.#pending = undefined;
+    this.#cancelWait?.();
+    this.#cancelWait = undefined;
+    if (this.#listening) {
+      this.#listening = false;
+      this.#signal?.removeEventListener('abort', this.#aborted);
+    }
+  }
+}

@@ -6,13 +6,15 @@
 //   npm run bench -- --quick            throughput, many, ttfe, disconnect; smaller (≤ 2 min)
 //   npm run bench -- --workloads=throughput,many --servers=raw,agentwire --reps=5 --streams=2000,5000
 //   npm run bench -- --warmup=false     measure cold servers (no untimed warm-up run first)
+//   npm run bench -- --base=../old --servers=agentwire,agentwire@base --out=/tmp/ab
+//                                       A/B: another built checkout's agentwire beside this one
 //
 // 5,000 streams are opt-in (--streams=2000,5000): on the shared 2-core machine they overflow every
 // server's accept queue and time out thousands of connections, the raw loop's included.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderMarkdown, renderSvgs } from './report.mjs';
 import { now } from './servers/workload.mjs';
@@ -42,6 +44,18 @@ const SERVERS = {
   fastify: { command: process.execPath, args: [join(here, 'servers/fastify.mjs')] },
   fastapi: { command: python, args: [join(here, 'servers/fastapi_server.py')] },
 };
+// --base=<dir>: also run the agentwire of another checkout (built; e.g. a `git worktree` of an older
+// commit) as `agentwire@base`, interleaved with this one in every repetition: an A/B on one machine.
+if (args.base) {
+  const script = join(resolve(args.base), 'bench/servers/agentwire.mjs');
+  if (!existsSync(script) || !existsSync(join(resolve(args.base), 'dist/index.js'))) {
+    console.error(`--base=${args.base}: no built checkout there (need bench/servers/agentwire.mjs and dist/index.js; run \`npm run build\` in it)`);
+    process.exit(2);
+  }
+  SERVERS['agentwire@base'] = { command: process.execPath, args: [script] };
+}
+/** Both agentwire builds speak the same protocol to the load generator. */
+const isAgentwire = (name) => name === 'agentwire' || name === 'agentwire@base';
 const servers = (args.servers ? args.servers.split(',') : Object.keys(SERVERS)).filter((name) => {
   if (!SERVERS[name]) throw new Error(`unknown server ${name}; one of ${Object.keys(SERVERS).join(', ')}`);
   if (name === 'fastapi' && !fastapiAvailable) {
@@ -172,19 +186,20 @@ async function warm(server, ask, how) {
   if (how === 'light') {
     // Before the many-streams workload, whose memory per stream is read from RSS: a heap swollen
     // by a long warm-up (and collected during the measurement) would blur it.
-    await runLoadgen({ kind: 'ttfe', port, server: name, workload: short, count: 200, mode: name === 'agentwire' ? 'post-stream' : 'get', timeoutMs: 30_000 });
+    await runLoadgen({ kind: 'ttfe', port, server: name, workload: short, count: 200, mode: isAgentwire(name) ? 'post-stream' : 'get', timeoutMs: 30_000 });
     await runLoadgen({ kind: 'many', port, server: name, workload: { n: 3, bytes: 64, rate: 100 }, streams: 50, openPerSecond: 1000, timeoutMs: 10_000 });
     return ask('reset');
   }
   await runLoadgen({ kind: 'throughput', port, server: name, workload: { n: settings.throughput.n, bytes: 64, rate: 0 }, timeoutMs: 20_000 });
-  await runLoadgen({ kind: 'ttfe', port, server: name, workload: short, count: 1_000, mode: name === 'agentwire' ? 'post-stream' : 'get', timeoutMs: 30_000 });
+  await runLoadgen({ kind: 'ttfe', port, server: name, workload: short, count: 1_000, mode: isAgentwire(name) ? 'post-stream' : 'get', timeoutMs: 30_000 });
   await runLoadgen({ kind: 'many', port, server: name, workload: { n: 3, bytes: 64, rate: 100 }, streams: 200, openPerSecond: 2000, timeoutMs: 10_000 });
   await ask('reset');
 }
 
 function runLoadgen(task, onMark = () => {}, timeoutMs = 120_000) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'loadgen.mjs'), JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const kind = isAgentwire(task.server) ? 'agentwire' : task.server;
+    const child = spawn(process.execPath, [join(here, 'loadgen.mjs'), JSON.stringify({ ...task, server: kind })], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let result;
     const marks = [];
@@ -309,7 +324,7 @@ async function benchTtfe() {
   const rows = [];
   for (const name of servers) {
     const server = await startServer(name, {}, { warm: 'full' });
-    const modes = name === 'agentwire' ? ['post-stream', 'attach', 'create-then-get'] : ['get'];
+    const modes = isAgentwire(name) ? ['post-stream', 'attach', 'create-then-get'] : ['get'];
     for (const mode of modes) {
       const result = await runLoadgen({ kind: 'ttfe', port: server.port, server: name, workload: { n: 1, bytes: 64, rate: 0 }, count, mode, timeoutMs: 60_000 });
       rows.push({ server: name, mode, ...result });

@@ -126,8 +126,11 @@ describe.skipIf(skip !== undefined)('streaming render in Chromium', () => {
     await page.goto(`${url}/runs/${runId}`);
     await poll(async () => Number(await page.getAttribute('.aw-answer', 'data-shown-length')) === expected.length, 'the whole answer shown', 30_000);
     const shown = await page.evaluate(() => (window as unknown as { __shown: number[] }).__shown);
-    // 1,500 paragraphs (~110 KB of HTML) at ≤ 4 KB a frame: the reveal takes many frames, in order.
-    expect(shown.length).toBeGreaterThan(5);
+    // 1,500 paragraphs (~110 KB of HTML), a frame's worth at a time, in order. How many frames depends
+    // on the machine: behind for more than 250 ms, the reveal takes bigger steps (at most 100 ms of
+    // work each, so the lag stays bounded), and on a loaded machine it has taken as few as 4. Shown
+    // all at once, it would take one or two.
+    expect(shown.length).toBeGreaterThanOrEqual(3);
     expect(shown.every((value, index) => index === 0 || value > (shown[index - 1] as number))).toBe(true);
     expect(shown.at(-1)).toBe(expected.length);
     expect(normalise((await page.textContent('.aw-answer')) ?? '')).toBe(normalise(expected));

@@ -804,6 +804,28 @@ describe('Runner: disconnect policy', () => {
     await within(runner.whenEnded(record.id), 5000, 'the run to be cancelled');
   });
 
+  it('a subscriber leaving a run that has ended sets no grace timer (it would hold the run for the whole period)', async () => {
+    const GRACE = 123_456;
+    const { runner } = setup(
+      {
+        quick: async function* () {
+          yield 'done';
+        },
+      },
+      { graceMs: GRACE },
+    );
+    const record = await runner.start({ input: null });
+    const release = runner.attach(record.id);
+    await within(runner.whenEnded(record.id), 5000, 'the run to end');
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      release();
+      expect(timers.mock.calls.filter(([, delay]) => delay === GRACE)).toHaveLength(0);
+    } finally {
+      timers.mockRestore();
+    }
+  });
+
   it('calling a release function twice does not drop another subscriber', async () => {
     const { store, runner } = setup({ ticker }, { graceMs: 50 });
     const record = await runner.start({ input: null });

@@ -321,7 +321,9 @@ export class Runner {
   }
 
   #armGrace(run: LiveRun): void {
-    if (this.#graceMs === 'continue' || run.subscribers > 0 || run.controller.signal.aborted) return;
+    // A run that has ended needs no timer: its last subscriber leaves after the terminal event, and
+    // a timer then would keep the run's objects alive for the whole grace period.
+    if (this.#graceMs === 'continue' || run.subscribers > 0 || run.controller.signal.aborted || !this.#live.has(run.id)) return;
     if (run.graceTimer) clearTimeout(run.graceTimer);
     run.graceTimer = setTimeout(() => {
       run.graceTimer = undefined;

@@ -343,8 +343,9 @@ export class MemoryStore implements RunStore {
   #wakeNow(log: RunLog): void {
     const waiters = log.waiters;
     if (!waiters || waiters.size === 0) return;
-    log.waiters = undefined;
-    for (const waiter of waiters) waiter();
+    const called = [...waiters];
+    waiters.clear();
+    for (const waiter of called) waiter();
   }
 
   #sweep(now = Date.now()): void {

@@ -30,10 +30,8 @@ export class GatewayMetrics implements StreamObserver {
   readonly #aborted: Counter<'reason'>;
   readonly #runDuration: Histogram<'outcome'>;
   readonly #streams: Gauge<'transport' | 'format'>;
-  readonly #events: Counter;
-  readonly #bytes: Counter;
-  /** Events and bytes written since the last scrape (see the two counters' `collect`). */
-  readonly #sent = { events: 0, bytes: 0 };
+  readonly #events: ScrapedCounter;
+  readonly #bytes: ScrapedCounter;
   readonly #resumes: Counter;
   readonly #waits: Counter;
   readonly #snapshots: Counter;
@@ -64,27 +62,9 @@ export class GatewayMetrics implements StreamObserver {
       registers,
     });
     this.#streams = new Gauge({ name: 'agentwire_streams_open', help: 'Open event streams', labelNames: ['transport', 'format'], registers });
-    // Counted per write in plain numbers and handed to prom-client when scraped: `inc` validates
-    // and hashes labels, a cost every paced event paid once per subscriber.
-    const sent = this.#sent;
-    this.#events = new Counter({
-      name: 'agentwire_events_sent_total',
-      help: 'Events written to streams',
-      registers,
-      collect() {
-        this.inc(sent.events);
-        sent.events = 0;
-      },
-    });
-    this.#bytes = new Counter({
-      name: 'agentwire_bytes_sent_total',
-      help: 'Bytes (UTF-16 code units) written to streams',
-      registers,
-      collect() {
-        this.inc(sent.bytes);
-        sent.bytes = 0;
-      },
-    });
+    // Counted per write in plain numbers, handed to prom-client when scraped (see scrapedCounter).
+    this.#events = scrapedCounter('agentwire_events_sent_total', 'Events written to streams', registers);
+    this.#bytes = scrapedCounter('agentwire_bytes_sent_total', 'Bytes (UTF-16 code units) written to streams', registers);
     this.#resumes = new Counter({ name: 'agentwire_resumes_total', help: 'Streams opened after a cursor (reconnects and resumes)', registers });
     this.#waits = new Counter({ name: 'agentwire_slow_consumer_waits_total', help: "Times a stream waited for a client's full buffer to drain", registers });
     this.#snapshots = new Counter({
@@ -131,8 +111,8 @@ export class GatewayMetrics implements StreamObserver {
   }
 
   wrote(events: number, bytes: number): void {
-    this.#sent.events += events;
-    this.#sent.bytes += bytes;
+    this.#events.add(events);
+    this.#bytes.add(bytes);
   }
 
   waited(): void {
@@ -167,4 +147,31 @@ export class GatewayMetrics implements StreamObserver {
     clearInterval(this.#sampler);
     this.#loop.disable();
   }
+}
+
+/** A label-free counter whose increments are plain additions until a scrape reads it. */
+interface ScrapedCounter {
+  add(value: number): void;
+}
+
+/**
+ * A {@link ScrapedCounter}: `Counter.inc` validates its value and hashes labels, a cost a per-write
+ * counter would pay once per event per subscriber; this one pays it once per scrape.
+ */
+function scrapedCounter(name: string, help: string, registers: Registry[]): ScrapedCounter {
+  let pending = 0;
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      this.inc(pending);
+      pending = 0;
+    },
+  });
+  return {
+    add: (value) => {
+      pending += value;
+    },
+  };
 }

@@ -54,7 +54,7 @@ interface Checkpoint {
 }
 
 /**
- * One run's log: the newest events as objects in `recent`, older ones packed into bytes (see
+ * One run's log: the newest events as objects in `recent`, older ones packed (see
  * {@link PackedLog}), and the state of the evicted ones. The packed events are folded into
  * `packedState` as they are packed, with a checkpoint every 1/16 of the bounds, so eviction cuts at
  * a checkpoint and never has to parse what it evicts.
@@ -232,27 +232,28 @@ export class MemoryStore implements RunStore {
       return [this.#snapshot(log), ...this.#readNow(log, log.evictedSeq, max - 1, maxBytes)];
     }
     const { packed, recent } = log;
-    const result: StoredEvent[] = [];
+    // Packed events first (only a reader that is behind has any), then the recent objects as they
+    // are; an up-to-date reader (every live wake-up) allocates nothing but the slice it gets.
+    let result: StoredEvent[] | undefined;
     let bytes = 0;
-    // Packed events first (only a reader that is behind gets here), then the recent objects as they are.
-    for (let index = Math.max(0, after + 1 - packed.firstSeq); index < packed.length && result.length < max; index++) {
+    for (let index = Math.max(0, after + 1 - packed.firstSeq); index < packed.length && (result?.length ?? 0) < max; index++) {
       bytes += packed.jsonLengthAt(index);
-      if (bytes > maxBytes && result.length > 0) return result;
-      result.push(packed.at(index));
+      if (bytes > maxBytes && result) return result;
+      (result ??= []).push(packed.at(index));
     }
     const start = Math.max(0, after + 1 - (packed.firstSeq + packed.length));
-    let end = Math.min(recent.length, start + max - result.length);
+    let end = Math.min(recent.length, start + max - (result?.length ?? 0));
     if (maxBytes !== Number.POSITIVE_INFINITY) {
       for (let index = start; index < end; index++) {
         bytes += (recent[index] as StoredEvent).json.length;
         if (bytes > maxBytes) {
-          end = Math.max(index, result.length === 0 ? start + 1 : start);
+          end = Math.max(index, result ? start : start + 1);
           break;
         }
       }
     }
-    if (start >= end) return result;
-    return result.length === 0 ? recent.slice(start, end) : result.concat(recent.slice(start, end));
+    const tail = start >= end ? [] : recent.slice(start, end);
+    return result ? result.concat(tail) : tail;
   }
 
   #snapshot(log: RunLog): StoredEvent {

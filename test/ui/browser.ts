@@ -3,7 +3,11 @@
  * has no `expect`).
  */
 import { existsSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import type { GatewayOptions } from '../../src/gateway/options.js';
+import { type TestServer, startNodeServer } from '../helpers/servers.js';
 
 /** Where Debian installs Chromium (`.ci/run` installs the `chromium` package). */
 export const CHROMIUM_PATH = process.env.AGENTWIRE_CHROMIUM ?? '/usr/bin/chromium';
@@ -27,6 +31,39 @@ export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...extraArgs],
   });
+}
+
+/**
+ * The gateway and the Chromium of one browser suite: started before its tests, closed after them.
+ * Read `server`, `url` and `browser` inside the tests (they exist once the suite has started).
+ */
+export function useGatewayAndChromium(
+  options: GatewayOptions,
+  onRequest?: (request: IncomingMessage) => void,
+): { readonly server: TestServer; readonly url: string; readonly browser: Browser } {
+  let server: TestServer | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    server = await startNodeServer(options, onRequest);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  return {
+    get server() {
+      if (!server) throw new Error('the suite has not started its gateway yet');
+      return server;
+    },
+    get url() {
+      return this.server.url;
+    },
+    get browser() {
+      if (!browser) throw new Error('the suite has not launched Chromium yet');
+      return browser;
+    },
+  };
 }
 
 /** Polls `check` until it returns a truthy value; rejects with `what` and the last value after `timeoutMs`. */

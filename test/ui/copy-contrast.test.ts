@@ -3,11 +3,11 @@
  * mid-stream too; and every piece of text on the page meets WCAG AA contrast in the light and the
  * dark scheme, in each run state (live, finished, failed, cancelled).
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { AgentError, type AgentContext, type AgentDefinition } from '../../src/producer/agent.js';
-import { type TestServer, startNodeServer, startRunAt } from '../helpers/servers.js';
-import { chromiumSkipReason, launchChromium, poll } from './browser.js';
+import { startRunAt } from '../helpers/servers.js';
+import { chromiumSkipReason, poll, useGatewayAndChromium } from './browser.js';
 
 const skip = chromiumSkipReason();
 
@@ -160,24 +160,12 @@ function contrastFailures(): ContrastFailure[] {
 }
 
 describe.skipIf(skip !== undefined)('copy buttons and contrast in Chromium', () => {
-  let server: TestServer;
-  let url: string;
-  let browser: Browser;
+  const suite = useGatewayAndChromium({ agents: [showcase], heartbeatMs: 1000, onAgentError: () => {} });
 
-  beforeAll(async () => {
-    server = await startNodeServer({ agents: [showcase], heartbeatMs: 1000, onAgentError: () => {} });
-    url = server.url;
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
-  const startRun = (end: 'finish' | 'fail' | 'hold') => startRunAt(url, 'showcase', { end });
+  const startRun = (end: 'finish' | 'fail' | 'hold') => startRunAt(suite.url, 'showcase', { end });
 
   async function newPage(colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 1400 }, colorScheme, permissions: ['clipboard-read', 'clipboard-write'] });
+    const context = await suite.browser.newContext({ viewport: { width: 1280, height: 1400 }, colorScheme, permissions: ['clipboard-read', 'clipboard-write'] });
     return context.newPage();
   }
 
@@ -187,7 +175,7 @@ describe.skipIf(skip !== undefined)('copy buttons and contrast in Chromium', () 
   it('copies a step (with its logs, tool call and nested steps), the answer and a tool result, mid-stream too', async () => {
     const page = await newPage();
     const runId = await startRun('hold');
-    await page.goto(`${url}/runs/${runId}`);
+    await page.goto(`${suite.url}/runs/${runId}`);
     // The run holds in its last step: open the folded "Research" step and copy it.
     const research = page.locator('.aw-step', { has: page.locator(':scope > .aw-step__heading', { hasText: 'Research' }) }).first();
     await poll(async () => (await research.getAttribute('data-state')) === 'complete', 'research complete');
@@ -237,7 +225,7 @@ describe.skipIf(skip !== undefined)('copy buttons and contrast in Chromium', () 
       };
 
       const held = await startRun('hold');
-      await page.goto(`${url}/runs/${held}`);
+      await page.goto(`${suite.url}/runs/${held}`);
       await poll(async () => (await page.$('.aw-step[data-state="running"]')) !== null && (await indicator(page)) === 'live', 'a live run with a running step');
       await poll(async () => ((await page.textContent('.aw-answer')) ?? '').includes('two'), 'the answer');
       await check('live');
@@ -246,17 +234,17 @@ describe.skipIf(skip !== undefined)('copy buttons and contrast in Chromium', () 
       await check('cancelled');
 
       const finished = await startRun('finish');
-      await page.goto(`${url}/runs/${finished}`);
+      await page.goto(`${suite.url}/runs/${finished}`);
       await poll(async () => (await indicator(page)) === 'ended', 'the finished run');
       await check('finished');
 
       const failed = await startRun('fail');
-      await page.goto(`${url}/runs/${failed}`);
+      await page.goto(`${suite.url}/runs/${failed}`);
       await poll(async () => (await indicator(page)) === 'error', 'the failed run');
       await check('failed');
 
       // The empty page: composer, examples, runs list.
-      await page.goto(url);
+      await page.goto(suite.url);
       await poll(async () => (await page.$$('.runs__item')).length >= 3, 'the runs list');
       await check('home');
       expect(failures).toEqual([]);

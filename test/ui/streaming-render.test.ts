@@ -3,11 +3,11 @@
  * (not in one long task) and completely; a hidden tab keeps folding events in without animation
  * frames, and its answer is whole when it is shown again.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import type { AgentContext, AgentDefinition } from '../../src/producer/agent.js';
-import { type TestServer, serverAnswer as answerAt, startNodeServer, startRunAt } from '../helpers/servers.js';
-import { chromiumSkipReason, launchChromium, poll } from './browser.js';
+import { serverAnswer as answerAt, startRunAt } from '../helpers/servers.js';
+import { chromiumSkipReason, poll, useGatewayAndChromium } from './browser.js';
 
 const skip = chromiumSkipReason();
 
@@ -85,25 +85,13 @@ function backgroundTabEmulation() {
 }
 
 describe.skipIf(skip !== undefined)('streaming render in Chromium', () => {
-  let server: TestServer;
-  let url: string;
-  let browser: Browser;
+  const suite = useGatewayAndChromium({ agents, heartbeatMs: 1000, onAgentError: () => {} });
 
-  beforeAll(async () => {
-    server = await startNodeServer({ agents, heartbeatMs: 1000, onAgentError: () => {} });
-    url = server.url;
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
-  const startRun = (agent: string, input: unknown) => startRunAt(url, agent, input);
-  const serverAnswer = (runId: string) => answerAt(url, runId);
+  const startRun = (agent: string, input: unknown) => startRunAt(suite.url, agent, input);
+  const serverAnswer = (runId: string) => answerAt(suite.url, runId);
 
   async function newPage(init?: () => void): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     if (init) await page.addInitScript(init);
     return page;
@@ -123,7 +111,7 @@ describe.skipIf(skip !== undefined)('streaming render in Chromium', () => {
       };
       requestAnimationFrame(frame);
     });
-    await page.goto(`${url}/runs/${runId}`);
+    await page.goto(`${suite.url}/runs/${runId}`);
     await poll(async () => Number(await page.getAttribute('.aw-answer', 'data-shown-length')) === expected.length, 'the whole answer shown', 30_000);
     const shown = await page.evaluate(() => (window as unknown as { __shown: number[] }).__shown);
     // 1,500 paragraphs (~110 KB of HTML), a frame's worth at a time, in order. How many frames depends
@@ -144,7 +132,7 @@ describe.skipIf(skip !== undefined)('streaming render in Chromium', () => {
     const runId = await startRun('words', { count, every: 10 });
     const answer = serverAnswer(runId);
     const words = Array.from({ length: count }, (_, index) => `w${index + 1} `).join('');
-    await page.goto(`${url}/runs/${runId}`);
+    await page.goto(`${suite.url}/runs/${runId}`);
     await poll(async () => ((await page.textContent('.aw-answer').catch(() => '')) ?? '').includes('w50 '), 'the stream under way');
     // Hidden mid-stream, just after the run store asked for a frame (the answer is one paragraph,
     // so the store is the only one asking), which then never comes while hidden.

@@ -4,14 +4,14 @@
  * screenshots (saved under .artifacts/ui/).
  */
 import { mkdirSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { demoAgents } from '../../src/demo/demo-agents.js';
 import type { AgentContext, AgentDefinition } from '../../src/producer/agent.js';
 import { renderMarkdown } from '../../src/react/markdown.js';
 import { ROOT } from '../helpers/process.js';
-import { type TestServer, serverAnswer as answerAt, startNodeServer, startRunAt } from '../helpers/servers.js';
-import { chromiumSkipReason, launchChromium, poll } from './browser.js';
+import { serverAnswer as answerAt, startRunAt } from '../helpers/servers.js';
+import { chromiumSkipReason, poll, useGatewayAndChromium } from './browser.js';
 
 const skip = chromiumSkipReason();
 const ARTIFACTS = `${ROOT}.artifacts/ui`;
@@ -84,33 +84,23 @@ const testAgents: AgentDefinition[] = [
 const normalise = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
-  let server: TestServer;
-  let url: string;
-  let browser: Browser;
   const eventRequests = new Map<string, number>();
-
-  beforeAll(async () => {
+  beforeAll(() => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    server = await startNodeServer(
-      { agents: [...demoAgents({ speed: 2 }), ...testAgents], heartbeatMs: 1000, retryMs: 100, graceMs: 10_000, onAgentError: () => {} },
-      (request) => {
-        const match = /^\/api\/runs\/([^/]+)\/events/.exec(request.url ?? '');
-        if (match?.[1]) eventRequests.set(match[1], (eventRequests.get(match[1]) ?? 0) + 1);
-      },
-    );
-    url = server.url;
-    browser = await launchChromium();
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = useGatewayAndChromium(
+    { agents: [...demoAgents({ speed: 2 }), ...testAgents], heartbeatMs: 1000, retryMs: 100, graceMs: 10_000, onAgentError: () => {} },
+    (request) => {
+      const match = /^\/api\/runs\/([^/]+)\/events/.exec(request.url ?? '');
+      if (match?.[1]) eventRequests.set(match[1], (eventRequests.get(match[1]) ?? 0) + 1);
+    },
+  );
 
-  const startRun = (agent: string, input: unknown) => startRunAt(url, agent, input);
-  const serverAnswer = (runId: string) => answerAt(url, runId);
+  const startRun = (agent: string, input: unknown) => startRunAt(suite.url, agent, input);
+  const serverAnswer = (runId: string) => answerAt(suite.url, runId);
 
   async function newPage(options: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {}): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: options.height ?? 900 }, colorScheme: options.colorScheme ?? 'light' });
+    const context = await suite.browser.newContext({ viewport: { width: options.width ?? 1280, height: options.height ?? 900 }, colorScheme: options.colorScheme ?? 'light' });
     const page = await context.newPage();
     await page.addInitScript(() => {
       (window as unknown as { __xss: boolean }).__xss = false;
@@ -120,7 +110,7 @@ describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
 
   /** Starts a run from the page's composer (so the page is ready before the first event) and returns its id. */
   async function startFromComposer(page: Page, agent: string, prompt: string): Promise<string> {
-    await page.goto(url);
+    await page.goto(suite.url);
     await poll(async () => (await page.$$eval('#agent option', (options) => options.length)) > 0, 'the agent picker');
     await page.selectOption('#agent', agent);
     await page.fill('#prompt', prompt);
@@ -196,7 +186,7 @@ describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
     const page = await newPage();
     await page.clock.install();
     const runId = await startRun('gated', 'x');
-    await page.goto(`${url}/runs/${runId}`);
+    await page.goto(`${suite.url}/runs/${runId}`);
     const header = page.locator('.aw-step[data-step-id] > .aw-step__heading > button').first();
     await poll(async () => (await header.getAttribute('aria-expanded')) === 'true', 'the running step, expanded');
     // Freeze the page's time, then let the step end on the server.
@@ -223,14 +213,14 @@ describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
     await page.clock.runFor(300);
     await poll(async () => (await header.getAttribute('aria-expanded')) === 'false', 'the fold after ~1 s');
     expect(await page.$('.aw-step__body:not([hidden])')).not.toBeNull(); // the second step is running, open
-    await fetch(`${url}/api/runs/${runId}/cancel`, { method: 'POST' });
+    await fetch(`${suite.url}/api/runs/${runId}/cancel`, { method: 'POST' });
     await page.context().close();
   });
 
   it('shows a failing agent: the failed step stays open and red, the run shows its error', async () => {
     const page = await newPage();
     const runId = await startRun('failing', 'go');
-    await page.goto(`${url}/runs/${runId}`);
+    await page.goto(`${suite.url}/runs/${runId}`);
     await poll(async () => (await indicator(page)) === 'error', 'the run to fail', 15_000);
     await new Promise((resolve) => setTimeout(resolve, 1200)); // past the fold delay: an error step must not fold
     const steps = await stepInfo(page);
@@ -245,7 +235,7 @@ describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
   it('stops a run: Stop shows Stopping…, the server reports it cancelled and the producer signal fired', async () => {
     const page = await newPage();
     const runId = await startRun('forever', 'x');
-    await page.goto(`${url}/runs/${runId}`);
+    await page.goto(`${suite.url}/runs/${runId}`);
     await poll(async () => (await indicator(page)) === 'live', 'the run to be live');
     // Keyboard: the step header is a real button; Enter toggles it.
     const header = page.locator('.aw-step > .aw-step__heading > button').first();
@@ -265,7 +255,7 @@ describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
     await poll(async () => (await spin()) === 'none', 'no animation under reduced motion (steps and runs list)');
     await page.click('.aw-button--stop');
     await poll(async () => (await indicator(page)) === 'cancelled', 'the cancelled state', 10_000);
-    const state = (await (await fetch(`${url}/api/runs/${runId}`)).json()) as { status: string };
+    const state = (await (await fetch(`${suite.url}/api/runs/${runId}`)).json()) as { status: string };
     expect(state.status).toBe('cancelled');
     expect(aborted.get(runId)).toBe(true);
     expect(await page.getAttribute('.aw-step', 'data-state')).toBe('cancelled');
@@ -278,10 +268,10 @@ describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
     const count = 300;
     const expected = Array.from({ length: count }, (_, index) => `w${index + 1} `).join('');
     const runId = await startRun('words', { count, delayMs: 12 });
-    await page.goto(`${url}/runs/${runId}`);
+    await page.goto(`${suite.url}/runs/${runId}`);
     await poll(async () => ((await page.textContent('.aw-answer')) ?? '').includes('w40 '), 'some text');
     const before = eventRequests.get(runId) ?? 0;
-    server.dropConnections(); // every socket, the page's stream included; the run goes on
+    suite.server.dropConnections(); // every socket, the page's stream included; the run goes on
     await poll(async () => (eventRequests.get(runId) ?? 0) > before, 'a reconnect');
     await poll(async () => ((await page.textContent('.aw-answer')) ?? '').includes('w150 '), 'text after the cut');
     await page.reload();
@@ -296,7 +286,7 @@ describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
     const expected = normalise(Array.from({ length: count }, (_, index) => `w${index + 1} `).join(''));
     const first = await startRun('words', { count, delayMs: 8 });
     const second = await startRun('words', { count, delayMs: 8 });
-    await page.goto(`${url}/runs/${first}`);
+    await page.goto(`${suite.url}/runs/${first}`);
     const open = async (runId: string) => {
       await poll(async () => (await page.$(`.runs__item[href="/runs/${runId}"]`)) !== null, 'the run in the list');
       await page.click(`.runs__item[href="/runs/${runId}"]`);
@@ -324,7 +314,7 @@ describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
       void dialog.dismiss();
     });
     const runId = await startRun('xss', 'x');
-    await page.goto(`${url}/runs/${runId}`);
+    await page.goto(`${suite.url}/runs/${runId}`);
     await poll(async () => (await indicator(page)) === 'ended', 'the run to end');
     await poll(async () => ((await page.textContent('.aw-answer')) ?? '').includes('safe link'), 'the answer');
     const unsafe = await page.$$eval('.aw-answer a', (links) => links.map((link) => link.getAttribute('href')));
@@ -359,7 +349,7 @@ describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
   it('follows the stream only while the reader is at the bottom, and offers "Jump to latest" otherwise', async () => {
     const page = await newPage({ width: 375, height: 640 });
     const runId = await startRun('words', { count: 1500, delayMs: 4 });
-    await page.goto(`${url}/runs/${runId}`);
+    await page.goto(`${suite.url}/runs/${runId}`);
     const main = page.locator('.app__main');
     const distanceFromBottom = () => main.evaluate((element) => element.scrollHeight - element.scrollTop - element.clientHeight);
     await poll(async () => (await main.evaluate((element) => element.scrollTop)) > 200 && (await distanceFromBottom()) < 48, 'the page following the answer');
@@ -378,7 +368,7 @@ describe.skipIf(skip !== undefined)('run viewer in Chromium', () => {
     await page.screenshot({ path: `${ARTIFACTS}/jump-to-latest-light-375.png` });
     await jump.click();
     await poll(async () => (await distanceFromBottom()) < 48, 'back at the bottom');
-    await fetch(`${url}/api/runs/${runId}/cancel`, { method: 'POST' });
+    await fetch(`${suite.url}/api/runs/${runId}/cancel`, { method: 'POST' });
     await page.context().close();
   });
 });

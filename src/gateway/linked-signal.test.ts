@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { linkSignals } from './linked-signal.js';
 
@@ -26,5 +27,27 @@ describe('linkSignals', () => {
     linked.dispose();
     source.abort();
     expect(linked.signal.aborted).toBe(false);
+  });
+
+  it('puts one listener on a source however many signals link to it, and aborts each linked one', () => {
+    const shutdown = new AbortController();
+    const links = Array.from({ length: 1000 }, () => linkSignals(new AbortController().signal, shutdown.signal));
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
+    for (const link of links.slice(0, 10)) link.dispose();
+    shutdown.abort('closing');
+    expect(links.slice(0, 10).every((link) => !link.signal.aborted)).toBe(true);
+    expect(links.slice(10).every((link) => link.signal.aborted && link.signal.reason === 'closing')).toBe(true);
+  });
+
+  it('a link made after a source aborted is aborted at once, and other sources still work', () => {
+    const shutdown = new AbortController();
+    const before = linkSignals(shutdown.signal);
+    shutdown.abort('first');
+    expect(before.signal.reason).toBe('first');
+    expect(linkSignals(shutdown.signal).signal.reason).toBe('first');
+    const request = new AbortController();
+    const other = linkSignals(request.signal, new AbortController().signal);
+    request.abort('gone');
+    expect(other.signal.reason).toBe('gone');
   });
 });

@@ -6,7 +6,7 @@
  * @module
  */
 import { SSE_HEARTBEAT, encodeSseRetry } from '../protocol/sse.js';
-import type { RunStore } from '../store/store.js';
+import { forEachBatch, type RunStore, type StoredEvent } from '../store/store.js';
 import type { StreamBody } from './http-types.js';
 import { linkSignals } from './linked-signal.js';
 import type { StreamObserver } from './metrics.js';
@@ -88,23 +88,32 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
           release?.blocked?.(false);
         };
         const signal = stopped.signal;
-        for await (const batch of options.store.follow(options.runId, options.after, { signal })) {
-          // One write per batch, cut at CHUNK_SIZE so a slow client never holds more than that in our buffers.
+        /**
+         * Frames one batch into writes cut at CHUNK_SIZE (so a slow client never holds more than
+         * that in our buffers). Synchronous while the writes go through, which is every live
+         * wake-up; a promise only when a write fills the client's buffer.
+         */
+        const onBatch = (batch: StoredEvent[]): Promise<void> | undefined => {
+          if (signal.aborted) return undefined;
           let chunk = '';
-          for (const stored of batch) {
+          for (let index = 0; index < batch.length; index++) {
+            const stored = batch[index] as StoredEvent;
             chunk += format.frame(stored);
             pendingEvents++;
             if (stored.type === 'run.snapshot') observer?.snapshot();
             if (chunk.length >= CHUNK_SIZE) {
-              if (!write(chunk)) await drained();
+              const full = !write(chunk);
               chunk = '';
-              if (signal.aborted) break;
+              if (full) return drainedThen(batch.slice(index + 1));
             }
           }
-          // No await when the write went through: a live stream writes a batch per wake-up.
-          if (chunk !== '' && !signal.aborted && !write(chunk)) await drained();
-          if (signal.aborted) break;
-        }
+          return chunk !== '' && !write(chunk) ? drained() : undefined;
+        };
+        const drainedThen = async (rest: StoredEvent[]) => {
+          await drained();
+          if (rest.length > 0) await onBatch(rest);
+        };
+        await forEachBatch(options.store.follow(options.runId, options.after, { signal }), onBatch, signal);
       } finally {
         stopped.dispose();
         clearTimeout(heartbeat);

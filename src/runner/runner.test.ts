@@ -878,6 +878,30 @@ describe('Runner: event loop', () => {
     expect(events).toHaveLength(20_002);
     expectWellFormed(events);
   });
+
+  it('an agent paced by timers is asked for its next event in the same turn, with no extra hop through the loop', async () => {
+    // Each event comes after a 10 ms timer (longer than the runner's time slice). The agent schedules
+    // an immediate just before it yields: if the runner went through the loop before asking for the
+    // next event, that immediate has run by the time the agent resumes.
+    const immediateRanBeforeResume: boolean[] = [];
+    const { store, runner } = setup({
+      paced: async function* () {
+        for (let index = 0; index < 6; index++) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          let immediateRan = false;
+          setImmediate(() => {
+            immediateRan = true;
+          });
+          yield `t${index}`;
+          immediateRanBeforeResume.push(immediateRan);
+        }
+      },
+    });
+    const record = await runner.start({ input: null });
+    await within(runner.whenEnded(record.id), 10_000, 'the paced run to end');
+    expect(immediateRanBeforeResume).toEqual([false, false, false, false, false, false]);
+    expectWellFormed(await eventsOf(store, record.id));
+  });
 });
 
 describe('Runner: options and ids', () => {

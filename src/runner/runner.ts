@@ -14,6 +14,7 @@ import { toStoredEvent } from '../store/store.js';
 import { AgentRegistry, type AgentsInput } from './agents.js';
 import { toErrorInfo } from './errors.js';
 import { RunInvariants } from './invariants.js';
+import { currentTurn } from './loop-turns.js';
 import { createRunId } from './run-id.js';
 
 /** Options of {@link Runner}. */
@@ -115,6 +116,9 @@ interface LiveRun {
   resume: (() => void) | undefined;
   usage: Usage | undefined;
   cancelReason: string;
+  /** The loop turn (see `loop-turns.ts`) the counts below belong to. */
+  turn: number;
+  /** Events emitted in that turn, and when it started to emit (wall clock, ms). */
   eventsSinceTurn: number;
   lastTurnAt: number;
 }
@@ -195,6 +199,7 @@ export class Runner {
       resume: undefined,
       usage: undefined,
       cancelReason: 'cancelled',
+      turn: -1,
       eventsSinceTurn: 0,
       lastTurnAt: now,
     };
@@ -457,10 +462,16 @@ export class Runner {
       }
       const appending = this.#emit(run, item);
       if (appending !== undefined) await appending;
-      if (++run.eventsSinceTurn >= EVENTS_PER_TURN || Date.now() - run.lastTurnAt >= MS_PER_TURN) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
+      // Count only what the agent produced within this turn of the loop: a paced agent (a timer
+      // or I/O between events) is in a new turn at every event and never needs the extra hop.
+      const turn = currentTurn();
+      if (turn !== run.turn) {
+        run.turn = turn;
         run.eventsSinceTurn = 0;
-        run.lastTurnAt = Date.now();
+        run.lastTurnAt = this.#lastEmitAt;
+      }
+      if (++run.eventsSinceTurn >= EVENTS_PER_TURN || this.#lastEmitAt - run.lastTurnAt >= MS_PER_TURN) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
   }

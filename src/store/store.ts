@@ -32,6 +32,32 @@ export interface RunRecord {
   lastSeq: number;
 }
 
+/**
+ * What a stream does with one batch of a follow: `undefined` when it is done with it, or a promise
+ * when its consumer is full and the next batch has to wait.
+ */
+export type BatchHandler = (batch: StoredEvent[]) => Promise<void> | undefined;
+
+/** A follow that can also push its batches (an in-process store's): see `Follower.forEachBatch`. */
+interface PushingFollow {
+  forEachBatch(onBatch: BatchHandler): Promise<void>;
+}
+
+/**
+ * Runs `onBatch` on every batch of `follow` until it ends (or `signal`, the follow's own, aborts).
+ * An in-process store's follow pushes (no promise per batch); any other is iterated, awaiting
+ * `onBatch` only when it returns a promise.
+ */
+export async function forEachBatch(follow: AsyncIterable<StoredEvent[]>, onBatch: BatchHandler, signal?: AbortSignal): Promise<void> {
+  const pushing = follow as Partial<PushingFollow>;
+  if (typeof pushing.forEachBatch === 'function') return pushing.forEachBatch(onBatch);
+  for await (const batch of follow) {
+    const waiting = onBatch(batch);
+    if (waiting !== undefined) await waiting;
+    if (signal?.aborted) break;
+  }
+}
+
 /** Options for {@link RunStore.follow}. */
 export interface FollowOptions {
   /** Stops following (the iterator returns) when aborted. */

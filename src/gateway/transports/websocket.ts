@@ -20,6 +20,7 @@ import type { CoreOptions } from '../core.js';
 import { linkSignals } from '../linked-signal.js';
 import { findOwnedRun } from '../run-lookup.js';
 import type { RunStreamContext } from '../run-stream-response.js';
+import { forEachBatch, type StoredEvent } from '../../store/store.js';
 
 /** Largest frame a client may send, in bytes. */
 const MAX_PAYLOAD = 16 * 1024;
@@ -110,24 +111,34 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
       context.metrics?.opened('agentwire', after > 0, 'ws');
       send({ type: 'subscribed', runId, after });
       try {
-        for await (const batch of context.store.follow(record.id, after, { signal })) {
+        const onBatch = (batch: StoredEvent[]): Promise<void> | undefined => {
+          if (signal.aborted) return undefined;
+          if (ws.readyState !== ws.OPEN) {
+            stop.abort();
+            return undefined;
+          }
           let frame = `{"type":"events","runId":${JSON.stringify(runId)},"events":[`;
           batch.forEach((stored, index) => {
             frame += (index === 0 ? '' : ',') + stored.json;
             if (stored.type === 'run.snapshot') context.metrics?.snapshot();
           });
           frame += ']}';
-          if (ws.readyState !== ws.OPEN) break;
           context.metrics?.wrote(batch.length, frame.length);
-          if (ws.bufferedAmount + frame.length > HIGH_WATER) {
-            // Full: wait until this frame has reached the socket before reading more of the log.
-            context.metrics?.waited();
-            detach.blocked(true);
-            await new Promise<void>((resolve) => ws.send(frame, () => resolve()));
-            detach.blocked(false);
-          } else ws.send(frame);
-          if (signal.aborted) break;
-        }
+          if (ws.bufferedAmount + frame.length <= HIGH_WATER) {
+            ws.send(frame);
+            return undefined;
+          }
+          // Full: wait until this frame has reached the socket before reading more of the log.
+          context.metrics?.waited();
+          detach.blocked(true);
+          return new Promise<void>((resolve) =>
+            ws.send(frame, () => {
+              detach.blocked(false);
+              resolve();
+            }),
+          );
+        };
+        await forEachBatch(context.store.follow(record.id, after, { signal }), onBatch, signal);
       } finally {
         linked.dispose();
         subscriptions.delete(runId);

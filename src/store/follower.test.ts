@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import type { EventBody } from '../protocol/events.js';
+import { Follower, type FollowSource } from './follower.js';
+import { type StoredEvent, forEachBatch, toStoredEvent } from './store.js';
+
+/** A log in an array, with wake-ups the test triggers by hand (as a store's flush would). */
+function createLog() {
+  const events: StoredEvent[] = [];
+  let waiters: (() => void)[] = [];
+  let ended = false;
+  const source: FollowSource = {
+    read: (cursor) => events.filter((stored) => stored.seq > cursor),
+    ended: () => ended,
+    onAppend: (wake) => {
+      waiters.push(wake);
+      return () => {
+        waiters = waiters.filter((waiter) => waiter !== wake);
+      };
+    },
+  };
+  const append = (...bodies: EventBody[]) => {
+    for (const body of bodies) events.push(toStoredEvent({ ...body, seq: events.length + 1, at: 1 } as Parameters<typeof toStoredEvent>[0]));
+  };
+  /** Calls every waiter once, like a store's flush after appends. */
+  const wake = () => {
+    const called = waiters;
+    waiters = [];
+    for (const waiter of called) waiter();
+  };
+  return {
+    source,
+    append,
+    wake,
+    end: () => {
+      ended = true;
+      wake();
+    },
+    get waiting() {
+      return waiters.length;
+    },
+  };
+}
+
+const seqs = (batches: StoredEvent[][]) => batches.map((batch) => batch.map((stored) => stored.seq));
+
+describe('Follower.forEachBatch', () => {
+  it('hands over what is there at once, then each wake-up’s batch synchronously, and resolves after the terminal event', async () => {
+    const log = createLog();
+    log.append({ type: 'text.delta', text: 'a' }, { type: 'text.delta', text: 'b' });
+    const batches: StoredEvent[][] = [];
+    const done = new Follower(log.source, 0).forEachBatch((batch) => {
+      batches.push(batch);
+      return undefined;
+    });
+    expect(seqs(batches)).toEqual([[1, 2]]);
+    log.append({ type: 'text.delta', text: 'c' });
+    log.wake();
+    expect(seqs(batches)).toEqual([[1, 2], [3]]);
+    log.append({ type: 'text.delta', text: 'd' }, { type: 'run.finished' });
+    log.wake();
+    await done;
+    expect(seqs(batches)).toEqual([[1, 2], [3], [4, 5]]);
+    expect(log.waiting).toBe(0);
+  });
+
+  it('a handler that returns a promise holds the next batch back until it settles; that batch has everything since', async () => {
+    const log = createLog();
+    log.append({ type: 'text.delta', text: 'a' });
+    const batches: StoredEvent[][] = [];
+    let release: () => void = () => {};
+    const done = new Follower(log.source, 0).forEachBatch((batch) => {
+      batches.push(batch);
+      if (batches.length > 1) return undefined;
+      return new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    });
+    log.append({ type: 'text.delta', text: 'b' });
+    log.wake();
+    log.append({ type: 'text.delta', text: 'c' });
+    log.wake();
+    expect(seqs(batches)).toEqual([[1]]);
+    release();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(seqs(batches)).toEqual([[1], [2, 3]]);
+    log.end();
+    await done;
+  });
+
+  it('rejects with what the handler throws and stops listening', async () => {
+    const log = createLog();
+    log.append({ type: 'text.delta', text: 'a' });
+    let calls = 0;
+    const follower = new Follower(log.source, 0);
+    const done = follower.forEachBatch(() => {
+      calls++;
+      if (calls === 2) throw new Error('socket gone');
+      return undefined;
+    });
+    log.append({ type: 'text.delta', text: 'b' });
+    log.wake();
+    await expect(done).rejects.toThrow('socket gone');
+    log.append({ type: 'text.delta', text: 'c' });
+    log.wake();
+    expect(calls).toBe(2);
+    expect(log.waiting).toBe(0);
+  });
+
+  it('resolves when its signal aborts while it waits, and when the source ends without a terminal event', async () => {
+    const log = createLog();
+    const controller = new AbortController();
+    const aborted = new Follower(log.source, 0, controller.signal).forEachBatch(() => undefined);
+    expect(log.waiting).toBe(1);
+    controller.abort();
+    await aborted;
+    expect(log.waiting).toBe(0);
+    const ended = new Follower(log.source, 0).forEachBatch(() => undefined);
+    log.end();
+    await ended;
+  });
+});
+
+describe('forEachBatch', () => {
+  it('iterates a follow that cannot push, awaiting the handler only when it returns a promise', async () => {
+    async function* follow() {
+      yield [toStoredEvent({ type: 'text.delta', text: 'a', seq: 1, at: 1 })];
+      yield [toStoredEvent({ type: 'run.finished', seq: 2, at: 2 })];
+    }
+    const order: string[] = [];
+    await forEachBatch(follow(), (batch) => {
+      order.push(`batch ${batch[0]?.seq}`);
+      if (batch[0]?.seq !== 1) return undefined;
+      return Promise.resolve().then(() => {
+        order.push('drained');
+      });
+    });
+    expect(order).toEqual(['batch 1', 'drained', 'batch 2']);
+  });
+});

@@ -8,6 +8,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RunEndInfo, RunInfo } from '../runner/runner.js';
+import { type ScrapedCounter, type ScrapedHistogram, type ScrapedTally, scrapedCounter, scrapedHistogram, scrapedTally } from './scraped-metrics.js';
 
 /** What a stream reports while it runs. */
 export interface StreamObserver {
@@ -25,11 +26,11 @@ export interface StreamObserver {
 /** The metrics of one gateway, in their own registry. */
 export class GatewayMetrics implements StreamObserver {
   readonly registry = new Registry();
-  readonly #runsStarted: Counter<'agent'>;
-  readonly #runsEnded: Counter<'agent' | 'outcome'>;
+  readonly #runsStarted: ScrapedTally;
+  readonly #runsEnded: ScrapedTally;
   readonly #aborted: Counter<'reason'>;
-  readonly #runDuration: Histogram<'outcome'>;
-  readonly #streams: Gauge<'transport' | 'format'>;
+  readonly #runDuration: ScrapedHistogram;
+  readonly #streams: ScrapedTally;
   readonly #events: ScrapedCounter;
   readonly #bytes: ScrapedCounter;
   readonly #resumes: Counter;
@@ -43,8 +44,15 @@ export class GatewayMetrics implements StreamObserver {
   constructor(liveRuns: () => number) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'agentwire_' });
-    this.#runsStarted = new Counter({ name: 'agentwire_runs_started_total', help: 'Runs started', labelNames: ['agent'], registers });
-    this.#runsEnded = new Counter({ name: 'agentwire_runs_ended_total', help: 'Runs ended, by outcome', labelNames: ['agent', 'outcome'], registers });
+    // Per-run and per-stream series are counted in plain numbers, handed to prom-client when scraped.
+    this.#runsStarted = scrapedTally({ kind: 'counter', name: 'agentwire_runs_started_total', help: 'Runs started', labelNames: ['agent'], registers });
+    this.#runsEnded = scrapedTally({
+      kind: 'counter',
+      name: 'agentwire_runs_ended_total',
+      help: 'Runs ended, by outcome',
+      labelNames: ['agent', 'outcome'],
+      registers,
+    });
     new Gauge({
       name: 'agentwire_runs_running',
       help: 'Runs this gateway is driving',
@@ -54,15 +62,14 @@ export class GatewayMetrics implements StreamObserver {
       },
     });
     this.#aborted = new Counter({ name: 'agentwire_producers_aborted_total', help: 'Agents whose signal was aborted, by reason', labelNames: ['reason'], registers });
-    this.#runDuration = new Histogram({
+    this.#runDuration = scrapedHistogram({
       name: 'agentwire_run_duration_seconds',
       help: 'Run durations',
-      labelNames: ['outcome'],
+      labelName: 'outcome',
       buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800],
       registers,
     });
-    this.#streams = new Gauge({ name: 'agentwire_streams_open', help: 'Open event streams', labelNames: ['transport', 'format'], registers });
-    // Counted per write in plain numbers, handed to prom-client when scraped (see scrapedCounter).
+    this.#streams = scrapedTally({ kind: 'gauge', name: 'agentwire_streams_open', help: 'Open event streams', labelNames: ['transport', 'format'], registers });
     this.#events = scrapedCounter('agentwire_events_sent_total', 'Events written to streams', registers);
     this.#bytes = scrapedCounter('agentwire_bytes_sent_total', 'Bytes (UTF-16 code units) written to streams', registers);
     this.#resumes = new Counter({ name: 'agentwire_resumes_total', help: 'Streams opened after a cursor (reconnects and resumes)', registers });
@@ -95,18 +102,18 @@ export class GatewayMetrics implements StreamObserver {
 
   /** Counts a started run. */
   runStarted(run: RunInfo): void {
-    this.#runsStarted.inc({ agent: run.agent });
+    this.#runsStarted.add(run.agent, '', 1);
   }
 
   /** Counts an ended run, its duration, and why it was aborted if it was. */
   runEnded(run: RunEndInfo): void {
-    this.#runsEnded.inc({ agent: run.agent, outcome: run.outcome });
-    this.#runDuration.observe({ outcome: run.outcome }, run.durationMs / 1000);
+    this.#runsEnded.add(run.agent, run.outcome, 1);
+    this.#runDuration.observe(run.outcome, run.durationMs / 1000);
     if (run.abortSource && run.abortSource !== 'failure') this.#aborted.inc({ reason: run.abortSource });
   }
 
   opened(format: string, resumed: boolean, transport = 'sse'): void {
-    this.#streams.inc({ transport, format });
+    this.#streams.add(transport, format, 1);
     if (resumed) this.#resumes.inc();
   }
 
@@ -124,7 +131,7 @@ export class GatewayMetrics implements StreamObserver {
   }
 
   closed(format: string, transport = 'sse'): void {
-    this.#streams.dec({ transport, format });
+    this.#streams.add(transport, format, -1);
   }
 
   /** Counts a request refused with `code` (limits, auth). */
@@ -147,31 +154,4 @@ export class GatewayMetrics implements StreamObserver {
     clearInterval(this.#sampler);
     this.#loop.disable();
   }
-}
-
-/** A label-free counter whose increments are plain additions until a scrape reads it. */
-interface ScrapedCounter {
-  add(value: number): void;
-}
-
-/**
- * A {@link ScrapedCounter}: `Counter.inc` validates its value and hashes labels, a cost a per-write
- * counter would pay once per event per subscriber; this one pays it once per scrape.
- */
-function scrapedCounter(name: string, help: string, registers: Registry[]): ScrapedCounter {
-  let pending = 0;
-  new Counter({
-    name,
-    help,
-    registers,
-    collect() {
-      this.inc(pending);
-      pending = 0;
-    },
-  });
-  return {
-    add: (value) => {
-      pending += value;
-    },
-  };
 }

@@ -8,6 +8,7 @@
 import { SSE_HEARTBEAT, encodeSseRetry } from '../protocol/sse.js';
 import { forEachBatch, type RunStore, type StoredEvent } from '../store/store.js';
 import type { StreamBody } from './http-types.js';
+import { type Heartbeat, joinHeartbeats } from './heartbeats.js';
 import { linkSignals } from './linked-signal.js';
 import type { StreamObserver } from './metrics.js';
 import { AGENTWIRE_FORMAT, type StreamFormat } from './stream-formats.js';
@@ -54,28 +55,15 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
       const formatName = options.formatName ?? 'agentwire';
       observer?.opened(formatName, options.after > 0);
       const stopped = linkSignals(sink.signal, options.shutdownSignal);
-      let lastWriteAt = Date.now();
-      let heartbeat: ReturnType<typeof setTimeout> | undefined;
-      const armHeartbeat = (delay: number) => {
-        heartbeat = setTimeout(() => {
-          const idle = Date.now() - lastWriteAt;
-          if (idle >= options.heartbeatMs) {
-            // A full buffer already keeps the connection busy; a ping would only add to it.
-            if (sink.write(SSE_HEARTBEAT)) lastWriteAt = Date.now();
-            armHeartbeat(options.heartbeatMs);
-          } else {
-            armHeartbeat(options.heartbeatMs - idle);
-          }
-        }, delay);
-      };
+      let heartbeat: Heartbeat | undefined;
       try {
         const format = options.format ?? AGENTWIRE_FORMAT;
         sink.write(encodeSseRetry(options.retryMs) + format.prelude);
-        armHeartbeat(options.heartbeatMs);
+        heartbeat = joinHeartbeats(options.heartbeatMs, () => sink.write(SSE_HEARTBEAT));
         let pendingEvents = 0;
         /** Writes a chunk; false when the client's buffer is now full. */
         const write = (chunk: string): boolean => {
-          lastWriteAt = Date.now();
+          heartbeat?.wrote();
           observer?.wrote(pendingEvents, chunk.length);
           pendingEvents = 0;
           return sink.write(chunk);
@@ -116,7 +104,7 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
         await forEachBatch(options.store.follow(options.runId, options.after, { signal }), onBatch, signal);
       } finally {
         stopped.dispose();
-        clearTimeout(heartbeat);
+        heartbeat?.leave();
         release?.();
         observer?.closed(formatName);
       }

@@ -1,0 +1,81 @@
+/**
+ * Heartbeats for every stream of a gateway from one timer per interval, instead of a timer per
+ * stream. A timer per stream cost each request a `Timeout` and, for a lone stream, a timer list
+ * created and torn down (~9 µs of a ~270 µs start-and-stream request); here a stream joins a `Set`.
+ *
+ * The clock ticks five times per interval and pings each stream that has been idle for about an
+ * interval, so a quiet stream is pinged every interval (within a fifth of it). It stops after a
+ * tick that finds no stream, and is `unref`'d so it never keeps a process alive.
+ *
+ * @module
+ */
+
+/** One stream's membership: tell it about writes, and leave when the stream ends. */
+export interface Heartbeat {
+  /** Call after each write: the stream is not idle. */
+  wrote(): void;
+  /** Stops the heartbeats of this stream. */
+  leave(): void;
+}
+
+interface Member {
+  lastWriteAt: number;
+  /** Writes a ping. */
+  ping(): void;
+}
+
+const TICKS_PER_INTERVAL = 5;
+
+class HeartbeatClock {
+  readonly #members = new Set<Member>();
+  readonly #intervalMs: number;
+  readonly #tickMs: number;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(intervalMs: number) {
+    this.#intervalMs = intervalMs;
+    this.#tickMs = Math.max(1, Math.floor(intervalMs / TICKS_PER_INTERVAL));
+  }
+
+  join(ping: () => void): Heartbeat {
+    const member: Member = { lastWriteAt: Date.now(), ping };
+    this.#members.add(member);
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => this.#tick(), this.#tickMs);
+      (this.#timer as { unref?: () => void }).unref?.();
+    }
+    return {
+      wrote: () => {
+        member.lastWriteAt = Date.now();
+      },
+      leave: () => {
+        this.#members.delete(member);
+      },
+    };
+  }
+
+  #tick(): void {
+    if (this.#members.size === 0) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+      return;
+    }
+    const now = Date.now();
+    // Half a tick of slack, so timer jitter never pushes a ping a whole tick late.
+    const due = now - this.#intervalMs + (this.#tickMs >> 1);
+    for (const member of this.#members) {
+      if (member.lastWriteAt > due) continue;
+      member.lastWriteAt = now;
+      member.ping();
+    }
+  }
+}
+
+const clocks = new Map<number, HeartbeatClock>();
+
+/** Calls `ping` (which writes an SSE comment) whenever the stream has written nothing for `intervalMs`. */
+export function joinHeartbeats(intervalMs: number, ping: () => void): Heartbeat {
+  let clock = clocks.get(intervalMs);
+  if (!clock) clocks.set(intervalMs, (clock = new HeartbeatClock(intervalMs)));
+  return clock.join(ping);
+}

@@ -25,10 +25,27 @@ export interface StreamFormat {
 /** Makes the format of one stream of `runId` resuming after `after`. */
 export type StreamFormatFactory = (context: { store: RunStore; runId: string; after: number }) => Promise<StreamFormat>;
 
+/**
+ * The frames of the events framed most recently, by `seq` modulo the size, so the subscribers of
+ * one run, woken one after the other for the same events, write one shared string: 1,000
+ * subscribers of a run cost one frame per event, not 1,000 (and one flattening when the first
+ * write turns it into bytes). A slot whose event is another is framed afresh and replaced.
+ */
+const FRAME_SLOTS = 256;
+const framedEvents: (StoredEvent | undefined)[] = new Array(FRAME_SLOTS).fill(undefined);
+const frames: string[] = new Array(FRAME_SLOTS).fill('');
+
 /** agentwire's own framing: `id`, `event`, `data` per event. */
 export const AGENTWIRE_FORMAT: StreamFormat = Object.freeze({
   prelude: '',
-  frame: (stored: StoredEvent) => encodeSseFrame(stored.seq, stored.type, stored.json),
+  frame: (stored: StoredEvent) => {
+    const slot = stored.seq & (FRAME_SLOTS - 1);
+    if (framedEvents[slot] === stored) return frames[slot] as string;
+    const frame = encodeSseFrame(stored.seq, stored.type, stored.json);
+    framedEvents[slot] = stored;
+    frames[slot] = frame;
+    return frame;
+  },
 });
 
 /** The events a client resuming after `after` already has. */

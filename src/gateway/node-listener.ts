@@ -82,14 +82,8 @@ async function pumpStream(
 ): Promise<void> {
   if (request.httpVersionMajor === 1) {
     // HTTP/2 multiplexes streams on one session socket, which is not ours to tune.
-    const { socket } = request;
-    socket.setNoDelay(true);
-    socket.setTimeout(0);
-    // Hold the socket's writes until this turn of the loop is done: the headers, `retry:` and the
-    // events the run has by then (a start-and-stream request's run.started and the agent's first
-    // events) leave in one packet, one syscall, instead of one for the headers and one per wake-up.
-    socket.cork();
-    setImmediate(() => socket.uncork());
+    request.socket.setNoDelay(true);
+    request.socket.setTimeout(0);
   }
   // The request's own controller, aborted on `close` whatever the response says of itself (an
   // HTTP/2 stream reset mid-write can report itself finished).

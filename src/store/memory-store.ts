@@ -323,18 +323,18 @@ export class MemoryStore implements RunStore {
   }
 
   /**
-   * Wakes followers once the current task and its microtasks are done, rather than once per event:
-   * a producer that appends in a burst (a chain of awaits with no timer or I/O in between) is read
-   * in one batch, one socket write. `process.nextTick` runs right after the microtask queue drains,
-   * in the same phase of the loop, so a paced event is written without waiting for the loop's
-   * check phase (`setImmediate`, which this used before, added that hop to every event's latency).
+   * Wakes followers once per turn of the event loop (its check phase) rather than once per event:
+   * a producer that appends in a burst is read in one batch (one socket write), at the cost of well
+   * under a millisecond of latency. Waking from `process.nextTick` instead (right after the
+   * microtask queue drains) was tried: 2,000 paced streams cost the gateway ~15 % more system time,
+   * the writes of the streams woken in one timers phase no longer going out back to back.
    */
   #wake(log: RunLog): void {
     if (!log.waiters || log.waiters.size === 0) return;
     this.#pendingWake.add(log);
     if (this.#wakeScheduled) return;
     this.#wakeScheduled = true;
-    process.nextTick(this.#flushWakes);
+    setImmediate(this.#flushWakes);
   }
 
   readonly #flushWakes = (): void => {

@@ -29,9 +29,12 @@ export type StreamFormatFactory = (context: { store: RunStore; runId: string; af
  * The frames of the events framed most recently, by `seq` modulo the size, so the subscribers of
  * one run, woken one after the other for the same events, write one shared string: 1,000
  * subscribers of a run cost one frame per event, not 1,000 (and one flattening when the first
- * write turns it into bytes). A slot whose event is another is framed afresh and replaced.
+ * write turns it into bytes). A slot whose event is another is framed afresh and replaced. Large
+ * events are not kept: 256 frames of 256 KiB events would hold 64 MiB.
  */
 const FRAME_SLOTS = 256;
+/** Only frames of events up to this JSON length are kept, so the cache holds at most ~2 MiB. */
+const MAX_SHARED_JSON = 8 * 1024;
 const framedEvents: (StoredEvent | undefined)[] = new Array(FRAME_SLOTS).fill(undefined);
 const frames: string[] = new Array(FRAME_SLOTS).fill('');
 
@@ -42,6 +45,7 @@ export const AGENTWIRE_FORMAT: StreamFormat = Object.freeze({
     const slot = stored.seq & (FRAME_SLOTS - 1);
     if (framedEvents[slot] === stored) return frames[slot] as string;
     const frame = encodeSseFrame(stored.seq, stored.type, stored.json);
+    if (stored.json.length > MAX_SHARED_JSON) return frame;
     framedEvents[slot] = stored;
     frames[slot] = frame;
     return frame;

@@ -6,26 +6,24 @@ import { type StoredEvent, forEachBatch, toStoredEvent } from './store.js';
 /** A log in an array, with wake-ups the test triggers by hand (as a store's flush would). */
 function createLog() {
   const events: StoredEvent[] = [];
-  let waiters: (() => void)[] = [];
+  let listeners: (() => void)[] = [];
   let ended = false;
   const source: FollowSource = {
     read: (cursor) => events.filter((stored) => stored.seq > cursor),
     ended: () => ended,
-    onAppend: (wake) => {
-      waiters.push(wake);
+    listen: (wake) => {
+      listeners.push(wake);
       return () => {
-        waiters = waiters.filter((waiter) => waiter !== wake);
+        listeners = listeners.filter((listener) => listener !== wake);
       };
     },
   };
   const append = (...bodies: EventBody[]) => {
     for (const body of bodies) events.push(toStoredEvent({ ...body, seq: events.length + 1, at: 1 } as Parameters<typeof toStoredEvent>[0]));
   };
-  /** Calls every waiter once, like a store's flush after appends. */
+  /** Calls every listener, like a store's flush after appends. */
   const wake = () => {
-    const called = waiters;
-    waiters = [];
-    for (const waiter of called) waiter();
+    for (const listener of listeners.slice()) listener();
   };
   return {
     source,
@@ -35,8 +33,8 @@ function createLog() {
       ended = true;
       wake();
     },
-    get waiting() {
-      return waiters.length;
+    get listening() {
+      return listeners.length;
     },
   };
 }
@@ -60,7 +58,7 @@ describe('Follower.forEachBatch', () => {
     log.wake();
     await done;
     expect(seqs(batches)).toEqual([[1, 2], [3], [4, 5]]);
-    expect(log.waiting).toBe(0);
+    expect(log.listening).toBe(0);
   });
 
   it('a handler that returns a promise holds the next batch back until it settles; that batch has everything since', async () => {
@@ -104,17 +102,17 @@ describe('Follower.forEachBatch', () => {
     log.append({ type: 'text.delta', text: 'c' });
     log.wake();
     expect(calls).toBe(2);
-    expect(log.waiting).toBe(0);
+    expect(log.listening).toBe(0);
   });
 
   it('resolves when its signal aborts while it waits, and when the source ends without a terminal event', async () => {
     const log = createLog();
     const controller = new AbortController();
     const aborted = new Follower(log.source, 0, controller.signal).forEachBatch(() => undefined);
-    expect(log.waiting).toBe(1);
+    expect(log.listening).toBe(1);
     controller.abort();
     await aborted;
-    expect(log.waiting).toBe(0);
+    expect(log.listening).toBe(0);
     const ended = new Follower(log.source, 0).forEachBatch(() => undefined);
     log.end();
     await ended;

@@ -18,8 +18,12 @@ export interface FollowSource {
   read(cursor: number): StoredEvent[];
   /** True once nothing more will ever be appended (the run ended, or the store closed). */
   ended(): boolean;
-  /** Calls `wake` at the next append (or close), once; returns the function that cancels it. */
-  onAppend(wake: () => void): () => void;
+  /**
+   * Calls `wake` after every append (and at close) until the returned function is called. A
+   * follower listens from its first wait to its end, not once per wait: re-registering at every
+   * event cost each subscriber a set insertion, a closure and a cleared table per event.
+   */
+  listen(wake: () => void): () => void;
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
@@ -32,7 +36,8 @@ export class Follower implements AsyncIterableIterator<StoredEvent[]> {
   #done = false;
   /** The `next()` waiting for an append, or the push loop of `forEachBatch`, if one is. */
   #pending: ((result: IteratorResult<StoredEvent[]>) => void) | undefined;
-  #cancelWait: (() => void) | undefined;
+  /** Stops listening to the source; set from the first wait on. */
+  #unlisten: (() => void) | undefined;
   #listening = false;
 
   constructor(source: FollowSource, after: number, signal?: AbortSignal) {
@@ -130,7 +135,7 @@ export class Follower implements AsyncIterableIterator<StoredEvent[]> {
   }
 
   #wait(): void {
-    this.#cancelWait = this.#source.onAppend(this.#woken);
+    this.#unlisten ??= this.#source.listen(this.#woken);
     if (this.#signal && !this.#listening) {
       // One abort listener for the whole follow, not one per wait.
       this.#listening = true;
@@ -138,12 +143,12 @@ export class Follower implements AsyncIterableIterator<StoredEvent[]> {
     }
   }
 
+  /** Called at every append: carries on a `next()` or push loop that waits, if one does. */
   readonly #woken = (): void => {
-    this.#cancelWait = undefined;
     const resolve = this.#pending;
     if (!resolve) return;
     const ready = this.#pull();
-    if (!ready) return this.#wait();
+    if (!ready) return;
     this.#pending = undefined;
     resolve(ready);
   };
@@ -157,8 +162,8 @@ export class Follower implements AsyncIterableIterator<StoredEvent[]> {
   #finish(): void {
     this.#done = true;
     this.#pending = undefined;
-    this.#cancelWait?.();
-    this.#cancelWait = undefined;
+    this.#unlisten?.();
+    this.#unlisten = undefined;
     if (this.#listening) {
       this.#listening = false;
       this.#signal?.removeEventListener('abort', this.#aborted);

@@ -76,7 +76,7 @@ interface RunLog {
   evictedState: RunState;
   evictedSeq: number;
   /** Created on first use: most finished runs never have either, and thousands are retained. */
-  waiters: Set<() => void> | undefined;
+  listeners: (() => void)[] | undefined;
   cancelListeners: Set<(reason: string) => void> | undefined;
 }
 
@@ -120,7 +120,7 @@ export class MemoryStore implements RunStore {
       bytesSinceCheckpoint: 0,
       evictedState: INITIAL_STATE,
       evictedSeq: 0,
-      waiters: undefined,
+      listeners: undefined,
       cancelListeners: undefined,
     });
     if (this.#runs.size > this.#options.maxRuns) this.#evictOldestFinished();
@@ -189,9 +189,12 @@ export class MemoryStore implements RunStore {
       {
         read: (cursor) => this.#readNow(log, cursor, maxBatch, maxBatchBytes),
         ended: () => log.record.status !== 'running' || this.#closed,
-        onAppend: (wake) => {
-          (log.waiters ??= new Set()).add(wake);
-          return () => log.waiters?.delete(wake);
+        listen: (wake) => {
+          (log.listeners ??= []).push(wake);
+          return () => {
+            const index = log.listeners?.indexOf(wake) ?? -1;
+            if (index >= 0) log.listeners?.splice(index, 1);
+          };
         },
       },
       after,
@@ -330,7 +333,7 @@ export class MemoryStore implements RunStore {
    * the writes of the streams woken in one timers phase no longer going out back to back.
    */
   #wake(log: RunLog): void {
-    if (!log.waiters || log.waiters.size === 0) return;
+    if (!log.listeners || log.listeners.length === 0) return;
     this.#pendingWake.add(log);
     if (this.#wakeScheduled) return;
     this.#wakeScheduled = true;
@@ -344,13 +347,12 @@ export class MemoryStore implements RunStore {
     for (const pending of logs) this.#wakeNow(pending);
   };
 
-  /** Calls every waiter once: a waiter that wants the next append too registers again. */
+  /** Calls every listener of the run (a listener may stop listening while called). */
   #wakeNow(log: RunLog): void {
-    const waiters = log.waiters;
-    if (!waiters || waiters.size === 0) return;
-    const called = [...waiters];
-    waiters.clear();
-    for (const waiter of called) waiter();
+    const listeners = log.listeners;
+    if (!listeners || listeners.length === 0) return;
+    if (listeners.length === 1) return (listeners[0] as () => void)();
+    for (const listener of listeners.slice()) listener();
   }
 
   #sweep(now = Date.now()): void {

@@ -31,7 +31,7 @@ export interface GatewayOptions {
   agents: AgentsInput;
   /** The run log. @defaultValue a new `MemoryStore` */
   store?: RunStore;
-  /** Interval of `: ping` comments on idle streams, in ms. @defaultValue 15000 */
+  /** Interval of the `: ping` comment every stream gets (so no stream is silent longer), in ms. @defaultValue 15000 */
   heartbeatMs?: number;
   /** The `retry:` sent first on every stream: how long `EventSource` waits to reconnect, in ms. @defaultValue 2000 */
   retryMs?: number;

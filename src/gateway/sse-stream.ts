@@ -1,6 +1,6 @@
 /**
  * The SSE stream of one run: `retry:` first, then every event after the cursor from the run log,
- * live, with heartbeats while idle. Each write waits while the client's buffer is full (so a client
+ * live, with a heartbeat comment every interval. Each write waits while the client's buffer is full (so a client
  * that stops reading costs bounded memory), and the stream stops as soon as the client goes away.
  *
  * @module
@@ -63,7 +63,6 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
         let pendingEvents = 0;
         /** Writes a chunk; false when the client's buffer is now full. */
         const write = (chunk: string): boolean => {
-          heartbeat?.wrote();
           observer?.wrote(pendingEvents, chunk.length);
           pendingEvents = 0;
           return sink.write(chunk);

@@ -52,7 +52,7 @@ export function registerServeCommand(program: Command): void {
     .option('-a, --agent-module <path>', 'serve the agents exported by this module instead of the demo agents')
     .option('--demo-speed <multiplier>', 'demo pace: 1 = 15–80 tokens/s, 2 = twice as fast, 0 = as fast as possible', number('demo-speed'), 1)
     .option('--grace <ms|continue>', "keep a run with no subscriber going this long (ms) before cancelling it; 'continue' never cancels", grace, 30_000)
-    .option('--heartbeat <ms>', 'interval of heartbeat comments on idle streams (ms)', integer('heartbeat', 1, 3_600_000), 15_000)
+    .option('--heartbeat <ms>', 'interval of the heartbeat comment on every stream (ms)', integer('heartbeat', 1, 3_600_000), 15_000)
     .option('--retry <ms>', 'reconnect delay sent to clients in the retry: field (ms)', integer('retry', 0, 3_600_000), 2_000)
     .option('--expose-errors', 'show unexpected agent error messages to clients (development only)', false)
     .option('--openai-base-url <url>', 'also serve an agent "openai" streaming from this OpenAI-compatible endpoint (key from OPENAI_API_KEY)')

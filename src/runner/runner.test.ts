@@ -1096,6 +1096,29 @@ describe('Runner: backpressure', () => {
 });
 
 describe('ctx.sleep', () => {
+  it('resolves one sleep after another, and sleeps that overlap, each after its own time', async () => {
+    const order = deferred<string[]>();
+    const { runner } = setup({
+      a: async function* (ctx) {
+        const seen: string[] = [];
+        for (let index = 0; index < 3; index++) {
+          await ctx.sleep(2);
+          seen.push(`one ${index}`);
+        }
+        const long = ctx.sleep(40).then(() => seen.push('long'));
+        const short = ctx.sleep(5).then(() => seen.push('short'));
+        const middle = ctx.sleep(20).then(() => seen.push('middle'));
+        await Promise.all([long, short, middle]);
+        await ctx.sleep(1);
+        seen.push('after');
+        order.resolve(seen);
+        yield 'done';
+      },
+    });
+    await runner.start({ input: null });
+    expect(await within(order.promise, 5_000, 'the sleeps to end')).toEqual(['one 0', 'one 1', 'one 2', 'short', 'middle', 'long', 'after']);
+  });
+
   it('adds one abort listener per run however many sleeps are pending; a cancel rejects them all and any later sleep', async () => {
     const { EventEmitter } = await import('node:events');
     const getEventListeners = (target: EventTarget, type: string) => EventEmitter.getEventListeners(target, type);

@@ -203,6 +203,26 @@ describe('MemoryStore eviction', () => {
     }
   });
 
+  it('a finished run is kept packed, not as the appended objects, and reads back exactly, live followers included', async () => {
+    const store = createStore();
+    await store.createRun(record('run_done'));
+    const all = realisticRun('run_done', 60, true);
+    for (const event of all.slice(0, 30)) await store.append('run_done', [event]);
+    // A follower that is up to date when the run ends still gets the tail and the terminal event.
+    const following = (async () => {
+      const seen: StoredEvent[] = [];
+      for await (const batch of store.follow('run_done', 30)) seen.push(...batch);
+      return seen;
+    })();
+    await new Promise((resolve) => setImmediate(resolve));
+    await store.append('run_done', all.slice(30));
+    expect((await following).map((event) => event.json)).toEqual(all.slice(30).map((event) => event.json));
+    const read = await store.read('run_done', 0);
+    expect(read.map((event) => event.json)).toEqual(all.map((event) => event.json));
+    expect(read.map((event) => event.event)).toEqual(all.map((event) => event.event));
+    expect(read.every((event) => !all.includes(event))).toBe(true);
+  });
+
   it('large events are packed by size too, and read back exactly', async () => {
     const store = createStore();
     await store.createRun(record('run_large'));

@@ -170,7 +170,11 @@ export class MemoryStore implements RunStore {
         log.cancelListeners = undefined;
       }
     }
-    if (log.recent.length > this.#recentCap || log.recentBytes > RECENT_JSON_LENGTH) this.#packOldHalf(log);
+    if (log.record.status !== 'running') {
+      // Nothing more will be appended, so nothing needs the events as objects: a finished run is
+      // retained (10 min by default) as its packed JSON, about half the memory.
+      this.#pack(log, log.recent.length);
+    } else if (log.recent.length > this.#recentCap || log.recentBytes > RECENT_JSON_LENGTH) this.#packOldHalf(log);
     this.#evict(log);
     this.#wake(log);
   }

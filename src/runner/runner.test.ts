@@ -962,13 +962,14 @@ describe('a run log that fails', () => {
     const store = new MemoryStore();
     let stored = 0;
     const appendNow = store.appendNow.bind(store);
-    // Both appends (the runner uses the synchronous one when a store has it).
+    // Every way to append (the runner uses a run's appender, or the synchronous append, when a store has them).
     store.appendNow = (runId, events) => {
       if (stored + events.length > failAt) throw new Error('disk full');
       stored += events.length;
       appendNow(runId, events);
     };
     store.append = async (runId, events) => store.appendNow(runId, events);
+    store.openAppender = (runId) => (event) => store.appendNow(runId, [event]);
     cleanups.push(() => store.close());
     return store;
   }

@@ -6,7 +6,7 @@
  */
 import type { AgentYield, ErrorInfo, EventBody, Usage } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
-import { validateAgentYield } from '../protocol/validate.js';
+import { acceptCanonicalYield, validateAgentYield } from '../protocol/validate.js';
 import type { AgentContext, AgentDefinition, AgentItem } from '../producer/agent.js';
 import { createScope } from '../producer/scope.js';
 import type { RunRecord, RunStore, StoredEvent } from '../store/store.js';
@@ -100,6 +100,8 @@ interface LiveRun {
   readonly controller: AbortController;
   readonly invariants: RunInvariants;
   readonly done: Promise<void>;
+  /** The store's appender bound to this run, when it has one (see `RunStore.openAppender`). */
+  readonly append: ((event: StoredEvent) => void) | undefined;
   readonly owner: string | undefined;
   seq: number;
   timedOut: boolean;
@@ -183,6 +185,7 @@ export class Runner {
       agent,
       controller: new AbortController(),
       invariants: new RunInvariants(),
+      append: this.store.openAppender?.(id),
       done: new Promise<void>((resolve) => {
         finish = resolve;
       }),
@@ -570,6 +573,10 @@ export class Runner {
     run.seq++;
     this.#lastEmitRun = run;
     this.#lastEmitAt = event.at;
+    if (run.append !== undefined) {
+      run.append(stored);
+      return undefined;
+    }
     if (this.#appendNow === undefined) return this.store.append(run.id, [stored]);
     this.#appendNow(run.id, [stored]);
     return undefined;
@@ -594,6 +601,8 @@ function abortedTerminal(run: LiveRun): EventBody {
 /** A yielded item as an event body: strings become answer text; objects are validated. */
 function toYield(item: unknown): AgentYield {
   if (typeof item === 'string') return { type: 'text.delta', text: item };
+  const canonical = acceptCanonicalYield(item);
+  if (canonical !== undefined) return canonical;
   const check = validateAgentYield(item);
   if (!check.ok) throw new AgentwireError('AW_INVALID_EVENT', check.message);
   return check.value;

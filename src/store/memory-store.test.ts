@@ -203,6 +203,20 @@ describe('MemoryStore eviction', () => {
     }
   });
 
+  it('openAppender appends one event at a time to its run, with the checks of appendNow', async () => {
+    const store = createStore();
+    await store.createRun(record('run_appender'));
+    expect(() => store.openAppender('run_missing')).toThrow(/not found/);
+    const append = store.openAppender('run_appender');
+    const all = realisticRun('run_appender', 12, true);
+    for (const event of all.slice(0, 11)) append(event);
+    expect(() => append(all[0] as StoredEvent)).toThrow(/expected seq 12, got 1/);
+    append(all[11] as StoredEvent);
+    expect(() => append(stamp(13, { type: 'status', message: 'late' }))).toThrow(/already ended/);
+    expect((await store.read('run_appender', 0)).map((event) => event.json)).toEqual(all.map((event) => event.json));
+    expect((await store.getRun('run_appender'))?.status).toBe('finished');
+  });
+
   it('a finished run is kept packed, not as the appended objects, and reads back exactly, live followers included', async () => {
     const store = createStore();
     await store.createRun(record('run_done'));

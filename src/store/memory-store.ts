@@ -148,8 +148,7 @@ export class MemoryStore implements RunStore {
 
   /** Synchronous {@link append}, for the runner's hot path. */
   appendNow(runId: string, events: readonly StoredEvent[]): void {
-    const log = this.#runs.get(runId);
-    if (!log) throw new AgentwireError('AW_RUN_NOT_FOUND', `run ${runId} not found`);
+    const log = this.#logOf(runId);
     // Check the whole batch first: an append is all or nothing.
     let expected = log.record.lastSeq + 1;
     let ended = log.record.status !== 'running';
@@ -159,17 +158,43 @@ export class MemoryStore implements RunStore {
       expected++;
       ended = isTerminalType(stored.type);
     }
-    for (const stored of events) {
-      log.recent.push(stored);
-      log.recentBytes += stored.json.length;
-      log.record.lastSeq = stored.seq;
-      if (isTerminalType(stored.type)) {
-        log.record.status =
-          stored.type === 'run.finished' ? 'finished' : stored.type === 'run.failed' ? 'failed' : 'cancelled';
-        log.record.endedAt = stored.event.at;
-        log.cancelListeners = undefined;
+    for (const stored of events) this.#add(log, stored);
+    this.#afterAppend(log);
+  }
+
+  /** One event at a time, bound to the run: see {@link RunStore.openAppender}. */
+  openAppender(runId: string): (event: StoredEvent) => void {
+    const log = this.#logOf(runId);
+    return (stored) => {
+      if (log.record.status !== 'running') throw new AgentwireError('AW_INTERNAL', `run ${runId} already ended; cannot append ${stored.type}`);
+      if (stored.seq !== log.record.lastSeq + 1) {
+        throw new AgentwireError('AW_INTERNAL', `run ${runId}: expected seq ${log.record.lastSeq + 1}, got ${stored.seq}`);
       }
+      this.#add(log, stored);
+      this.#afterAppend(log);
+    };
+  }
+
+  #logOf(runId: string): RunLog {
+    const log = this.#runs.get(runId);
+    if (!log) throw new AgentwireError('AW_RUN_NOT_FOUND', `run ${runId} not found`);
+    return log;
+  }
+
+  /** Adds one checked event to the recent events, ending the run at a terminal one. */
+  #add(log: RunLog, stored: StoredEvent): void {
+    log.recent.push(stored);
+    log.recentBytes += stored.json.length;
+    log.record.lastSeq = stored.seq;
+    if (isTerminalType(stored.type)) {
+      log.record.status = stored.type === 'run.finished' ? 'finished' : stored.type === 'run.failed' ? 'failed' : 'cancelled';
+      log.record.endedAt = stored.event.at;
+      log.cancelListeners = undefined;
     }
+  }
+
+  /** Packs, evicts and wakes the followers after an append. */
+  #afterAppend(log: RunLog): void {
     if (log.record.status !== 'running') {
       // Nothing more will be appended, so nothing needs the events as objects: a finished run is
       // retained (10 min by default) as its packed JSON, about half the memory.

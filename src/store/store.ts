@@ -113,6 +113,12 @@ export interface RunStore {
    * rejecting). The runner uses it when present so a fast agent pays no await per event.
    */
   appendNow?(runId: string, events: readonly StoredEvent[]): void;
+  /**
+   * Optional, for in-process stores: a synchronous appender of one event, bound to one run (no
+   * lookup of the run per event). The runner takes one per run when present. Throws as
+   * {@link appendNow} does.
+   */
+  openAppender?(runId: string): (event: StoredEvent) => void;
   /** Optional: the backend's health, shown by `/healthz` (`ok: false` answers 503). */
   health?(): StoreHealth;
 }

@@ -12,6 +12,7 @@ import { StreamTokens, resolveAuthenticate } from './auth.js';
 import { GatewayCore } from './core.js';
 import { Cors } from './cors.js';
 import { IdempotencyKeys } from './idempotency.js';
+import { shareSignal } from './linked-signal.js';
 import { logRunEnd, logRunStart } from './logger.js';
 import { watchEventLoop } from './loop-monitor.js';
 import { GatewayMetrics } from './metrics.js';
@@ -114,6 +115,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const stopLoopWatch = logger ? watchEventLoop(runner, logger, resolved.blockWarnMs) : () => {};
   const authenticate = resolveAuthenticate(resolved.auth);
   const streamsClosing = new AbortController();
+  // Every stream links to it: one listener, the streams in a set (see linked-signal.ts).
+  shareSignal(streamsClosing.signal);
   const streamTokens = new StreamTokens(resolved.auth?.streamTokenSecret, resolved.auth?.streamTokenTtlMs);
   const context = {
     runner,

@@ -30,6 +30,12 @@ export interface StreamSink {
   ready(): Promise<void>;
   /** Aborts when the client goes away. */
   readonly signal: AbortSignal;
+  /**
+   * Optional: writes the last chunk and ends the response in one go (Node's `response.end(chunk)`:
+   * one syscall for the final events and the end of the chunked body, not two). A stream calls it
+   * at most once, as its last write; the adapter then leaves the response alone.
+   */
+  end?(chunk: string): void;
 }
 
 /** A streaming body: the adapter calls `pump` once and ends the response when it resolves. */

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { linkSignals } from './linked-signal.js';
+import { linkSignals, shareSignal } from './linked-signal.js';
 
 describe('linkSignals', () => {
   it('aborts when any source aborts, with that reason, and detaches from the others', () => {
@@ -29,8 +29,9 @@ describe('linkSignals', () => {
     expect(linked.signal.aborted).toBe(false);
   });
 
-  it('puts one listener on a source however many signals link to it, and aborts each linked one', () => {
+  it('puts one listener on a shared source however many signals link to it, and aborts each linked one', () => {
     const shutdown = new AbortController();
+    shareSignal(shutdown.signal);
     const links = Array.from({ length: 1000 }, () => linkSignals(new AbortController().signal, shutdown.signal));
     expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
     for (const link of links.slice(0, 10)) link.dispose();
@@ -39,8 +40,9 @@ describe('linkSignals', () => {
     expect(links.slice(10).every((link) => link.signal.aborted && link.signal.reason === 'closing')).toBe(true);
   });
 
-  it('a link made after a source aborted is aborted at once, and other sources still work', () => {
+  it('a link made after a shared source aborted is aborted at once, and other sources still work', () => {
     const shutdown = new AbortController();
+    shareSignal(shutdown.signal);
     const before = linkSignals(shutdown.signal);
     shutdown.abort('first');
     expect(before.signal.reason).toBe('first');
@@ -49,5 +51,13 @@ describe('linkSignals', () => {
     const other = linkSignals(request.signal, new AbortController().signal);
     request.abort('gone');
     expect(other.signal.reason).toBe('gone');
+  });
+
+  it('an unshared source gets one plain listener per link, removed at dispose', () => {
+    const request = new AbortController();
+    const link = linkSignals(request.signal);
+    expect(getEventListeners(request.signal, 'abort')).toHaveLength(1);
+    link.dispose();
+    expect(getEventListeners(request.signal, 'abort')).toHaveLength(0);
   });
 });

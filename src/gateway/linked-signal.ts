@@ -3,8 +3,9 @@
  * same but registers weak references and a finaliser per call, which costs a busy gateway
  * measurably per connection. Plain `addEventListener` is no better on a signal every stream links
  * to (the gateway's shutdown signal): Node's `EventTarget` walks its whole listener list on every
- * add and remove, so 2,000 streams cost 2,000² steps. Each source here gets one real listener, and
- * the streams linked to it sit in a `Set`.
+ * add and remove, so 2,000 streams cost 2,000² steps. A signal marked {@link shareSignal} gets one
+ * real listener, with the streams linked to it in a `Set`; any other (a request's own) gets a plain
+ * listener, which costs less than an entry in a weak map per request.
  *
  * @module
  */
@@ -15,29 +16,34 @@ export interface LinkedSignal {
   dispose(): void;
 }
 
-/** The callbacks waiting on each source signal, behind that source's one `abort` listener. */
+/** The callbacks waiting on each shared signal, behind that signal's one `abort` listener. */
 const waiting = new WeakMap<AbortSignal, Set<(reason: unknown) => void>>();
+
+/** Marks `signal` as one that many streams link to (see the module comment). Idempotent. */
+export function shareSignal(signal: AbortSignal): void {
+  if (waiting.has(signal) || signal.aborted) return;
+  const callbacks = new Set<(reason: unknown) => void>();
+  waiting.set(signal, callbacks);
+  signal.addEventListener(
+    'abort',
+    () => {
+      for (const each of [...callbacks]) each(signal.reason);
+      callbacks.clear();
+    },
+    { once: true },
+  );
+}
 
 /** Calls `callback` once when `source` aborts; returns the function that cancels it. */
 function onAbortOf(source: AbortSignal, callback: (reason: unknown) => void): () => void {
-  let callbacks = waiting.get(source);
-  if (!callbacks) {
-    const created = new Set<(reason: unknown) => void>();
-    callbacks = created;
-    waiting.set(source, created);
-    source.addEventListener(
-      'abort',
-      () => {
-        waiting.delete(source);
-        for (const each of [...created]) each(source.reason);
-        created.clear();
-      },
-      { once: true },
-    );
+  const shared = waiting.get(source);
+  if (shared) {
+    shared.add(callback);
+    return () => shared.delete(callback);
   }
-  const registered = callbacks;
-  registered.add(callback);
-  return () => registered.delete(callback);
+  const listener = () => callback(source.reason);
+  source.addEventListener('abort', listener, { once: true });
+  return () => source.removeEventListener('abort', listener);
 }
 
 /** Links `sources` (undefined entries are skipped) into one signal; call `dispose` when done. */

@@ -96,9 +96,12 @@ async function pumpStream(
   const sink: StreamSink = {
     signal: closed.signal,
     write: (chunk) => {
-      if (closed.signal.aborted) return false;
+      if (closed.signal.aborted || response.writableEnded) return false;
       full = !response.write(chunk);
       return !full;
+    },
+    end: (chunk) => {
+      if (!closed.signal.aborted) response.end(chunk);
     },
     ready: () =>
       new Promise<void>((resolve) => {
@@ -115,9 +118,12 @@ async function pumpStream(
   };
   try {
     const pumping = result.stream.pump(sink);
-    // A stream that writes at once (SSE writes `retry:`) sends its headers in the same packet;
-    // otherwise send them now, so the client sees the response start without waiting for data.
-    if (!response.headersSent) response.flushHeaders();
+    // A stream that writes within this turn of the loop (SSE writes `retry:` and the events it has)
+    // sends its headers with that write; otherwise send them at the turn's end, so the client sees
+    // the response start without waiting for data.
+    setImmediate(() => {
+      if (!response.headersSent && !response.destroyed) response.flushHeaders();
+    });
     await pumping;
   } finally {
     response.off('close', onClose);

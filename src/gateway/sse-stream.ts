@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isTerminalType } from '../protocol/events.js';
 import { SSE_HEARTBEAT, encodeSseRetry } from '../protocol/sse.js';
 import { forEachBatch, type RunStore, type StoredEvent } from '../store/store.js';
 import type { StreamBody } from './http-types.js';
@@ -58,14 +59,20 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
       let heartbeat: Heartbeat | undefined;
       try {
         const format = options.format ?? AGENTWIRE_FORMAT;
+        // The first write waits for the end of this turn of the loop: the headers, `retry:` and what
+        // the run has by then (a start-and-stream request's run.started and the agent's first
+        // events, its end too for a short run) leave in one write, not one write each.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         sink.write(encodeSseRetry(options.retryMs) + format.prelude);
         heartbeat = joinHeartbeats(options.heartbeatMs, () => sink.write(SSE_HEARTBEAT));
         let pendingEvents = 0;
-        /** Writes a chunk; false when the client's buffer is now full. */
-        const write = (chunk: string): boolean => {
+        /** Writes a chunk (the `last`, ending the response, where the sink can); false when the client's buffer is now full. */
+        const write = (chunk: string, last = false): boolean => {
           observer?.wrote(pendingEvents, chunk.length);
           pendingEvents = 0;
-          return sink.write(chunk);
+          if (!last || !sink.end) return sink.write(chunk);
+          sink.end(chunk);
+          return true;
         };
         /** Waits for the client's buffer to drain, telling the run it is blocked meanwhile. */
         const drained = async () => {
@@ -94,7 +101,9 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
               if (full) return drainedThen(batch.slice(index + 1));
             }
           }
-          return chunk !== '' && !write(chunk) ? drained() : undefined;
+          if (chunk === '') return undefined;
+          // Nothing follows a terminal event: that write ends the response too.
+          return write(chunk, isTerminalType((batch[batch.length - 1] as StoredEvent).type)) ? undefined : drained();
         };
         const drainedThen = async (rest: StoredEvent[]) => {
           await drained();

@@ -43,6 +43,8 @@ const DEFAULTS = Object.freeze({
  */
 const RECENT_EVENTS = 256;
 const RECENT_JSON_LENGTH = 1024 * 1024;
+/** A run that ends with at least this many unpacked events is packed whole. */
+const PACK_AT_END = 32;
 
 /** The state before any event, shared by every new run (the reducer never mutates a state). */
 const INITIAL_STATE: RunState = initialRunState();
@@ -195,9 +197,10 @@ export class MemoryStore implements RunStore {
 
   /** Packs, evicts and wakes the followers after an append. */
   #afterAppend(log: RunLog): void {
-    if (log.record.status !== 'running') {
+    if (log.record.status !== 'running' && log.recent.length >= PACK_AT_END) {
       // Nothing more will be appended, so nothing needs the events as objects: a finished run is
-      // retained (10 min by default) as its packed JSON, about half the memory.
+      // retained (10 min by default) as its packed JSON, about a third of the memory. A short run
+      // is not worth the packing (2-3 % of a short start-and-stream request's CPU).
       this.#pack(log, log.recent.length);
     } else if (log.recent.length > this.#recentCap || log.recentBytes > RECENT_JSON_LENGTH) this.#packOldHalf(log);
     this.#evict(log);

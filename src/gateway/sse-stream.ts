@@ -88,7 +88,6 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
          * wake-up; a promise only when a write fills the client's buffer.
          */
         const onBatch = (batch: StoredEvent[]): Promise<void> | undefined => {
-          if (signal.aborted) return undefined;
           let chunk = '';
           for (let index = 0; index < batch.length; index++) {
             const stored = batch[index] as StoredEvent;
@@ -107,7 +106,7 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
         };
         const drainedThen = async (rest: StoredEvent[]) => {
           await drained();
-          if (rest.length > 0) await onBatch(rest);
+          if (rest.length > 0 && !signal.aborted) await onBatch(rest);
         };
         await forEachBatch(options.store.follow(options.runId, options.after, { signal }), onBatch, signal);
       } finally {

@@ -16,6 +16,14 @@ function advance(): void {
   scheduled = false;
 }
 
+/**
+ * Tells the count that the loop has gone round (the caller has just awaited a `setImmediate`). It
+ * also heals a count whose scheduled immediate never ran (fake timers installed, then removed).
+ */
+export function turnPassed(): void {
+  advance();
+}
+
 /** The current turn's number; it changes once the loop has gone round (through its check phase). */
 export function currentTurn(): number {
   if (!scheduled) {

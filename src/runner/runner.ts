@@ -14,7 +14,7 @@ import { toStoredEvent } from '../store/store.js';
 import { AgentRegistry, type AgentsInput } from './agents.js';
 import { toErrorInfo } from './errors.js';
 import { RunInvariants } from './invariants.js';
-import { currentTurn } from './loop-turns.js';
+import { currentTurn, turnPassed } from './loop-turns.js';
 import { createRunId } from './run-id.js';
 
 /** Options of {@link Runner}. */
@@ -475,6 +475,7 @@ export class Runner {
       }
       if (++run.eventsSinceTurn >= EVENTS_PER_TURN || this.#lastEmitAt - run.lastTurnAt >= MS_PER_TURN) {
         await new Promise<void>((resolve) => setImmediate(resolve));
+        turnPassed();
       }
     }
   }

@@ -49,4 +49,20 @@ describe('joinHeartbeats', () => {
     vi.advanceTimersByTime(400);
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it('starts a new timer when the clock lost its own (fake timers installed, then removed)', async () => {
+    const lost = joinHeartbeats(50, () => {}); // its interval is a fake timer
+    vi.useRealTimers();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const pinged = new Promise<number>((resolve) => {
+      const started = Date.now();
+      const beat = joinHeartbeats(50, () => {
+        beat.leave();
+        resolve(Date.now() - started);
+      });
+    });
+    const noPing = new Promise<number>((resolve) => setTimeout(() => resolve(Number.POSITIVE_INFINITY), 2000));
+    expect(await Promise.race([pinged, noPing])).toBeLessThan(1000);
+    lost.leave();
+  });
 });

@@ -33,6 +33,8 @@ class HeartbeatClock {
   readonly #intervalMs: number;
   readonly #tickMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** When the clock started or last ticked: a clock silent for much longer has lost its timer. */
+  #lastTickAt = 0;
 
   constructor(intervalMs: number) {
     this.#intervalMs = intervalMs;
@@ -42,7 +44,14 @@ class HeartbeatClock {
   join(ping: () => void): Heartbeat {
     const member: Member = { lastPingAt: Date.now(), ping };
     this.#members.add(member);
+    // A timer that has not ticked for 4 ticks was lost (fake timers installed, then removed, in a
+    // test process) or starved: start a new one rather than leave every stream without pings.
+    if (this.#timer !== undefined && member.lastPingAt - this.#lastTickAt > 4 * this.#tickMs) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
     if (this.#timer === undefined) {
+      this.#lastTickAt = member.lastPingAt;
       this.#timer = setInterval(() => this.#tick(), this.#tickMs);
       (this.#timer as { unref?: () => void }).unref?.();
     }
@@ -54,6 +63,7 @@ class HeartbeatClock {
   }
 
   #tick(): void {
+    this.#lastTickAt = Date.now();
     if (this.#members.size === 0) {
       clearInterval(this.#timer);
       this.#timer = undefined;

@@ -63,13 +63,13 @@ class HeartbeatClock {
   }
 
   #tick(): void {
-    this.#lastTickAt = Date.now();
+    const now = Date.now();
+    this.#lastTickAt = now;
     if (this.#members.size === 0) {
       clearInterval(this.#timer);
       this.#timer = undefined;
       return;
     }
-    const now = Date.now();
     // Half a tick of slack, so timer jitter never pushes a ping a whole tick late.
     const due = now - this.#intervalMs + (this.#tickMs >> 1);
     for (const member of this.#members) {

@@ -87,11 +87,7 @@ async function pumpStream(
   }
   // The request's own controller, aborted on `close` whatever the response says of itself (an
   // HTTP/2 stream reset mid-write can report itself finished).
-  let open = true;
-  const onClose = () => {
-    open = false;
-    closed.abort();
-  };
+  const onClose = () => closed.abort();
   response.once('close', onClose);
   response.writeHead(result.status, result.headers);
   // The headers leave with the first write (the retry: line), in one packet.
@@ -100,7 +96,7 @@ async function pumpStream(
   const sink: StreamSink = {
     signal: closed.signal,
     write: (chunk) => {
-      if (!open || response.writableEnded) return false;
+      if (closed.signal.aborted || response.writableEnded) return false;
       full = !response.write(chunk);
       return !full;
     },

@@ -69,22 +69,16 @@ export function scrapedTally(config: ScrapedTallyConfig): ScrapedTally {
       }
     }
   };
-  const common = { name: config.name, help: config.help, labelNames: config.labelNames, registers: config.registers };
-  if (config.kind === 'counter') {
-    new Counter({
-      ...common,
-      collect() {
-        flush(this);
-      },
-    });
-  } else {
-    new Gauge({
-      ...common,
-      collect() {
-        flush(this);
-      },
-    });
-  }
+  const Metric = config.kind === 'counter' ? Counter : Gauge;
+  new Metric({
+    name: config.name,
+    help: config.help,
+    labelNames: config.labelNames,
+    registers: config.registers,
+    collect(this: Counter | Gauge) {
+      flush(this);
+    },
+  });
   return {
     add(first, second, delta) {
       const key = secondName === undefined ? '' : second;

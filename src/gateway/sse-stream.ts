@@ -1,7 +1,8 @@
 /**
  * The SSE stream of one run: `retry:` first, then every event after the cursor from the run log,
- * live, with a heartbeat comment every interval. Each write waits while the client's buffer is full (so a client
- * that stops reading costs bounded memory), and the stream stops as soon as the client goes away.
+ * live, with a heartbeat comment every interval. Each write waits while the client's buffer is full
+ * (so a client that stops reading costs bounded memory), and the stream stops as soon as the client
+ * goes away.
  *
  * @module
  */
@@ -66,7 +67,10 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
         sink.write(encodeSseRetry(options.retryMs) + format.prelude);
         heartbeat = joinHeartbeats(options.heartbeatMs, () => sink.write(SSE_HEARTBEAT));
         let pendingEvents = 0;
-        /** Writes a chunk (the `last`, ending the response, where the sink can); false when the client's buffer is now full. */
+        /**
+         * Writes a chunk (the `last` one ends the response too, where the sink can); false when the
+         * client's buffer is now full.
+         */
         const write = (chunk: string, last = false): boolean => {
           observer?.wrote(pendingEvents, chunk.length);
           pendingEvents = 0;

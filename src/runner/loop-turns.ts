@@ -11,24 +11,21 @@
 let turn = 0;
 let scheduled = false;
 
-function advance(): void {
-  turn++;
-  scheduled = false;
-}
-
 /**
- * Tells the count that the loop has gone round (the caller has just awaited a `setImmediate`). It
- * also heals a count whose scheduled immediate never ran (fake timers installed, then removed).
+ * Moves the count on: the scheduled immediate calls it, and so does a caller that has just awaited
+ * a `setImmediate` itself, which also heals a count whose immediate never ran (fake timers
+ * installed, then removed).
  */
 export function turnPassed(): void {
-  advance();
+  turn++;
+  scheduled = false;
 }
 
 /** The current turn's number; it changes once the loop has gone round (through its check phase). */
 export function currentTurn(): number {
   if (!scheduled) {
     scheduled = true;
-    setImmediate(advance);
+    setImmediate(turnPassed);
   }
   return turn;
 }

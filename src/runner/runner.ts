@@ -100,7 +100,7 @@ interface LiveRun {
   readonly controller: AbortController;
   readonly invariants: RunInvariants;
   readonly done: Promise<void>;
-  /** The store's appender bound to this run, when it has one (see `RunStore.openAppender`). */
+  /** A synchronous appender for this run, when the store has one (see `#appenderFor`). */
   readonly append: ((event: StoredEvent) => void) | undefined;
   readonly owner: string | undefined;
   seq: number;
@@ -138,7 +138,6 @@ export class Runner {
   readonly #maxRunMs: number;
   readonly #hooks: RunnerHooks;
   /** The store's synchronous append, when it has one (the hot path awaits nothing then). */
-  readonly #appendNow: ((runId: string, events: readonly StoredEvent[]) => void) | undefined;
   #lastEmitRun: LiveRun | undefined;
   #lastEmitAt = 0;
 
@@ -148,7 +147,6 @@ export class Runner {
     this.#maxRunsPerOwner = options.maxRunsPerOwner ?? Number.POSITIVE_INFINITY;
     this.#maxRunMs = options.maxRunMs ?? 0;
     this.store = options.store;
-    this.#appendNow = options.store.appendNow?.bind(options.store);
     this.agents = new AgentRegistry(options.agents);
     const grace = options.graceMs ?? 30_000;
     if (grace !== 'continue' && (!Number.isFinite(grace) || grace < 0)) {
@@ -185,7 +183,7 @@ export class Runner {
       agent,
       controller: new AbortController(),
       invariants: new RunInvariants(),
-      append: this.store.openAppender?.(id),
+      append: this.#appenderFor(id),
       done: new Promise<void>((resolve) => {
         finish = resolve;
       }),
@@ -574,12 +572,19 @@ export class Runner {
     run.seq++;
     this.#lastEmitRun = run;
     this.#lastEmitAt = event.at;
-    if (run.append !== undefined) {
-      run.append(stored);
-      return undefined;
-    }
-    if (this.#appendNow === undefined) return this.store.append(run.id, [stored]);
-    this.#appendNow(run.id, [stored]);
+    if (run.append === undefined) return this.store.append(run.id, [stored]);
+    run.append(stored);
+    return undefined;
+  }
+
+  /**
+   * The synchronous appender of a run, when the store has one: bound to the run
+   * (`openAppender`), or the store's `appendNow` of one event. `undefined`: append and await.
+   */
+  #appenderFor(runId: string): ((event: StoredEvent) => void) | undefined {
+    const { store } = this;
+    if (store.openAppender) return store.openAppender(runId);
+    if (store.appendNow) return (event) => store.appendNow?.(runId, [event]);
     return undefined;
   }
 }
@@ -633,7 +638,8 @@ function createSleeper(signal: AbortSignal): (milliseconds: number) => Promise<v
   let more: Set<Sleeping> | undefined;
   let listening = false;
   const onAbort = () => {
-    const all = [...(only ? [only] : []), ...(more ?? [])];
+    const all = more ? [...more] : [];
+    if (only) all.push(only);
     only = undefined;
     more = undefined;
     for (const entry of all) {

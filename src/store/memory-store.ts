@@ -155,9 +155,7 @@ export class MemoryStore implements RunStore {
     let expected = log.record.lastSeq + 1;
     let ended = log.record.status !== 'running';
     for (const stored of events) {
-      if (ended) throw new AgentwireError('AW_INTERNAL', `run ${runId} already ended; cannot append ${stored.type}`);
-      if (stored.seq !== expected) throw new AgentwireError('AW_INTERNAL', `run ${runId}: expected seq ${expected}, got ${stored.seq}`);
-      expected++;
+      checkNext(runId, stored, expected++, ended);
       ended = isTerminalType(stored.type);
     }
     for (const stored of events) this.#add(log, stored);
@@ -168,10 +166,7 @@ export class MemoryStore implements RunStore {
   openAppender(runId: string): (event: StoredEvent) => void {
     const log = this.#logOf(runId);
     return (stored) => {
-      if (log.record.status !== 'running') throw new AgentwireError('AW_INTERNAL', `run ${runId} already ended; cannot append ${stored.type}`);
-      if (stored.seq !== log.record.lastSeq + 1) {
-        throw new AgentwireError('AW_INTERNAL', `run ${runId}: expected seq ${log.record.lastSeq + 1}, got ${stored.seq}`);
-      }
+      checkNext(runId, stored, log.record.lastSeq + 1, log.record.status !== 'running');
       this.#add(log, stored);
       this.#afterAppend(log);
     };
@@ -401,6 +396,12 @@ export class MemoryStore implements RunStore {
       }
     }
   }
+}
+
+/** Throws unless `stored` may be appended next: the run has not ended and it has the expected seq. */
+function checkNext(runId: string, stored: StoredEvent, expected: number, ended: boolean): void {
+  if (ended) throw new AgentwireError('AW_INTERNAL', `run ${runId} already ended; cannot append ${stored.type}`);
+  if (stored.seq !== expected) throw new AgentwireError('AW_INTERNAL', `run ${runId}: expected seq ${expected}, got ${stored.seq}`);
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

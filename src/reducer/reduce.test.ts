@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AgentEvent, EventBody } from '../protocol/events.js';
-import { reduce, reduceAll } from './reduce.js';
+import { reduce, reduceAll, RunFold } from './reduce.js';
 import { initialRunState, type RunState } from './run-state.js';
 
 const T0 = 1_700_000_000_000;
@@ -311,6 +311,34 @@ describe('reduce: ordering, replay and snapshots', () => {
         const half = Math.floor(events.length / 2);
         const start = reduceAll(events.slice(0, half));
         expect(reduceAll(events.slice(half), start)).toEqual(events.slice(half).reduce<RunState>((state, event) => reduce(state, event), start));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('RunFold read at any points along the way gives the state reduce gives there', () => {
+    const body = fc.oneof(
+      fc.record({ type: fc.constant('text.delta' as const), text: fc.string({ maxLength: 4 }) }),
+      fc.record({ type: fc.constant('data' as const), name: fc.constantFrom('x', 'y'), value: fc.nat(9) }),
+      fc.record({ type: fc.constant('step.started' as const), stepId: fc.constantFrom('a', 'b'), title: fc.constant('t') }),
+      fc.record({ type: fc.constant('text.delta' as const), text: fc.constant('s'), stepId: fc.constantFrom('a', 'b') }),
+      fc.constant({ type: 'run.finished' as const }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(body, fc.integer({ min: -1, max: 3 }), fc.boolean()), { maxLength: 50 }), (items) => {
+        const fold = new RunFold();
+        let expected = initialRunState();
+        let seq = 0;
+        for (const [item, jump, look] of items) {
+          seq = Math.max(1, seq + jump);
+          const event = { ...item, seq, at: at(seq) } as AgentEvent;
+          fold.add(event);
+          expected = reduce(expected, event);
+          if (look) expect(fold.state).toEqual(expected);
+        }
+        expect(fold.state).toEqual(expected);
+        // Reading changes nothing: the same object until another event is added.
+        expect(fold.state).toBe(fold.state);
       }),
       { numRuns: 300 },
     );

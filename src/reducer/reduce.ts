@@ -21,54 +21,81 @@ export function reduce(state: RunState, event: AgentEvent): RunState {
 
 /**
  * Folds a list of events into a state (from {@link initialRunState} when none is given). Same
- * result as {@link reduce} one by one, but cheaper for long lists: `lastSeq` is set once at the end,
- * and a run of answer tokens or `data` values is gathered and applied in one step (they touch only
- * `text`, `firstTokenAt` and `data`, which no other event reads), so a burst of 100 tokens costs
- * one state copy, not 100.
+ * result as {@link reduce} one by one, but cheaper for long lists: see {@link RunFold}.
  */
 export function reduceAll(events: Iterable<AgentEvent>, state: RunState = initialRunState()): RunState {
-  let current = state;
-  let lastSeq = state.lastSeq;
-  let text = '';
-  let textAt: number | undefined;
-  let data: Record<string, unknown> | undefined;
-  const flush = () => {
-    if (textAt !== undefined) {
-      current = { ...current, text: current.text + text, firstTokenAt: current.firstTokenAt ?? textAt, ...(data && { data }) };
-    } else if (data) {
-      current = { ...current, data };
-    }
-    text = '';
-    textAt = undefined;
-    data = undefined;
-  };
-  for (const event of events) {
+  const fold = new RunFold(state);
+  for (const event of events) fold.add(event);
+  return fold.state;
+}
+
+/**
+ * {@link reduceAll} one event at a time: for a log that folds its events as they are appended and
+ * reads the state only now and then. `lastSeq` is set when the state is read, and a run of answer
+ * tokens or `data` values is gathered and applied in one step (they touch only `text`,
+ * `firstTokenAt` and `data`, which no other event reads), so a burst of 100 tokens costs one state
+ * copy, not 100.
+ */
+export class RunFold {
+  #current: RunState;
+  #lastSeq: number;
+  #text = '';
+  #textAt: number | undefined;
+  #data: Record<string, unknown> | undefined;
+
+  /** @param state the state to fold into (the initial state when none is given) */
+  constructor(state: RunState = initialRunState()) {
+    this.#current = state;
+    this.#lastSeq = state.lastSeq;
+  }
+
+  /** Folds one more event in (ignored at or below the `lastSeq` reached, like {@link reduce}). */
+  add(event: AgentEvent): void {
     if (event.type === 'run.snapshot') {
-      if (event.seq >= lastSeq) {
+      if (event.seq >= this.#lastSeq) {
         // The snapshot stands for everything gathered so far.
-        text = '';
-        textAt = undefined;
-        data = undefined;
-        current = event.state;
-        lastSeq = event.seq;
+        this.#text = '';
+        this.#textAt = undefined;
+        this.#data = undefined;
+        this.#current = event.state;
+        this.#lastSeq = event.seq;
       }
-      continue;
+      return;
     }
-    if (event.seq <= lastSeq) continue;
-    lastSeq = event.seq;
+    if (event.seq <= this.#lastSeq) return;
+    this.#lastSeq = event.seq;
     if (event.type === 'text.delta' && event.stepId === undefined) {
-      text += event.text;
-      textAt ??= event.at;
+      this.#text += event.text;
+      this.#textAt ??= event.at;
     } else if (event.type === 'data') {
-      data ??= { ...current.data };
-      data[event.name] = event.value;
+      this.#data ??= { ...this.#current.data };
+      this.#data[event.name] = event.value;
     } else {
-      flush();
-      current = apply(current, event);
+      this.#flush();
+      this.#current = apply(this.#current, event);
     }
   }
-  flush();
-  return current.lastSeq === lastSeq ? current : { ...current, lastSeq };
+
+  /** The state of every event folded so far. */
+  get state(): RunState {
+    this.#flush();
+    if (this.#current.lastSeq !== this.#lastSeq) this.#current = { ...this.#current, lastSeq: this.#lastSeq };
+    return this.#current;
+  }
+
+  /** Applies the gathered tokens and `data` values. */
+  #flush(): void {
+    const data = this.#data;
+    if (this.#textAt !== undefined) {
+      const current = this.#current;
+      this.#current = { ...current, text: current.text + this.#text, firstTokenAt: current.firstTokenAt ?? this.#textAt, ...(data && { data }) };
+    } else if (data) {
+      this.#current = { ...this.#current, data };
+    }
+    this.#text = '';
+    this.#textAt = undefined;
+    this.#data = undefined;
+  }
 }
 
 function apply(state: RunState, event: AgentEvent): RunState {

@@ -8,9 +8,10 @@
 import type { RunSnapshotEvent } from '../protocol/events.js';
 import { isTerminalType } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
-import { reduceAll } from '../reducer/reduce.js';
+import { RunFold } from '../reducer/reduce.js';
 import { initialRunState, type RunState } from '../reducer/run-state.js';
 import { Follower } from './follower.js';
+import { JsonEvent } from './json-event.js';
 import { PackedLog } from './packed-log.js';
 import { type FollowOptions, type RunRecord, type RunStore, type StoredEvent, toStoredEvent } from './store.js';
 
@@ -38,8 +39,8 @@ const DEFAULTS = Object.freeze({
 });
 
 /**
- * The newest events a run keeps as the objects they were appended as (its live followers read
- * these): at most this many, and at most this much JSON (so packing joins at most about that much).
+ * The newest events a run keeps one by one, as {@link JsonEvent}s (its live followers read these):
+ * at most this many, and at most this much JSON (so packing joins at most about that much).
  */
 const RECENT_EVENTS = 256;
 const RECENT_JSON_LENGTH = 1024 * 1024;
@@ -49,28 +50,29 @@ const PACK_AT_END = 32;
 /** The state before any event, shared by every new run (the reducer never mutates a state). */
 const INITIAL_STATE: RunState = initialRunState();
 
-/** A state the eviction may cut at: every event up to `seq`, folded. */
+/** A state the eviction may cut at: every event up to `seq`, folded (`seq` may not be packed yet). */
 interface Checkpoint {
   seq: number;
   state: RunState;
 }
 
 /**
- * One run's log: the newest events as objects in `recent`, older ones packed (see
- * {@link PackedLog}), and the state of the evicted ones. The packed events are folded into
- * `packedState` as they are packed, with a checkpoint every 1/16 of the bounds, so eviction cuts at
- * a checkpoint and never has to parse what it evicts.
+ * One run's log: the newest events one by one in `recent`, older ones packed (see
+ * {@link PackedLog}), and the state of the evicted ones. Each event is folded into `fold` as it is
+ * appended, while its object is at hand; a checkpoint of that state is kept every 1/16 of the bounds
+ * (and before an append that goes over one), so eviction cuts at a checkpoint and never has to
+ * parse what it evicts. The log itself keeps only each event's JSON.
  */
 interface RunLog {
   record: RunRecord;
-  recent: StoredEvent[];
+  recent: JsonEvent[];
   /** JSON length of the events in `recent` (UTF-16 units: about bytes for typical JSON). */
   recentBytes: number;
   /** Events from `evictedSeq + 1` up to the first recent one. */
   packed: PackedLog;
-  /** State of every event packed so far, evicted or not. */
-  packedState: RunState;
-  /** Cut points inside the packed range, oldest first. */
+  /** State of every event appended so far. */
+  fold: RunFold;
+  /** Cut points, oldest first; the newest is always before the newest event. */
   checkpoints: Checkpoint[];
   eventsSinceCheckpoint: number;
   bytesSinceCheckpoint: number;
@@ -116,7 +118,7 @@ export class MemoryStore implements RunStore {
       recent: [],
       recentBytes: 0,
       packed: new PackedLog(record.lastSeq + 1),
-      packedState: INITIAL_STATE,
+      fold: new RunFold(INITIAL_STATE),
       checkpoints: [],
       eventsSinceCheckpoint: 0,
       bytesSinceCheckpoint: 0,
@@ -178,10 +180,27 @@ export class MemoryStore implements RunStore {
     return log;
   }
 
-  /** Adds one checked event to the recent events, ending the run at a terminal one. */
+  /**
+   * Adds one checked event to the recent events, ending the run at a terminal one. The event is
+   * folded into the run's state here, and kept as its JSON only.
+   */
   #add(log: RunLog, stored: StoredEvent): void {
-    log.recent.push(stored);
-    log.recentBytes += stored.json.length;
+    const length = stored.json.length;
+    if (
+      log.eventsSinceCheckpoint > 0 &&
+      (log.eventsSinceCheckpoint >= this.#chunkEvents ||
+        log.bytesSinceCheckpoint >= this.#chunkBytes ||
+        log.packed.length + log.recent.length >= this.#options.maxEventsPerRun ||
+        log.packed.jsonLength + log.recentBytes + length > this.#options.maxBytesPerRun)
+    ) {
+      // Due, or this event goes over a bound: the state before it is where eviction can cut.
+      this.#checkpoint(log);
+    }
+    log.fold.add(stored.event);
+    log.recent.push(new JsonEvent(stored.seq, stored.type, stored.json));
+    log.recentBytes += length;
+    log.eventsSinceCheckpoint++;
+    log.bytesSinceCheckpoint += length;
     log.record.lastSeq = stored.seq;
     if (isTerminalType(stored.type)) {
       log.record.status = stored.type === 'run.finished' ? 'finished' : stored.type === 'run.failed' ? 'failed' : 'cancelled';
@@ -308,26 +327,18 @@ export class MemoryStore implements RunStore {
     this.#pack(log, count);
   }
 
-  /** Moves the oldest `count` recent events into the packed log, folding them into `packedState`. */
+  /** Moves the oldest `count` recent events into the packed log. */
   #pack(log: RunLog, count: number): void {
     if (count <= 0) return;
     const moved = log.recent.splice(0, count);
     const before = log.packed.jsonLength;
     log.packed.append(moved);
-    const bytes = log.packed.jsonLength - before;
-    log.recentBytes -= bytes;
-    log.packedState = reduceAll(
-      moved.map((stored) => stored.event),
-      log.packedState,
-    );
-    log.eventsSinceCheckpoint += count;
-    log.bytesSinceCheckpoint += bytes;
-    if (log.eventsSinceCheckpoint >= this.#chunkEvents || log.bytesSinceCheckpoint >= this.#chunkBytes) this.#checkpoint(log);
+    log.recentBytes -= log.packed.jsonLength - before;
   }
 
-  /** Marks the end of the packed range as a place eviction may cut. */
+  /** Marks the newest event as a place eviction may cut, with the state of everything up to it. */
   #checkpoint(log: RunLog): void {
-    log.checkpoints.push({ seq: log.packed.firstSeq + log.packed.length - 1, state: log.packedState });
+    log.checkpoints.push({ seq: log.record.lastSeq, state: log.fold.state });
     log.eventsSinceCheckpoint = 0;
     log.bytesSinceCheckpoint = 0;
   }
@@ -341,11 +352,11 @@ export class MemoryStore implements RunStore {
     // into the snapshot in chunks rather than one per append.
     const eventTarget = maxEventsPerRun >= 1024 ? maxEventsPerRun - (maxEventsPerRun >> 4) : maxEventsPerRun;
     const byteTarget = maxBytesPerRun >= 65_536 ? maxBytesPerRun - (maxBytesPerRun >> 4) : maxBytesPerRun;
-    // Keep at least the newest event so the log never loses its tail.
+    // Cut at checkpoints, all before the newest event: the log never loses its tail.
     while (held() > 1 && (held() > eventTarget || heldBytes() > byteTarget)) {
-      if (log.packed.length === 0) this.#pack(log, log.recent.length - 1);
-      if (log.checkpoints.length === 0) this.#checkpoint(log);
-      const cut = log.checkpoints.shift() as Checkpoint;
+      const cut = log.checkpoints.shift();
+      if (!cut) break;
+      this.#pack(log, cut.seq - (log.packed.firstSeq + log.packed.length - 1));
       log.packed.dropFirst(cut.seq - log.packed.firstSeq + 1);
       log.evictedSeq = cut.seq;
       log.evictedState = cut.state;

@@ -11,31 +11,13 @@
  *
  * @module
  */
-import { EVENT_TYPES, type AgentEvent, type EventType } from '../protocol/events.js';
+import { EVENT_TYPES, type EventType } from '../protocol/events.js';
+import { JsonEvent } from './json-event.js';
 import type { StoredEvent } from './store.js';
 
 const EMPTY_U32 = new Uint32Array(0);
 const EMPTY_U8 = new Uint8Array(0);
 const TYPE_CODES: ReadonlyMap<EventType, number> = new Map(EVENT_TYPES.map((type, code) => [type, code]));
-
-/** A {@link StoredEvent} read back from a {@link PackedLog}: its object is parsed on first use. */
-class UnpackedEvent implements StoredEvent {
-  readonly seq: number;
-  readonly type: EventType;
-  readonly json: string;
-  #event: AgentEvent | undefined;
-
-  constructor(seq: number, type: EventType, json: string) {
-    this.seq = seq;
-    this.type = type;
-    this.json = json;
-  }
-
-  get event(): AgentEvent {
-    this.#event ??= JSON.parse(this.json) as AgentEvent;
-    return this.#event;
-  }
-}
 
 /** One run's packed events: see the module comment. */
 export class PackedLog {
@@ -110,7 +92,7 @@ export class PackedLog {
     const chunk = this.#chunks[(this.#chunkOf[slot] as number) - this.#chunkBase] as string;
     const start = this.#starts[slot] as number;
     const json = chunk.slice(start, start + (this.#lengths[slot] as number));
-    return new UnpackedEvent(this.#firstSeq + index, EVENT_TYPES[this.#types[slot] as number] as EventType, json);
+    return new JsonEvent(this.#firstSeq + index, EVENT_TYPES[this.#types[slot] as number] as EventType, json);
   }
 
   /** JSON length of the event at `index`. */

@@ -112,8 +112,11 @@ describe.skipIf(skip !== undefined)('streaming render in Chromium', () => {
       requestAnimationFrame(frame);
     });
     await page.goto(`${suite.url}/runs/${runId}`);
-    await poll(async () => Number(await page.getAttribute('.aw-answer', 'data-shown-length')) === expected.length, 'the whole answer shown', 30_000);
-    const shown = await page.evaluate(() => (window as unknown as { __shown: number[] }).__shown);
+    // Waits on what the frames saw, not on the attribute: the attribute can reach its end in a frame
+    // whose recorder callback already ran, and the recorder only sees it a frame later.
+    const recorded = () => page.evaluate(() => (window as unknown as { __shown: number[] }).__shown);
+    await poll(async () => (await recorded()).at(-1) === expected.length, 'the whole answer shown', 30_000);
+    const shown = await recorded();
     // 1,500 paragraphs (~110 KB of HTML), a frame's worth at a time, in order. How many frames depends
     // on the machine: behind for more than 250 ms, the reveal takes bigger steps (at most 100 ms of
     // work each, so the lag stays bounded), and on a loaded machine it has taken as few as 4. Shown

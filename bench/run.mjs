@@ -9,8 +9,9 @@
 //   npm run bench -- --base=../old --servers=agentwire,agentwire@base --out=/tmp/ab
 //                                       A/B: another built checkout's agentwire beside this one
 //
-// 5,000 streams are opt-in (--streams=2000,5000): on the shared 2-core machine they overflow every
-// server's accept queue and time out thousands of connections, the raw loop's included.
+// 5,000 streams are opt-in (--streams=2000,5000): on the shared 2-core machine they overflow the
+// accept queue of every server on Node's default backlog (the raw loop's included) and take
+// seconds to the first event for everyone.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';

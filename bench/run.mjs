@@ -6,6 +6,8 @@
 //   npm run bench -- --quick            throughput, many, ttfe, disconnect; smaller (≤ 2 min)
 //   npm run bench -- --workloads=throughput,many --servers=raw,agentwire --reps=5 --streams=2000,5000
 //   npm run bench -- --warmup=false     measure cold servers (no untimed warm-up run first)
+//   npm run bench -- --profile          also profile agentwire (node --cpu-prof): top functions and
+//                                       a flame graph per workload beside the results
 //   npm run bench -- --base=../old --servers=agentwire,agentwire@base --out=/tmp/ab
 //                                       A/B: another built checkout's agentwire beside this one
 //
@@ -13,10 +15,11 @@
 // accept queue of every server on Node's default backlog (the raw loop's included) and take
 // seconds to the first event for everyone.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mergeTrees, readProfiles, renderFlameGraph, renderProfilesMarkdown, topSelf } from './flamegraph.mjs';
 import { renderMarkdown, renderSvgs } from './report.mjs';
 import { now } from './servers/workload.mjs';
 
@@ -29,6 +32,14 @@ const args = Object.fromEntries(
 );
 const quick = args.quick === 'true';
 const warmUp = args.warmup !== 'false';
+const profiling = args.profile === 'true';
+const outDir = args.out ?? join(here, 'results');
+const runStartedAt = new Date();
+const stem = `${runStartedAt.toISOString().slice(0, 10)}${quick ? '-quick' : ''}`;
+/** --profile: where each agentwire server process writes its `.cpuprofile`, by workload and server. */
+const profileRoot = join(outDir, `${stem}-profiles`);
+const profiled = [];
+let currentWorkload = '';
 const ALL_WORKLOADS = ['throughput', 'many', 'ttfe', 'stall', 'disconnect', 'fanout'];
 // --quick runs the first four workloads (the stalled reader needs its 20 s hold, fan-out its start
 // delay); name them with --workloads to run them quick too.
@@ -121,7 +132,10 @@ function lineReader(stream, onLine) {
 
 async function startServer(name, env = {}, { warm: warmThis = 'none' } = {}) {
   const spec = SERVERS[name];
-  const child = spawn(spec.command, spec.args, { env: { ...process.env, PORT: '0', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  // Profiled processes must exit on their own (stdin closed) for V8 to write the profile.
+  const profileDir = profiling && isAgentwire(name) ? join(profileRoot, currentWorkload, name) : undefined;
+  const commandArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...spec.args] : spec.args;
+  const child = spawn(spec.command, commandArgs, { env: { ...process.env, PORT: '0', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => {
     stderr = (stderr + chunk).slice(-4000);
@@ -164,6 +178,14 @@ async function startServer(name, env = {}, { warm: warmThis = 'none' } = {}) {
     async stop() {
       if (exited) return;
       const gone = new Promise((resolve) => child.once('exit', resolve));
+      if (profileDir) {
+        child.stdin.end();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await gone;
+        clearTimeout(timer);
+        if (!profiled.some((entry) => entry.dir === profileDir)) profiled.push({ workload: currentWorkload, server: name, dir: profileDir });
+        return;
+      }
       child.kill('SIGKILL');
       await gone;
     },
@@ -434,12 +456,13 @@ async function benchFanout() {
 const RUNNERS = { throughput: benchThroughput, many: benchMany, ttfe: benchTtfe, stall: benchStall, disconnect: benchDisconnect, fanout: benchFanout };
 
 // --- main -------------------------------------------------------------------------------------
-const startedAt = new Date();
+const startedAt = runStartedAt;
 const meta = {
   date: startedAt.toISOString(),
   command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
   quick,
   warmUp,
+  profiling,
   node: process.version,
   python: fastapiAvailable ? spawnSync(python, ['-c', 'import sys, fastapi, uvicorn; print(sys.version.split()[0], fastapi.__version__, uvicorn.__version__)']).stdout.toString().trim() : null,
   nproc: Number(spawnSync('nproc').stdout?.toString().trim()),
@@ -460,9 +483,11 @@ const meta = {
     }),
   ),
 };
-log(`servers: ${servers.join(', ')}; workloads: ${workloads.join(', ')}${quick ? ' (quick)' : ''}`);
+log(`servers: ${servers.join(', ')}; workloads: ${workloads.join(', ')}${quick ? ' (quick)' : ''}${profiling ? '; profiling agentwire' : ''}`);
+if (profiling) rmSync(profileRoot, { recursive: true, force: true });
 const results = { meta, workloads: {} };
 for (const name of workloads) {
+  currentWorkload = name;
   const began = now();
   results.workloads[name] = await RUNNERS[name]();
   results.workloads[name].seconds = (now() - began) / 1000;
@@ -470,10 +495,15 @@ for (const name of workloads) {
 meta.totalSeconds = (now() - startedAt.getTime()) / 1000;
 meta.loadAverageAtEnd = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
-const outDir = args.out ?? join(here, 'results');
 mkdirSync(outDir, { recursive: true });
-const stem = `${startedAt.toISOString().slice(0, 10)}${quick ? '-quick' : ''}`;
-const markdown = renderMarkdown(results, stem);
+// --profile: each workload's profiles of one server merged into one tree: top functions and a flame graph.
+results.profiles = profiled.map(({ workload, server, dir }) => {
+  const tree = mergeTrees(readProfiles(dir));
+  const file = `${stem}-${workload}-${server.replace('@', '-')}-flame.svg`;
+  writeFileSync(join(outDir, file), renderFlameGraph(tree, { title: `${server}, ${workload} workload (npm run bench -- --profile)` }));
+  return { workload, server, dir: relative(outDir, dir), flameGraph: file, totalMs: tree.total, top: topSelf(tree, 12) };
+});
+const markdown = renderMarkdown(results, stem) + renderProfilesMarkdown(results.profiles);
 writeFileSync(join(outDir, `${stem}.json`), `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(join(outDir, `${stem}.md`), markdown);
 for (const [file, svg] of Object.entries(renderSvgs(results))) writeFileSync(join(outDir, `${stem}-${file}.svg`), svg);

@@ -4,9 +4,13 @@
  * through both of its parsers, for the raw baseline and for agentwire.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type CpuProfile, mergeTrees, profileTree, readProfiles, renderFlameGraph, topSelf } from '../bench/flamegraph.mjs';
 import { within } from './helpers/wait.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -16,8 +20,8 @@ afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-async function startServer(name: string): Promise<number> {
-  const child = spawn(process.execPath, [`bench/servers/${name}.mjs`], { cwd: root, env: { ...process.env, PORT: '0' }, stdio: ['pipe', 'pipe', 'inherit'] });
+async function startServer(name: string, nodeArgs: string[] = []): Promise<number> {
+  const child = spawn(process.execPath, [...nodeArgs, `bench/servers/${name}.mjs`], { cwd: root, env: { ...process.env, PORT: '0' }, stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(child);
   const lines = createInterface({ input: child.stdout! });
   const port = await within(
@@ -55,5 +59,59 @@ describe('the bench harness', () => {
     // millisecond of skew, no more.
     expect(latency.p50).toBeGreaterThanOrEqual(-1);
     expect(latency.max).toBeLessThan(5_000);
+  }, 30_000);
+});
+
+describe('the bench profiles (--profile)', () => {
+  // (root) → main → work (self 3 ms) and main → idle; samples: work, work, (idle), main, work.
+  const profile: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [2, 4] },
+      { id: 2, callFrame: { functionName: 'main', url: 'file:///x/dist/runner/runner.js', lineNumber: 9 }, children: [3] },
+      { id: 3, callFrame: { functionName: 'work', url: 'node:internal/streams/writable', lineNumber: 0 }, children: [] },
+      { id: 4, callFrame: { functionName: '(idle)', url: '', lineNumber: -1 }, children: [] },
+    ],
+    samples: [3, 3, 4, 2, 3],
+    // A sample's time is the gap to the next one (ms × 1000): 1, 1, 5 (idle), 2, then none for the last.
+    timeDeltas: [0, 1000, 1000, 5000, 2000],
+  };
+
+  it('folds samples into a call tree of CPU time, idle left out, and merges the trees of several processes', () => {
+    const tree = profileTree(profile);
+    expect(tree.total).toBe(4);
+    const main = tree.children.get('main runner/runner.js:10');
+    expect(main).toMatchObject({ kind: 'agentwire', self: 2, total: 4 });
+    expect(main?.children.get('work node:internal/streams/writable:1')).toMatchObject({ kind: 'node', self: 2, total: 2 });
+    const merged = mergeTrees([tree, profileTree(profile)]);
+    expect(merged.total).toBe(8);
+    expect(topSelf(merged, 5)).toEqual([
+      { name: 'main', where: 'runner/runner.js:10', ms: 4, share: 0.5 },
+      { name: 'work', where: 'node:internal/streams/writable:1', ms: 4, share: 0.5 },
+    ]);
+    const svg = renderFlameGraph(merged, { title: 'a <test>', width: 400 });
+    // One frame per node, as wide as its share: the root 400 px, main 400, work 200.
+    expect(svg.match(/<rect x=/g)).toHaveLength(3);
+    expect(svg).toContain('width="200.0"');
+    expect(svg).toContain('a &lt;test&gt;');
+    expect(svg).toContain('<title>work (node:internal/streams/writable:1): 4.0 ms (50.0 %), self 4.0 ms</title>');
+  });
+
+  it("profiles a real agentwire bench server: its own functions show up, with time, once it exits on stdin's end", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentwire-profile-'));
+    try {
+      const port = await startServer('agentwire', ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+      await loadgen({ kind: 'throughput', port, server: 'agentwire', workload: { n: 20_000, bytes: 64, rate: 0 }, timeoutMs: 10_000 });
+      const child = children.at(-1) as ChildProcess;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdin?.end();
+      await within(exited, 10_000, 'the profiled server to exit');
+      const [tree, ...more] = readProfiles(dir);
+      expect(more).toEqual([]);
+      const top = topSelf(tree!, 40);
+      expect(top.some((entry) => entry.where.startsWith('runner/') && entry.ms > 0)).toBe(true);
+      expect(renderFlameGraph(tree!)).toContain('#emit (runner/runner.js:');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 30_000);
 });

@@ -3,7 +3,7 @@
 // summarised as the functions with the most self time, and drawn as a flame graph (SVG, top-down:
 // the root at the top, each frame as wide as its share of the time, its callees below it; hover a
 // frame for its name, place and time).
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A frame of the call tree: `self` and `total` in ms, children by key. */
@@ -13,6 +13,7 @@ function frame(name, where, kind) {
 
 /** What ran in a call frame: agentwire (its built `dist/`), Node's own JavaScript, the bench's code, or the rest (V8, native, dependencies). */
 function kindOf(url) {
+  if (url.includes('/node_modules/')) return 'other';
   if (url.includes('/dist/')) return 'agentwire';
   if (url.startsWith('node:')) return 'node';
   if (url.includes('/bench/')) return 'bench';
@@ -77,11 +78,18 @@ export function mergeTrees(trees) {
   return root;
 }
 
-/** The call trees of every `.cpuprofile` in `dir`. */
+/** The call trees of every `.cpuprofile` in `dir` (none when it does not exist; a file cut short is skipped). */
 export function readProfiles(dir) {
+  if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((file) => file.endsWith('.cpuprofile'))
-    .map((file) => profileTree(JSON.parse(readFileSync(join(dir, file), 'utf8'))));
+    .flatMap((file) => {
+      try {
+        return [profileTree(JSON.parse(readFileSync(join(dir, file), 'utf8')))];
+      } catch {
+        return [];
+      }
+    });
 }
 
 /** The `count` functions with the most self time: `{ name, where, ms, share }` (share of all the CPU). */
@@ -161,7 +169,8 @@ export function renderProfilesMarkdown(profiles) {
   if (!profiles || profiles.length === 0) return '';
   const ms = (value) => value.toLocaleString('en-US', { maximumFractionDigits: 0 });
   const sections = profiles.map(({ workload, server, dir, flameGraph, totalMs, top }) => {
-    const rows = top.map((entry) => `| ${entry.ms.toFixed(1)} | ${(100 * entry.share).toFixed(1)} % | \`${entry.name}\` | ${entry.where ? `\`${entry.where}\`` : '–'} |`);
+    const cell = (text) => `\`${text.replace(/[|`]/g, (char) => (char === '|' ? '\\|' : "'"))}\``;
+    const rows = top.map((entry) => `| ${entry.ms.toFixed(1)} | ${(100 * entry.share).toFixed(1)} % | ${cell(entry.name)} | ${entry.where ? cell(entry.where) : '–'} |`);
     return [
       `#### ${workload}: ${server} (${ms(totalMs)} ms of CPU sampled)`,
       '',

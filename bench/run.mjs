@@ -179,11 +179,14 @@ async function startServer(name, env = {}, { warm: warmThis = 'none' } = {}) {
       if (exited) return;
       const gone = new Promise((resolve) => child.once('exit', resolve));
       if (profileDir) {
+        child.stdin.on('error', () => {}); // it may be gone already (EPIPE)
         child.stdin.end();
         const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
         await gone;
         clearTimeout(timer);
-        if (!profiled.some((entry) => entry.dir === profileDir)) profiled.push({ workload: currentWorkload, server: name, dir: profileDir });
+        // Killed, it wrote no profile (V8 writes it on a normal exit).
+        if (exited?.signal) log('profile', name, `killed (${exited.signal}): no profile`);
+        else if (!profiled.some((entry) => entry.dir === profileDir)) profiled.push({ workload: currentWorkload, server: name, dir: profileDir });
         return;
       }
       child.kill('SIGKILL');
@@ -497,8 +500,9 @@ meta.loadAverageAtEnd = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0
 
 mkdirSync(outDir, { recursive: true });
 // --profile: each workload's profiles of one server merged into one tree: top functions and a flame graph.
-results.profiles = profiled.map(({ workload, server, dir }) => {
+results.profiles = profiled.flatMap(({ workload, server, dir }) => {
   const tree = mergeTrees(readProfiles(dir));
+  if (tree.total === 0) return []; // nothing readable was written
   const file = `${stem}-${workload}-${server.replace('@', '-')}-flame.svg`;
   writeFileSync(join(outDir, file), renderFlameGraph(tree, { title: `${server}, ${workload} workload (npm run bench -- --profile)` }));
   return { workload, server, dir: relative(outDir, dir), flameGraph: file, totalMs: tree.total, top: topSelf(tree, 12) };

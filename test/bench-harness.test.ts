@@ -4,13 +4,13 @@
  * through both of its parsers, for the raw baseline and for agentwire.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CpuProfile, mergeTrees, profileTree, readProfiles, renderFlameGraph, topSelf } from '../bench/flamegraph.mjs';
+import { type CpuProfile, mergeTrees, profileTree, readProfiles, renderFlameGraph, renderProfilesMarkdown, topSelf } from '../bench/flamegraph.mjs';
 import { within } from './helpers/wait.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -94,6 +94,23 @@ describe('the bench profiles (--profile)', () => {
     expect(svg).toContain('width="200.0"');
     expect(svg).toContain('a &lt;test&gt;');
     expect(svg).toContain('<title>work (node:internal/streams/writable:1): 4.0 ms (50.0 %), self 4.0 ms</title>');
+  });
+
+  it('reads no profile from a directory a killed server never wrote, skips a file cut short, and keeps table cells whole', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentwire-profile-'));
+    try {
+      expect(readProfiles(join(dir, 'missing'))).toEqual([]);
+      writeFileSync(join(dir, 'CPU.cut.cpuprofile'), '{"nodes":[');
+      writeFileSync(join(dir, 'CPU.whole.cpuprofile'), JSON.stringify(profile));
+      expect(readProfiles(dir).map((tree) => tree.total)).toEqual([4]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const markdown = renderProfilesMarkdown([
+      { workload: 'many', server: 'agentwire', dir: 'p/many/agentwire', flameGraph: 'f.svg', totalMs: 4, top: [{ name: 'a|b`c', where: 'x.js:1', ms: 4, share: 1 }] },
+    ]);
+    expect(markdown).toContain("| 4.0 | 100.0 % | `a\\|b'c` | `x.js:1` |");
+    expect(markdown).toContain('![many flame graph](f.svg)');
   });
 
   it("profiles a real agentwire bench server: its own functions show up, with time, once it exits on stdin's end", async () => {

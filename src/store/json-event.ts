@@ -1,8 +1,8 @@
 /**
- * A {@link StoredEvent} held as its JSON: the event object is parsed on first use. A log keeps its
- * events this way (one small object and one string each), so the object an agent yielded, and what
- * it references, die young instead of being copied by the garbage collector and retained: most
- * subscribers only ever need the JSON.
+ * A {@link StoredEvent} held as its JSON: the event object is parsed on first use (and kept from
+ * then on). A log keeps its events this way, one small object and one string each, instead of the
+ * event objects the runner built: those die young rather than being copied by the garbage collector
+ * and retained, since most subscribers only ever need the JSON.
  *
  * @module
  */

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AgentEvent, EventBody, RunSnapshotEvent } from '../protocol/events.js';
 import { isAgentwireError } from '../protocol/errors.js';
@@ -281,6 +282,66 @@ describe('MemoryStore eviction', () => {
     expect(read.length - 1).toBeLessThanOrEqual(2048);
     // Chunks are 1/16 of the bound: the log is not over-evicted.
     expect(read.length - 1).toBeGreaterThanOrEqual(2048 - 3 * (2048 >> 4));
+  });
+
+  it('for any bounds, batch sizes and event sizes, every append leaves a tail within the bounds, ending at the newest event, after a snapshot of exactly what was evicted', async () => {
+    const body = (index: number, big: boolean): EventBody => {
+      const padding = big ? 'y'.repeat((index * 37) % 300) : '';
+      switch (index % 5) {
+        case 0:
+          return { type: 'step.started', stepId: `s${index}`, title: 't' };
+        case 1:
+          return { type: 'data', name: `d${index % 3}`, value: index };
+        case 2:
+          return { type: 'step.log', stepId: `s${index - 2}`, text: `x${padding}` };
+        default:
+          return { type: 'text.delta', text: `w${index}${padding}` };
+      }
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          maxEventsPerRun: fc.integer({ min: 1, max: 300 }),
+          maxBytesPerRun: fc.integer({ min: 200, max: 20_000 }),
+          count: fc.integer({ min: 1, max: 400 }),
+          // A run may start after events logged elsewhere (its record's lastSeq).
+          base: fc.integer({ min: 0, max: 5 }),
+          batches: fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 30 }),
+          big: fc.boolean(),
+          terminal: fc.boolean(),
+        }),
+        async ({ maxEventsPerRun, maxBytesPerRun, count, base, batches, big, terminal }) => {
+          const store = createStore({ maxEventsPerRun, maxBytesPerRun });
+          await store.createRun(record('run_any', { lastSeq: base }));
+          const bodies: EventBody[] = [{ type: 'run.started', runId: 'run_any', agent: 'test', input: 'q' }];
+          for (let index = 1; index < count; index++) bodies.push(body(index, big));
+          if (terminal) bodies.push({ type: 'run.finished' });
+          const all = bodies.map((each, index) => stamp(base + 1 + index, each));
+          for (let start = 0, batch = 0; start < all.length; batch++) {
+            const size = batches[batch % batches.length] as number;
+            await store.append('run_any', all.slice(start, start + size));
+            start += size;
+            const read = await store.read('run_any', 0);
+            const tail = read[0]?.type === 'run.snapshot' ? read.slice(1) : read;
+            // Over a bound only when one event alone is (the newest is always kept).
+            if (tail.length > 1) {
+              expect(tail.length).toBeLessThanOrEqual(maxEventsPerRun);
+              expect(tail.reduce((sum, event) => sum + event.json.length, 0)).toBeLessThanOrEqual(maxBytesPerRun);
+            }
+            expect(tail.at(-1)?.seq).toBe(all[Math.min(start, all.length) - 1]?.seq);
+          }
+          const read = await store.read('run_any', 0);
+          const [first] = read;
+          if (first?.type === 'run.snapshot') {
+            expectSnapshotThenTail(read, all);
+          } else {
+            expect(read.map((event) => event.json)).toEqual(all.map((event) => event.json));
+          }
+          await store.close();
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 
   it('maxRuns drops the oldest finished run, never a running one', async () => {

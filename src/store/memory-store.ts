@@ -70,8 +70,8 @@ interface RunLog {
   recentBytes: number;
   /** Events from `evictedSeq + 1` up to the first recent one. */
   packed: PackedLog;
-  /** State of every event appended so far. */
-  fold: RunFold;
+  /** State of every event appended so far; released when the run ends (nothing more is folded). */
+  fold: RunFold | undefined;
   /** Cut points, oldest first; the newest is always before the newest event. */
   checkpoints: Checkpoint[];
   eventsSinceCheckpoint: number;
@@ -87,7 +87,7 @@ interface RunLog {
 /** The default, in-process {@link RunStore}. */
 export class MemoryStore implements RunStore {
   readonly #options: Required<MemoryStoreOptions>;
-  /** How many events a run keeps unpacked, and how often (in events or JSON bytes) packing leaves a checkpoint. */
+  /** How many events a run keeps unpacked, and how often (in events or JSON bytes) appending leaves a checkpoint. */
   readonly #recentCap: number;
   readonly #chunkEvents: number;
   readonly #chunkBytes: number;
@@ -160,7 +160,11 @@ export class MemoryStore implements RunStore {
       checkNext(runId, stored, expected++, ended);
       ended = isTerminalType(stored.type);
     }
-    for (const stored of events) this.#add(log, stored);
+    for (const stored of events) {
+      this.#add(log, stored);
+      // Evicting as the batch goes, like appends one by one: a batch past a bound is cut in chunks.
+      this.#evict(log);
+    }
     this.#afterAppend(log);
   }
 
@@ -196,7 +200,7 @@ export class MemoryStore implements RunStore {
       // Due, or this event goes over a bound: the state before it is where eviction can cut.
       this.#checkpoint(log);
     }
-    log.fold.add(stored.event);
+    log.fold?.add(stored.event);
     log.recent.push(new JsonEvent(stored.seq, stored.type, stored.json));
     log.recentBytes += length;
     log.eventsSinceCheckpoint++;
@@ -218,6 +222,11 @@ export class MemoryStore implements RunStore {
       this.#pack(log, log.recent.length);
     } else if (log.recent.length > this.#recentCap || log.recentBytes > RECENT_JSON_LENGTH) this.#packOldHalf(log);
     this.#evict(log);
+    if (log.record.status !== 'running') {
+      // Ended: nothing more is folded or evicted, and a finished run is retained for a while.
+      log.fold = undefined;
+      log.checkpoints.length = 0;
+    }
     this.#wake(log);
   }
 
@@ -338,6 +347,7 @@ export class MemoryStore implements RunStore {
 
   /** Marks the newest event as a place eviction may cut, with the state of everything up to it. */
   #checkpoint(log: RunLog): void {
+    if (!log.fold) return;
     log.checkpoints.push({ seq: log.record.lastSeq, state: log.fold.state });
     log.eventsSinceCheckpoint = 0;
     log.bytesSinceCheckpoint = 0;
@@ -356,8 +366,15 @@ export class MemoryStore implements RunStore {
     while (held() > 1 && (held() > eventTarget || heldBytes() > byteTarget)) {
       const cut = log.checkpoints.shift();
       if (!cut) break;
-      this.#pack(log, cut.seq - (log.packed.firstSeq + log.packed.length - 1));
-      log.packed.dropFirst(cut.seq - log.packed.firstSeq + 1);
+      const packedEnd = log.packed.firstSeq + log.packed.length - 1;
+      if (cut.seq <= packedEnd) {
+        log.packed.dropFirst(cut.seq - log.packed.firstSeq + 1);
+      } else {
+        // The cut is among the recent events: drop them as they are (packing them first would join
+        // their JSON only to drop it), and every packed one with them.
+        for (const stored of log.recent.splice(0, cut.seq - packedEnd)) log.recentBytes -= stored.json.length;
+        log.packed = new PackedLog(cut.seq + 1);
+      }
       log.evictedSeq = cut.seq;
       log.evictedState = cut.state;
     }

@@ -6,8 +6,9 @@
  * `{ "type": "events", "runId", "events": [...] }` (the same events as SSE, with their `seq`; a batch
  * per frame), `{ "type": "error", "runId"?, "code", "message" }`. A subscription ends by itself
  * after the run's terminal event. Resume by subscribing again with `after` = the last `seq` seen.
- * The server pings every heartbeat interval and drops a socket that misses two pongs; a socket
- * whose send buffer is full stops being fed until it drains (memory stays bounded).
+ * The server pings every heartbeat interval and drops a socket that has not answered a ping by the
+ * next one; a socket whose send buffer is full stops being fed until it drains (memory stays
+ * bounded).
  *
  * @module
  */

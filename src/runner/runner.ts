@@ -137,7 +137,7 @@ export class Runner {
   readonly #maxRunsPerOwner: number;
   readonly #maxRunMs: number;
   readonly #hooks: RunnerHooks;
-  /** The store's synchronous append, when it has one (the hot path awaits nothing then). */
+  /** The run that appended last, and when (see {@link Runner.lastEmit}). */
   #lastEmitRun: LiveRun | undefined;
   #lastEmitAt = 0;
 

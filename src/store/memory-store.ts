@@ -192,10 +192,7 @@ export class MemoryStore implements RunStore {
     const length = stored.json.length;
     if (
       log.eventsSinceCheckpoint > 0 &&
-      (log.eventsSinceCheckpoint >= this.#chunkEvents ||
-        log.bytesSinceCheckpoint >= this.#chunkBytes ||
-        log.packed.length + log.recent.length >= this.#options.maxEventsPerRun ||
-        log.packed.jsonLength + log.recentBytes + length > this.#options.maxBytesPerRun)
+      (log.eventsSinceCheckpoint >= this.#chunkEvents || log.bytesSinceCheckpoint >= this.#chunkBytes || this.#overBound(log, 1, length))
     ) {
       // Due, or this event goes over a bound: the state before it is where eviction can cut.
       this.#checkpoint(log);
@@ -216,9 +213,10 @@ export class MemoryStore implements RunStore {
   /** Packs, evicts and wakes the followers after an append. */
   #afterAppend(log: RunLog): void {
     if (log.record.status !== 'running' && log.recent.length >= PACK_AT_END) {
-      // Nothing more will be appended, so nothing needs the events as objects: a finished run is
-      // retained (10 min by default) as its packed JSON, about a third of the memory. A short run
-      // is not worth the packing (2-3 % of a short start-and-stream request's CPU).
+      // Nothing more will be appended, so nothing needs the events one by one: a finished run is
+      // retained (10 min by default) as its packed JSON, one string per batch and a few bytes per
+      // event in typed arrays. A short run is not worth the packing (2-3 % of a short
+      // start-and-stream request's CPU).
       this.#pack(log, log.recent.length);
     } else if (log.recent.length > this.#recentCap || log.recentBytes > RECENT_JSON_LENGTH) this.#packOldHalf(log);
     this.#evict(log);
@@ -353,11 +351,19 @@ export class MemoryStore implements RunStore {
     log.bytesSinceCheckpoint = 0;
   }
 
+  /** True when the log, with `events` more events of `bytes` more JSON, is over a bound. */
+  #overBound(log: RunLog, events: number, bytes: number): boolean {
+    return (
+      log.packed.length + log.recent.length + events > this.#options.maxEventsPerRun ||
+      log.packed.jsonLength + log.recentBytes + bytes > this.#options.maxBytesPerRun
+    );
+  }
+
   #evict(log: RunLog): void {
+    if (!this.#overBound(log, 0, 0)) return;
     const { maxEventsPerRun, maxBytesPerRun } = this.#options;
     const held = () => log.packed.length + log.recent.length;
     const heldBytes = () => log.packed.jsonLength + log.recentBytes;
-    if (held() <= maxEventsPerRun && heldBytes() <= maxBytesPerRun) return;
     // Over a bound: evict down to 15/16 of it (large bounds), so a long run folds its old events
     // into the snapshot in chunks rather than one per append.
     const eventTarget = maxEventsPerRun >= 1024 ? maxEventsPerRun - (maxEventsPerRun >> 4) : maxEventsPerRun;

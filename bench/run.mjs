@@ -513,3 +513,10 @@ writeFileSync(join(outDir, `${stem}.md`), markdown);
 for (const [file, svg] of Object.entries(renderSvgs(results))) writeFileSync(join(outDir, `${stem}-${file}.svg`), svg);
 console.log(markdown);
 log(`written to ${join(outDir, `${stem}.md`)} (+ .json, .svg) in ${meta.totalSeconds.toFixed(0)} s`);
+// Every peer gets the same fair workload, so a peer that delivered nothing is a bug in the bench, not a result.
+const nothingDelivered = Object.entries(results.workloads).flatMap(([workload, { rows = [] }]) =>
+  rows.filter((row) => row.eventsPerSecond === 0 || row.complete === 0).map((row) => `${workload}: ${row.server}`));
+if (nothingDelivered.length > 0) {
+  log(`BENCH BUG: delivered nothing (${nothingDelivered.join(', ')}); fix the harness before publishing these figures`);
+  process.exitCode = 1;
+}

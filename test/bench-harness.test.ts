@@ -60,6 +60,17 @@ describe('the bench harness', () => {
     expect(latency.p50).toBeGreaterThanOrEqual(-1);
     expect(latency.max).toBeLessThan(5_000);
   }, 30_000);
+
+  // Every peer gets the same producer (workload.mjs `beforeEvent`): a peer that cannot stream it is a
+  // bench bug, not a result. This once caught better-sse's fan-out calling helpers it never imported.
+  it.each(['raw', 'agentwire', 'better-sse', 'fastify', 'hono'])('gives %s the same fair workload: it streams it all, alone and fanned out', async (server) => {
+    const port = await startServer(server);
+    const fast = await loadgen({ kind: 'throughput', port, server, workload: { n: 5000, bytes: 64, rate: 0 }, timeoutMs: 10_000 });
+    expect(fast).toMatchObject({ events: 5000, error: null });
+    const workload = { n: 5, bytes: 64, rate: 50, startAt: Math.round(performance.timeOrigin + performance.now() + 1500) };
+    const fanned = await loadgen({ kind: 'fanout', port, server, workload, subscribers: 5, timeoutMs: 10_000 });
+    expect(fanned).toMatchObject({ complete: 5, errorCount: 0 });
+  }, 30_000);
 });
 
 describe('the bench profiles (--profile)', () => {

@@ -2,7 +2,7 @@
 // `POST /api/runs` (agent `bench`, Accept: text/event-stream) starts a run and streams it; agent
 // `fanout` waits until `startAt`, so subscribers can attach first. Grace from BENCH_GRACE_MS.
 import { createGateway, defineAgent, listen } from '../../dist/index.js';
-import { createEventMaker, delayBefore, finalised, now, port, produced, workloadFrom, announce } from './workload.mjs';
+import { beforeEvent, createEventMaker, finalised, now, port, produced, workloadFrom, announce } from './workload.mjs';
 
 async function* workloadAgent(ctx) {
   const workload = workloadFrom(ctx.input ?? {});
@@ -11,8 +11,8 @@ async function* workloadAgent(ctx) {
     if (workload.startAt > 0) await ctx.sleep(Math.max(0, workload.startAt - now()));
     const startedAt = now();
     for (let i = 1; i <= workload.n; i++) {
-      const wait = delayBefore(workload, startedAt, i);
-      if (wait > 0) await ctx.sleep(wait);
+      const before = beforeEvent(workload, startedAt, i, (ms) => ctx.sleep(ms));
+      if (before) await before;
       produced();
       yield { type: 'data', name: 'b', value: make(i) };
     }

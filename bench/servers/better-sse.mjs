@@ -2,7 +2,7 @@
 // async generator of events (paced with a timer), and a channel for fan-out.
 import { createServer } from 'node:http';
 import { createChannel, createSession } from 'better-sse';
-import { announce, port, workloadEvents as events, workloadFrom } from './workload.mjs';
+import { announce, now, port, sleep, workloadEvents as events, workloadFrom } from './workload.mjs';
 
 const channels = new Map();
 

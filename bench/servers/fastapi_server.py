@@ -11,6 +11,9 @@ keep_times = os.environ.get("BENCH_PROBE_TIMES") == "1"
 probe = {"produced": 0, "finallyCount": 0, "lastFinallyAt": 0.0, "times": []}
 
 
+EVENTS_PER_READ = 64
+
+
 def now():
     return time.time() * 1000.0
 
@@ -39,6 +42,9 @@ async def frames(w):
                 wait = started + (i - 1) * 1000.0 / w["rate"] - now()
                 if wait > 0:
                     await asyncio.sleep(wait / 1000.0)
+            elif i % EVENTS_PER_READ == 0:
+                # One I/O turn per chunk, as every server's producer does (workload.mjs EVENTS_PER_READ).
+                await asyncio.sleep(0)
             probe["produced"] += 1
             if keep_times:
                 probe["times"].append(now())

@@ -3,7 +3,7 @@
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { announce, createEventMaker, createFanout, delayBefore, finalised, now, port, produced, workloadFrom } from './workload.mjs';
+import { announce, beforeEvent, createEventMaker, createFanout, finalised, now, port, produced, workloadFrom } from './workload.mjs';
 
 const fanout = createFanout();
 const app = new Hono();
@@ -19,8 +19,8 @@ app.get('/stream', (c) => {
     const startedAt = now();
     try {
       for (let i = 1; i <= workload.n && !aborted; i++) {
-        const wait = delayBefore(workload, startedAt, i);
-        if (wait > 0) await stream.sleep(wait);
+        const before = beforeEvent(workload, startedAt, i, (ms) => stream.sleep(ms));
+        if (before) await before;
         produced();
         await stream.writeSSE({ id: String(i), event: 'data', data: JSON.stringify(make(i)) });
       }

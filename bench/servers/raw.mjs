@@ -2,7 +2,7 @@
 // socket's buffer is full and stops as soon as the response closes.
 import { createServer } from 'node:http';
 import {
-  SSE_HEADERS, announce, createEventMaker, createFanout, delayBefore, finalised, frame, now, port, produced, sleep, workloadFrom,
+  SSE_HEADERS, announce, beforeEvent, createEventMaker, createFanout, finalised, frame, now, port, produced, workloadFrom,
 } from './workload.mjs';
 
 const fanout = createFanout();
@@ -31,8 +31,8 @@ async function stream(request, response, workload) {
   const startedAt = now();
   try {
     for (let i = 1; i <= workload.n && !closed; i++) {
-      const wait = delayBefore(workload, startedAt, i);
-      if (wait > 0) await sleep(wait);
+      const before = beforeEvent(workload, startedAt, i);
+      if (before) await before;
       if (closed) break;
       produced();
       if (!response.write(frame(i, JSON.stringify(make(i))))) await drainOrClose(response);

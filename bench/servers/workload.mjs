@@ -46,6 +46,28 @@ export function delayBefore(workload, startedAt, i) {
 }
 
 /**
+ * Events an unpaced producer makes between two turns of the event loop. A real upstream (a model's
+ * HTTP response, a file, a queue) arrives in chunks, each read in its own macrotask; a producer that
+ * never leaves the microtask queue starves every server that writes on `drain` or a timer, which
+ * measures the harness, not the server.
+ */
+export const EVENTS_PER_READ = 64;
+
+const ioTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * What every server's producer waits for before event `i`: the pacing delay at a rate, or one I/O
+ * turn every {@link EVENTS_PER_READ} events when unpaced; `null` when there is nothing to wait for
+ * (so the caller skips an `await`). `sleepFor` is the framework's own sleep where its docs use one.
+ */
+export function beforeEvent(workload, startedAt, i, sleepFor = sleep) {
+  const wait = delayBefore(workload, startedAt, i);
+  if (wait > 0) return sleepFor(wait);
+  if (workload.rate <= 0 && i % EVENTS_PER_READ === 0) return ioTurn();
+  return null;
+}
+
+/**
  * The workload as an async generator of event objects (or of `as(event)`), paced by timers, counted
  * by the probe, with `finally` recorded — for servers whose docs stream from a generator
  * (better-sse, Fastify).
@@ -55,8 +77,8 @@ export async function* workloadEvents(workload, as = (event) => event) {
   const startedAt = now();
   try {
     for (let i = 1; i <= workload.n; i++) {
-      const wait = delayBefore(workload, startedAt, i);
-      if (wait > 0) await sleep(wait);
+      const before = beforeEvent(workload, startedAt, i);
+      if (before) await before;
       produced();
       yield as(make(i));
     }
@@ -155,7 +177,8 @@ export function createFanout() {
           await sleep(workload.startAt - now());
           const startedAt = now();
           for (let i = 1; i <= workload.n; i++) {
-            await sleep(delayBefore(workload, startedAt, i));
+            const before = beforeEvent(workload, startedAt, i);
+            if (before) await before;
             const json = JSON.stringify(make(i));
             for (const each of channel.subscribers) each.send(json, i);
           }

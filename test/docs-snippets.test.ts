@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { extractSnippet, replacePort } from './helpers/markdown-snippets.js';
 import { freePort } from './helpers/nginx.js';
-import { ROOT, requireBuild } from './helpers/process.js';
+import { ROOT, requireBuild, startServe } from './helpers/process.js';
 import { startRunAt } from './helpers/servers.js';
 import { waitFor, within } from './helpers/wait.js';
 
@@ -134,6 +134,20 @@ describe('the README snippets, as printed', () => {
     expect(sse).toContain('event: run.finished');
     expect(answerOf(sse)).toBe('Tomorrow in Lyon: clear, up to 21 °C.');
     expectWholeRun(await subscribeOverWebSocket(program.url, 'weather', 'Oslo'));
+  });
+
+  it('serve the README agent with the command in its first line: agentwire serve --agent-module', async () => {
+    const agent = extractSnippet('README.md', 'js [my-agents.js]');
+    expect(agent.split('\n')[0]).toContain('npx agentwire serve --agent-module ./my-agents.js');
+    const dir = join(WORK_DIR, 'readme-cli');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'my-agents.js'), agent);
+    const serve = await startServe(['--agent-module', './my-agents.js'], { cwd: dir });
+    try {
+      expect(answerOf(await streamRun(serve.url, 'weather', 'Rome'))).toBe('Tomorrow in Rome: clear, up to 21 °C.');
+    } finally {
+      await serve.stop();
+    }
   });
 
   it('the guide shows the same agent as the README', () => {

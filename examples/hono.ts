@@ -1,6 +1,4 @@
-// Mount agentwire's fetch handler in Hono (the same handler works in Next.js route handlers,
-// Bun.serve and Deno.serve: they all take `(request: Request) => Promise<Response>`).
-//   npm install hono @hono/node-server && node examples/hono.ts
+// agentwire mounted in a Hono app: node examples/hono.ts (needs hono and @hono/node-server)
 import { serve } from '@hono/node-server';
 import { type AgentContext, createGateway } from 'agentwire';
 import { Hono } from 'hono';
@@ -9,11 +7,19 @@ async function* shout(ctx: AgentContext) {
   yield String(ctx.input).toUpperCase();
 }
 
-const gateway = createGateway({ agents: { shout }, uiDir: false });
+const gateway = createGateway({ agents: { shout } });
 const app = new Hono();
-app.get('/', (context) => context.text('agentwire is mounted under /api'));
-app.all('/api/*', (context) => gateway.fetch(context.req.raw));
+app.get('/hello', (c) => c.text('your own routes sit beside it'));
+// Everything agentwire serves: the viewer (/, /runs/:id, /assets/*), /healthz, /metrics, the API.
+for (const path of ['/', '/runs/:id', '/assets/*', '/healthz', '/metrics', '/api/*']) {
+  app.all(path, (c) => gateway.fetch(c.req.raw));
+}
+const server = serve({ fetch: app.fetch, port: 8789, hostname: '127.0.0.1' }, () => {
+  console.log('agentwire on http://127.0.0.1:8789');
+});
+server.on('upgrade', gateway.upgrade); // the WebSocket transport, /api/ws
 
-serve({ fetch: app.fetch, port: 8789, hostname: '127.0.0.1' }, (info) => {
-  console.log(`curl -N -X POST -H "accept: text/event-stream" -H "content-type: application/json" -d '{"input":"hi"}' http://127.0.0.1:${info.port}/api/runs`);
+process.once('SIGINT', async () => {
+  await gateway.close();
+  server.close();
 });

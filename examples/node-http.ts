@@ -1,13 +1,8 @@
-// Mount agentwire in a plain node:http server (the same listener works in Express:
-// `app.use(gateway.listener)`, or Fastify: `fastify.all('/api/*', (req, reply) => { reply.hijack(); gateway.listener(req.raw, reply.raw); })`).
-//   node examples/node-http.ts      (Node ≥ 22.18 runs TypeScript directly)
+// agentwire in a plain node:http server: node examples/node-http.ts (Node ≥ 22.18 runs TypeScript)
 import { createServer } from 'node:http';
 import { type AgentContext, createGateway } from 'agentwire';
 
 async function* echo(ctx: AgentContext) {
-  yield* ctx.step('Read the input', async function* (step) {
-    yield step.log(`received ${JSON.stringify(ctx.input)}`);
-  });
   for (const word of String(ctx.input).split(' ')) {
     await ctx.sleep(50);
     yield `${word} `;
@@ -15,9 +10,10 @@ async function* echo(ctx: AgentContext) {
 }
 
 const gateway = createGateway({ agents: { echo } });
-const server = createServer(gateway.listener).listen(8788, '127.0.0.1', () => {
-  console.log('curl -N -X POST -H "accept: text/event-stream" -H "content-type: application/json" -d \'{"input":"hello there"}\' http://127.0.0.1:8788/api/runs');
-});
+const server = createServer(gateway.listener);
+server.on('upgrade', gateway.upgrade); // the WebSocket transport, /api/ws
+// 127.0.0.1 only, and not 8787, where `npm start` listens.
+server.listen(8788, '127.0.0.1', () => console.log('agentwire on http://127.0.0.1:8788'));
 
 process.once('SIGINT', async () => {
   await gateway.close(); // live runs end with run.cancelled, their streams close

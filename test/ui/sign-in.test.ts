@@ -2,16 +2,18 @@
  * The viewer with auth on, in a real Chromium: the sign-in form on a 401, a wrong token, signing
  * in (agents, a demo run that streams), stream tokens instead of the bearer token on event
  * streams (renewed when they expire), a reload that stays signed in, sign-out, and a token the
- * gateway stopped accepting. Screenshots go to .artifacts/ui/.
+ * gateway stopped accepting; and signed in by an app's session cookie (examples/cookie-session.ts)
+ * instead. Screenshots go to .artifacts/ui/.
  */
 import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { demoAgents } from '../../src/demo/demo-agents.js';
 import type { AgentContext, AgentDefinition } from '../../src/producer/agent.js';
+import { useExample } from '../helpers/listening-process.js';
 import { ROOT } from '../helpers/process.js';
 import { startNodeServer } from '../helpers/servers.js';
-import { chromiumSkipReason, poll, useGatewayAndChromium } from './browser.js';
+import { chromiumSkipReason, launchChromium, poll, useGatewayAndChromium } from './browser.js';
 
 const skip = chromiumSkipReason();
 const ARTIFACTS = `${ROOT}.artifacts/ui`;
@@ -177,4 +179,32 @@ describe.skipIf(skip !== undefined)('the viewer with auth on', () => {
       await open.close();
     }
   });
+});
+
+describe.skipIf(skip !== undefined)('the viewer with a cookie session (examples/cookie-session.ts)', () => {
+  const PASSWORD = 'example-password-1';
+  const server = useExample('cookie-session.ts', { ALICE_PASSWORD: PASSWORD });
+
+  it('the viewer signs in through the login form and runs an agent with the cookie alone (no token form)', async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(server.url);
+      expect(new URL(page.url()).pathname).toBe('/login');
+      await page.fill('input[name=user]', 'alice');
+      await page.fill('input[name=password]', PASSWORD);
+      await Promise.all([page.waitForURL(`${server.url}/`), page.click('button')]);
+      await poll(async () => (await page.$$eval('#agent option', (options) => options.length)) > 0, 'the agent picker');
+      expect(await page.$('.signin__card')).toBeNull();
+      // Signed in by the app's cookie: signing out is the app's business, the page offers none.
+      expect(await page.$('.app__signout')).toBeNull();
+      await page.selectOption('#agent', 'echo');
+      await page.fill('#prompt', 'hello from the cookie');
+      await page.click('.composer__run');
+      await poll(async () => (await page.getAttribute('.aw-pill', 'data-indicator')) === 'ended', 'the run to end', 30_000);
+      expect(await page.textContent('.aw-answer')).toContain('hello from the cookie');
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 });

@@ -40,6 +40,16 @@ async function mint(runId: string, bearer: string, signal: AbortSignal | null | 
   return entry;
 }
 
+/** Whether a refused mint says the gateway has no auth (`AW_NOT_FOUND`, not `AW_RUN_NOT_FOUND`). */
+async function authIsOff(refusal: Response): Promise<boolean> {
+  if (refusal.status !== 404) return false;
+  const body = (await refusal
+    .clone()
+    .json()
+    .catch(() => undefined)) as { error?: { code?: string } } | undefined;
+  return body?.error?.code === 'AW_NOT_FOUND';
+}
+
 /** A `fetch` for `createRunStore({ fetch })`. */
 export const streamFetch: typeof fetch = async (input, init = {}) => {
   const bearer = currentToken();
@@ -56,6 +66,8 @@ export const streamFetch: typeof fetch = async (input, init = {}) => {
     let entry = held.get(id);
     if (!entry || entry.renewAt <= Date.now() || attempt > 0) {
       const minted = await mint(id, bearer, init.signal);
+      // A gateway without auth (restarted without it while this tab kept a token) mints none: none is needed.
+      if (minted instanceof Response && (await authIsOff(minted))) return fetch(url.href, init);
       if (minted instanceof Response) {
         // The bearer token itself is refused (401), or the run is gone (404): the client sees that answer.
         if (minted.status === 401) reportUnauthorized();

@@ -64,6 +64,29 @@ describe.skipIf(skip !== undefined)('the viewer with auth on', () => {
 
   const storedToken = (page: Page) => page.evaluate(() => sessionStorage.getItem('agentwire.token'));
 
+  /** A page signed in from the start (the token already in sessionStorage), with the app loaded. */
+  async function signedInPage(): Promise<Page> {
+    const page = await newPage();
+    await page.addInitScript((token) => sessionStorage.setItem('agentwire.token', token), TOKEN);
+    await page.goto(suite.url);
+    await poll(async () => (await page.$$eval('#agent option', (options) => options.length)) > 0, 'the agent picker');
+    return page;
+  }
+
+  /** Starts a run as alice (runs belong to their principal) and opens it in the page; returns its id. */
+  async function openRun(page: Page, agent: string, input: unknown): Promise<string> {
+    await page.evaluate(
+      async ({ token, body }) => {
+        const response = await fetch('/api/runs', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+        history.pushState(null, '', `/runs/${((await response.json()) as { id: string }).id}`);
+        dispatchEvent(new PopStateEvent('popstate'));
+      },
+      { token: TOKEN, body: JSON.stringify({ agent, input }) },
+    );
+    const match = await poll(async () => /\/runs\/([^/]+)$/.exec(new URL(page.url()).pathname), 'the run URL');
+    return decodeURIComponent(match[1] as string);
+  }
+
   it('asks for a token instead of showing an empty page or the raw API error; a wrong token gets a clear message and is not kept', async () => {
     const page = await newPage();
     await page.goto(suite.url);
@@ -128,17 +151,8 @@ describe.skipIf(skip !== undefined)('the viewer with auth on', () => {
   });
 
   it('renews an expired stream token when the stream reconnects, and the answer arrives whole', async () => {
-    const page = await newPage();
-    await page.addInitScript((token) => sessionStorage.setItem('agentwire.token', token), TOKEN);
-    await page.goto(suite.url);
-    await poll(async () => (await page.$$eval('#agent option', (options) => options.length)) > 0, 'the agent picker');
-    // Started from the page, so it is signed in as alice (runs belong to their principal).
-    await page.evaluate(async (token) => {
-      const response = await fetch('/api/runs', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ agent: 'words', input: { count: 60, delayMs: 100 } }) });
-      history.pushState(null, '', `/runs/${((await response.json()) as { id: string }).id}`);
-      dispatchEvent(new PopStateEvent('popstate'));
-    }, TOKEN);
-    const runId = decodeURIComponent(((await poll(async () => /\/runs\/([^/]+)$/.exec(new URL(page.url()).pathname), 'the run URL')) as RegExpExecArray)[1] as string);
+    const page = await signedInPage();
+    const runId = await openRun(page, 'words', { count: 60, delayMs: 100 });
     await poll(async () => ((await page.textContent('.aw-answer')) ?? '').includes('w5 '), 'the first words');
     // Once the first stream token has expired, cut every connection: the reconnect needs a new one.
     const firstToken = seen.find((request) => request.path === `/api/runs/${runId}/events`)?.query.get('token');
@@ -150,6 +164,17 @@ describe.skipIf(skip !== undefined)('the viewer with auth on', () => {
     expect(text).toBe(Array.from({ length: 60 }, (_, index) => `w${index + 1}`).join(' '));
     const tokens = new Set(seen.filter((request) => request.path === `/api/runs/${runId}/events`).map((request) => request.query.get('token')));
     expect(tokens.size).toBeGreaterThanOrEqual(2);
+    expect(await page.$('.signin__card')).toBeNull();
+    await page.context().close();
+  });
+
+  it('Stop works signed in: the cancel carries the bearer token and the run ends cancelled, still signed in', async () => {
+    const page = await signedInPage();
+    const runId = await openRun(page, 'words', { count: 10_000, delayMs: 20 });
+    await poll(async () => ((await page.textContent('.aw-answer')) ?? '').includes('w3 '), 'the first words');
+    await page.click('.aw-button--stop');
+    await poll(async () => (await page.getAttribute('.aw-pill', 'data-indicator')) === 'cancelled', 'the cancelled state');
+    expect(seen.some((request) => request.path === `/api/runs/${runId}/cancel` && request.authorization === `Bearer ${TOKEN}`)).toBe(true);
     expect(await page.$('.signin__card')).toBeNull();
     await page.context().close();
   });
@@ -166,7 +191,7 @@ describe.skipIf(skip !== undefined)('the viewer with auth on', () => {
     await page.context().close();
   });
 
-  it('without auth the page shows no sign-in and no sign-out', async () => {
+  it('without auth the page shows no sign-in and no sign-out; a token this tab still holds does not stop its streams', async () => {
     const open = await startNodeServer({ agents: demoAgents({ speed: 0 }) });
     try {
       const page = await newPage();
@@ -174,6 +199,13 @@ describe.skipIf(skip !== undefined)('the viewer with auth on', () => {
       await poll(async () => (await page.$$eval('#agent option', (options) => options.length)) > 0, 'the agent picker');
       expect(await page.$('.signin__card')).toBeNull();
       expect(await page.$('.app__signout')).toBeNull();
+      // The gateway restarted without auth while the tab kept its token: it mints no stream token, none is needed.
+      await page.evaluate((token) => sessionStorage.setItem('agentwire.token', token), TOKEN);
+      await page.reload();
+      await poll(async () => (await page.$$eval('#agent option', (options) => options.length)) > 0, 'the agent picker after the reload');
+      await page.click('.composer__run');
+      await poll(async () => (await page.getAttribute('.aw-pill', 'data-indicator')) === 'ended', 'the run to end');
+      expect(await page.textContent('.aw-answer')).toContain('Paris');
       await page.context().close();
     } finally {
       await open.close();

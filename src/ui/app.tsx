@@ -52,19 +52,16 @@ export function App() {
   const [access, setAccess] = useState<Access>({ state: 'checking' });
   const main = useRef<HTMLElement>(null);
 
+  /** Back to the sign-in form with nothing of the session left; the first notice stays when several calls are refused at once. */
+  const endSession = useCallback((notice: string | undefined) => {
+    forgetSession();
+    setAgents([]);
+    setRuns([]);
+    setAccess((previous) => (previous.state === 'sign-in' ? previous : { state: 'sign-in', ...(notice ? { notice } : {}) }));
+  }, []);
   useEffect(
-    () =>
-      onUnauthorized(() => {
-        const hadToken = currentToken() !== undefined;
-        forgetSession();
-        setAgents([]);
-        setRuns([]);
-        // Several calls may be refused at once: the first one's notice stays.
-        setAccess((previous) =>
-          previous.state === 'sign-in' ? previous : { state: 'sign-in', ...(hadToken ? { notice: 'The gateway no longer accepts your token. Sign in again.' } : {}) },
-        );
-      }),
-    [],
+    () => onUnauthorized(() => endSession(currentToken() === undefined ? undefined : 'The gateway no longer accepts your token. Sign in again.')),
+    [endSession],
   );
   const refreshRuns = useCallback(() => {
     fetchRuns().then(
@@ -99,12 +96,7 @@ export function App() {
     keepToken(token);
     setAccess({ state: 'checking' });
   }, []);
-  const signOut = useCallback(() => {
-    forgetSession();
-    setAgents([]);
-    setRuns([]);
-    setAccess({ state: 'sign-in', notice: 'You have signed out.' });
-  }, []);
+  const signOut = useCallback(() => endSession('You have signed out.'), [endSession]);
 
   const onStarted = useCallback(
     (id: string) => {

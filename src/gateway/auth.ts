@@ -62,6 +62,11 @@ export class StreamTokens {
     this.#ttlMs = ttlMs;
   }
 
+  /** How long a token stays valid after it is issued, in ms. */
+  get ttlMs(): number {
+    return this.#ttlMs;
+  }
+
   /** A token for `principal` to read `runId`, valid for the configured lifetime. */
   issue(runId: string, principal: string, now = Date.now()): string {
     const payload = Buffer.from(JSON.stringify({ r: runId, p: principal, e: now + this.#ttlMs })).toString('base64url');
@@ -79,7 +84,7 @@ export class StreamTokens {
       throw new AgentwireError('AW_UNAUTHORIZED', 'the stream token is not valid');
     }
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { r: string; p: string; e: number };
-    if (claims.e < now) throw new AgentwireError('AW_UNAUTHORIZED', 'the stream token has expired; get a new one from GET /api/runs/:id');
+    if (claims.e < now) throw new AgentwireError('AW_UNAUTHORIZED', 'the stream token has expired; get a new one from POST /api/runs/:id/stream-token');
     if (claims.r !== runId) throw new AgentwireError('AW_FORBIDDEN', 'this stream token is for another run');
     return claims.p;
   }

@@ -1,6 +1,7 @@
 /**
  * The viewer: a runs list (a drawer on narrow screens), a composer (prompt + agent picker) and the
- * selected run. Stores of visited runs stay open, so several runs can be live at once.
+ * selected run. Stores of visited runs stay open, so several runs can be live at once. With auth
+ * on, a 401 from any call swaps the page for the sign-in form.
  *
  * @module
  */
@@ -9,6 +10,9 @@ import { type RunStore, createRunStore } from '../client/index.js';
 import { RunView, StatusIcon, formatDuration, useNow, useRunStore } from '../react/index.js';
 import { type AgentInfo, type RunSummary, createRun, fetchAgents, fetchRuns } from './api.js';
 import { navigate, runIdFromPath, usePathname } from './router.js';
+import { currentToken, forgetToken, keepToken, onUnauthorized } from './session.js';
+import { SignIn } from './sign-in.js';
+import { forgetStreamTokens, streamFetch } from './stream-fetch.js';
 
 const stores = new Map<string, RunStore>();
 
@@ -16,11 +20,25 @@ const stores = new Map<string, RunStore>();
 function storeFor(runId: string): RunStore {
   let store = stores.get(runId);
   if (!store) {
-    store = createRunStore({ runId });
+    store = createRunStore({ runId, fetch: streamFetch });
     stores.set(runId, store);
   }
   return store;
 }
+
+/** Closes every run store and forgets every credential (sign-out, or credentials refused). */
+function forgetSession(): void {
+  for (const store of stores.values()) store.close();
+  stores.clear();
+  forgetStreamTokens();
+  forgetToken();
+}
+
+/**
+ * Whether the page may show runs: `checking` until the first answer, `ready` (`signedIn` when
+ * it uses a token of this tab), or `sign-in` after a 401.
+ */
+type Access = { state: 'checking' } | { state: 'ready'; signedIn: boolean } | { state: 'sign-in'; notice?: string };
 
 const ICON_STATUS = { running: 'running', finished: 'complete', failed: 'error', cancelled: 'cancelled' } as const;
 
@@ -31,23 +49,54 @@ export function App() {
   const [agents, setAgents] = useState<AgentInfo[]>([]);
   const [runs, setRuns] = useState<RunSummary[]>([]);
   const [drawerOpen, setDrawerOpen] = useState(false);
+  const [access, setAccess] = useState<Access>({ state: 'checking' });
   const main = useRef<HTMLElement>(null);
 
+  /** Back to the sign-in form with nothing of the session left; the first notice stays when several calls are refused at once. */
+  const endSession = useCallback((notice: string | undefined) => {
+    forgetSession();
+    setAgents([]);
+    setRuns([]);
+    setAccess((previous) => (previous.state === 'sign-in' ? previous : { state: 'sign-in', ...(notice ? { notice } : {}) }));
+  }, []);
+  useEffect(
+    () => onUnauthorized(() => endSession(currentToken() === undefined ? undefined : 'The gateway no longer accepts your token. Sign in again.')),
+    [endSession],
+  );
   const refreshRuns = useCallback(() => {
     fetchRuns().then(
       (list) => setRuns([...list].sort((a, b) => b.createdAt - a.createdAt)),
       () => undefined,
     );
   }, []);
+  const signedIn = access.state === 'ready' && access.signedIn;
+  const checking = access.state === 'checking';
+  const ready = access.state === 'ready';
   useEffect(() => {
-    fetchAgents().then(setAgents, () => undefined);
+    if (!checking) return;
+    fetchAgents().then(
+      (list) => {
+        setAgents(list);
+        setAccess({ state: 'ready', signedIn: currentToken() !== undefined });
+      },
+      // A 401 has already switched to the sign-in; otherwise the page works without agents.
+      () => setAccess((previous) => (previous.state === 'checking' ? { state: 'ready', signedIn: currentToken() !== undefined } : previous)),
+    );
+  }, [checking]);
+  useEffect(() => {
+    if (!ready) return;
     refreshRuns();
     const timer = setInterval(() => {
       if (document.visibilityState === 'visible') refreshRuns();
     }, 2500);
     return () => clearInterval(timer);
-  }, [refreshRuns]);
+  }, [ready, refreshRuns]);
   useEffect(() => setDrawerOpen(false), [runId]);
+  const signIn = useCallback((token: string) => {
+    keepToken(token);
+    setAccess({ state: 'checking' });
+  }, []);
+  const signOut = useCallback(() => endSession('You have signed out.'), [endSession]);
 
   const onStarted = useCallback(
     (id: string) => {
@@ -57,6 +106,7 @@ export function App() {
     [refreshRuns],
   );
 
+  if (access.state === 'sign-in') return <SignIn notice={access.notice} onSignedIn={signIn} />;
   return (
     <div className="app" data-drawer={drawerOpen || undefined}>
       <aside className="app__sidebar" id="runs-drawer" aria-label="Runs">
@@ -69,6 +119,11 @@ export function App() {
         </button>
         <h2 className="app__section-title">Recent runs</h2>
         <RunsList runs={runs} currentId={runId} />
+        {signedIn ? (
+          <button type="button" className="aw-button aw-button--ghost app__signout" onClick={signOut}>
+            Sign out
+          </button>
+        ) : null}
       </aside>
       {drawerOpen ? <button type="button" className="app__scrim" aria-label="Close the runs list" onClick={() => setDrawerOpen(false)} /> : null}
       <main className="app__main" ref={main}>
@@ -81,7 +136,8 @@ export function App() {
         </div>
         <div className="app__content">
           <Composer agents={agents} onStarted={onStarted} compact={runId !== undefined} />
-          {runId !== undefined ? <RunPage key={runId} runId={runId} onEnded={refreshRuns} scroller={main} /> : <EmptyState agents={agents} onStarted={onStarted} />}
+          {/* A run waits for the first answer: without access its stream would only be refused. */}
+          {runId === undefined ? <EmptyState agents={agents} onStarted={onStarted} /> : checking ? null : <RunPage key={runId} runId={runId} onEnded={refreshRuns} scroller={main} />}
         </div>
       </main>
     </div>

@@ -1,5 +1,6 @@
 /**
- * The run routes: start (JSON or streamed), list, state, events (SSE with exact resume), cancel.
+ * The run routes: start (JSON or streamed), list, state, events (SSE with exact resume), cancel,
+ * and a fresh stream token for a signed-in caller.
  *
  * @module
  */
@@ -102,6 +103,17 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
     if (request.method === 'HEAD') return { kind: 'empty', status: 200, headers: { ...SSE_HEADERS, ...format.headers } };
     return runStreamResponse(context, record, request.principal, after, format, {}, formatName);
   }, { streamToken: true });
+
+  // Real credentials only (no `streamToken` option): a stream token cannot renew itself.
+  router.on('POST', '/api/runs/:id/stream-token', async (request, params) => {
+    if (!authEnabled || request.principal === undefined) {
+      throw new AgentwireError('AW_NOT_FOUND', 'this gateway has no auth, so its event streams need no token: read /api/runs/:id/events directly');
+    }
+    const record = await findRun(params.id, request.principal);
+    const now = Date.now();
+    const token = streamTokens.issue(record.id, request.principal, now);
+    return { kind: 'json', status: 200, body: { token, expiresAt: now + streamTokens.ttlMs, eventsUrl: `/api/runs/${record.id}/events?token=${token}` } };
+  });
 
   router.on('POST', '/api/runs/:id/cancel', async (request, params) => {
     const record = await findRun(params.id, request.principal);

@@ -27,10 +27,14 @@ describe('agentwire CLI', () => {
     for (const flag of ['--port', '--host', '--agent-module', '--demo-speed', '--grace', '--heartbeat', '--retry', '--expose-errors']) {
       expect(result.stdout).toContain(flag);
     }
+    expect(result.stdout).toMatch(/--redis-lease <ms>[^-]*\(default: 10000\)/);
   });
 
   it.each([
-    [['serve', '--bogus'], /unknown option '--bogus'/],
+    [['serve', '--bogus'], /^agentwire: unknown option '--bogus' \(see: agentwire serve --help\)$/],
+    [['serve', '--prot', '1'], /unknown option '--prot' \(Did you mean --port\?\)/],
+    [['serve', '--tls-cert', 'cert.pem'], /^agentwire: --tls-cert and --tls-key go together$/],
+    [['serve', '--tls-key', 'key.pem'], /^agentwire: --tls-cert and --tls-key go together$/],
     [['serve', '--port', 'abc'], /--port must be an integer/],
     [['serve', '--demo-speed', '-1'], /demo-speed/],
     [['serve', '--grace', 'soon'], /--grace must be/],
@@ -47,7 +51,9 @@ describe('agentwire CLI', () => {
   ])('rejects bad usage %j with a one-line error and exit code 2', async (args, message) => {
     const result = await run(process.execPath, [CLI, ...args]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(message);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
     expect(result.stdout).toBe('');
   });
 

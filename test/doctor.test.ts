@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Finding } from '../src/cli/doctor/report.js';
+import { type Finding, formatReport } from '../src/cli/doctor/report.js';
 import { type NginxProcess, findNginx, startNginx } from './helpers/nginx.js';
 import { CLI, type ServeProcess, run, startServe } from './helpers/process.js';
 
@@ -141,6 +141,12 @@ describe('agentwire doctor', () => {
     const { code, findings } = await doctor(`${brokenUrl}/no-heartbeat`, '--duration', '2500', '--idle-limit', '1500');
     expect(code).toBe(1);
     expect(findings.heartbeats?.status).toBe('fail');
+  });
+
+  it('counts the summary in words that agree with the number', () => {
+    const finding = (status: Finding['status']): Finding => ({ status, check: status, evidence: '' });
+    expect(formatReport('u', [finding('pass'), finding('warn')], false).split('\n').at(-1)).toBe('1 passed, 1 warning, 0 failed');
+    expect(formatReport('u', [finding('warn'), finding('warn'), finding('fail')], false).split('\n').at(-1)).toBe('0 passed, 2 warnings, 1 failed');
   });
 
   it('rejects a bad URL with exit code 2', async () => {

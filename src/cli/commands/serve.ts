@@ -39,7 +39,7 @@ interface ServeFlags {
   h2c: boolean;
   shutdownDeadline: number;
   redis?: string;
-  redisLease?: number;
+  redisLease: number;
 }
 
 /** Adds `serve` to the program. */
@@ -72,8 +72,11 @@ export function registerServeCommand(program: Command): void {
     .option('--shutdown-deadline <ms>', 'longest a shutdown waits for runs to finish (ms)', integer('shutdown-deadline', 0, 3_600_000), 10_000)
     .option('--cors-origin <origin>', "allow this origin to call cross-origin (repeatable; '*' for any, without credentials)", collect, [])
     .addOption(new Option('--redis <url>', 'keep the run log in Redis (redis://host:port) so several gateways serve every run').env('AGENTWIRE_REDIS_URL'))
-    .option('--redis-lease <ms>', "lease of this gateway on its runs in Redis; a survivor fails a run whose lease expired (producer_lost)", integer('redis-lease', 100, 3_600_000))
+    // The Redis store's own default (createRedisStore's leaseMs), repeated so --help can show it without loading ioredis.
+    .option('--redis-lease <ms>', "lease of this gateway on its runs in Redis; a survivor fails a run whose lease expired (producer_lost)", integer('redis-lease', 100, 3_600_000), 10_000)
     .action(async (flags: ServeFlags) => {
+      // Checked before anything opens, so a bad pair is a usage error and not a failed listen.
+      const transport = await transportFrom(flags);
       const agents = await collectAgents(flags);
       const auth = await authFrom(flags);
       const store = flags.redis ? await openRedisStore(flags.redis, flags.redisLease) : undefined;
@@ -93,7 +96,7 @@ export function registerServeCommand(program: Command): void {
       });
       let server: Awaited<ReturnType<typeof listen>>;
       try {
-        server = await listen(gateway, { port: flags.port, host: flags.host, ...(await transportFrom(flags)) });
+        server = await listen(gateway, { port: flags.port, host: flags.host, ...transport });
       } catch (error) {
         await gateway.close();
         await store?.close();

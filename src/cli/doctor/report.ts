@@ -26,6 +26,7 @@ export function formatReport(url: string, findings: readonly Finding[], color: b
     if (finding.fix && finding.status !== 'pass') lines.push(`      ${' '.repeat(width)}  ${paint.dim(`fix: ${finding.fix}`)}`);
   }
   const count = (status: Finding['status']) => findings.filter((finding) => finding.status === status).length;
-  lines.push('', `${count('pass')} passed, ${count('warn')} warnings, ${count('fail')} failed`);
+  const warnings = count('warn');
+  lines.push('', `${count('pass')} passed, ${warnings} ${warnings === 1 ? 'warning' : 'warnings'}, ${count('fail')} failed`);
   return lines.join('\n');
 }

@@ -21,7 +21,8 @@ export function causeText(error: unknown): string {
     const message = typeof link.message === 'string' ? link.message : typeof current === 'string' ? current : '';
     const code = typeof link.code === 'string' && !message.includes(link.code) ? link.code : '';
     const text = message && code ? `${message} (${code})` : message || code;
-    if (text !== '' && !parts.includes(text)) parts.push(text);
+    // A message that already quotes its cause (the client's own errors do) is not repeated.
+    if (text !== '' && !parts.some((part) => part.includes(text))) parts.push(text);
     current = link.cause ?? (Array.isArray(link.errors) ? link.errors[0] : undefined);
   }
   return parts.join(': ') || String(error);

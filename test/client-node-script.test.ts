@@ -45,14 +45,17 @@ describe('the client and the gateway from a Node script', () => {
       ${REPORT}
       const errors = [];
       const collect = async (iterable) => { for await (const _ of iterable); };
-      await collect(startRun({ agent: 'demo', input: 'Hi' })).catch((error) => errors.push(error));
-      await collect(subscribe('run_x', { baseUrl: '/gateway' })).catch((error) => errors.push(error));
+      const statuses = [];
+      const onStatus = (status) => statuses.push(status.state + ' ' + (status.reason ?? '') + ' ' + (status.error?.code ?? ''));
+      await collect(startRun({ agent: 'demo', input: 'Hi', onStatus })).catch((error) => errors.push(error));
+      await collect(subscribe('run_x', { baseUrl: '/gateway', onStatus })).catch((error) => errors.push(error));
       await cancelRun('run_x').catch((error) => errors.push(error));
       await collect(startRun({ baseUrl: 'localhost:8787', input: 'Hi' })).catch((error) => errors.push(error));
       const types = [];
       for await (const event of startRun({ baseUrl: ${JSON.stringify(server.url)}, agent: 'demo', input: 'Hi' })) types.push(event.type);
-      console.log(JSON.stringify({ errors: errors.map((error) => ({ name: error.name, code: error.code, message: error.message })), last: types.at(-1) }));
-    `)) as { errors: { name: string; code: string; message: string }[]; last: string };
+      console.log(JSON.stringify({ errors: errors.map((error) => ({ name: error.name, code: error.code, message: error.message })), statuses, last: types.at(-1) }));
+    `)) as { errors: { name: string; code: string; message: string }[]; statuses: string[]; last: string };
+    expect(result.statuses).toEqual(['closed error AW_INVALID_OPTION', 'closed error AW_INVALID_OPTION']);
     expect(result.errors).toHaveLength(4);
     for (const error of result.errors.slice(0, 3)) {
       expect(error).toMatchObject({ name: 'AgentwireError', code: 'AW_INVALID_OPTION' });

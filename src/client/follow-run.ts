@@ -66,7 +66,6 @@ export async function* followRunBatches(input: FollowRunInput, options: ConnectO
   const maxDelayMs = options.retry?.maxDelayMs ?? CLIENT_DEFAULTS.maxDelayMs;
   const maxAttempts = options.retry?.maxAttempts ?? CLIENT_DEFAULTS.maxAttempts;
   let baseDelayMs = options.retry?.initialDelayMs ?? CLIENT_DEFAULTS.initialDelayMs;
-  const base = resolveBaseUrl(options.baseUrl);
   const signal = options.signal;
 
   let runId = input.runId;
@@ -93,6 +92,8 @@ export async function* followRunBatches(input: FollowRunInput, options: ConnectO
   };
 
   try {
+    // Inside the try, so a bad baseUrl is reported as closed with its error like every other failure.
+    const base = resolveBaseUrl(options.baseUrl);
     for (;;) {
       if (signal?.aborted) return;
       if (attempt === 0 && !first && lastStatus === undefined) report({ state: 'connecting' });

@@ -41,7 +41,13 @@ export async function* startRun(options: StartRunOptions): AsyncGenerator<AgentE
 
 /** {@link startRun} in batches: the events of one network read at a time (never empty). */
 export async function* startRunBatches(options: StartRunOptions): AsyncGenerator<AgentEvent[]> {
-  const base = resolveBaseUrl(options.baseUrl);
+  let base: string;
+  try {
+    base = resolveBaseUrl(options.baseUrl);
+  } catch (error) {
+    options.onStatus?.({ state: 'closed', reason: 'error', error });
+    throw error;
+  }
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const controller = new AbortController();
   const onAbort = () => controller.abort();

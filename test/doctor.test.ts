@@ -152,6 +152,7 @@ describe('agentwire doctor', () => {
     const { code, findings } = await doctor(`${brokenUrl}/no-heartbeat`, '--duration', '2500', '--idle-limit', '1500');
     expect(code).toBe(1);
     expect(findings.heartbeats?.status).toBe('fail');
+    expect(findings.buffering?.evidence).toBe('only 1 event seen: not enough to judge');
   });
 
   it.each([

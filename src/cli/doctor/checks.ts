@@ -5,7 +5,7 @@
  * @module
  */
 import type { Probe } from './probe.js';
-import type { Finding } from './report.js';
+import { type Finding, plural } from './report.js';
 import type { ArrivedEvent, StreamAnalysis } from './stream-analysis.js';
 
 const ms = (value: number) => `${Math.round(value)} ms`;
@@ -108,7 +108,7 @@ export function checkTiming(probe: Probe, analysis: StreamAnalysis): Finding[] {
 export function checkBuffering(probe: Probe, analysis: StreamAnalysis): Finding {
   const events = analysis.events;
   const fix = 'a proxy or the server batches events: send "X-Accel-Buffering: no", disable proxy buffering and compression for text/event-stream, and flush each event';
-  if (events.length < 5) return { status: 'warn', check: 'buffering', evidence: `only ${events.length} events seen: not enough to judge`, fix: 'watch longer (--duration) or use a run that emits more events' };
+  if (events.length < 5) return { status: 'warn', check: 'buffering', evidence: `only ${plural(events.length, 'event')} seen: not enough to judge`, fix: 'watch longer (--duration) or use a run that emits more events' };
   const stamped = events.filter((event): event is ArrivedEvent & { sentAt: number } => event.sentAt !== undefined);
   if (stamped.length >= 5) {
     const lags = stamped.map((event) => probe.startedAt + event.at - event.sentAt).sort((a, b) => a - b);

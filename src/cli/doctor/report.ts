@@ -16,6 +16,11 @@ export interface Finding {
   fix?: string;
 }
 
+/** "1 warning", "2 warnings". */
+export function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
 /** The report as lines for a terminal (colours only on a TTY). */
 export function formatReport(url: string, findings: readonly Finding[], color: boolean): string {
   const paint = color ? pc : { green: String, yellow: String, red: String, dim: String, bold: String };
@@ -27,8 +32,7 @@ export function formatReport(url: string, findings: readonly Finding[], color: b
     if (finding.fix && (finding.status === 'warn' || finding.status === 'fail')) lines.push(`      ${' '.repeat(width)}  ${paint.dim(`fix: ${finding.fix}`)}`);
   }
   const count = (status: Finding['status']) => findings.filter((finding) => finding.status === status).length;
-  const warnings = count('warn');
   const skipped = count('skip');
-  lines.push('', `${count('pass')} passed, ${warnings} ${warnings === 1 ? 'warning' : 'warnings'}, ${count('fail')} failed${skipped > 0 ? `, ${skipped} not judged` : ''}`);
+  lines.push('', `${count('pass')} passed, ${plural(count('warn'), 'warning')}, ${count('fail')} failed${skipped > 0 ? `, ${skipped} not judged` : ''}`);
   return lines.join('\n');
 }

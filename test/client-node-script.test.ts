@@ -147,7 +147,7 @@ describe('the client and the gateway from a Node script', () => {
       const seen = {};
       for (const agent of ['plain', 'coded']) {
         const codes = [];
-        for await (const event of startRun({ baseUrl, agent, input: null })) if (event.error) codes.push(event.type + ' ' + event.error.code);
+        for await (const event of startRun({ baseUrl, agent, input: null })) if (event.error) codes.push(event.type + ' ' + event.error.code + ': ' + event.error.message);
         seen[agent] = codes;
       }
       await gateway.close();
@@ -155,8 +155,9 @@ describe('the client and the gateway from a Node script', () => {
       console.log(JSON.stringify(seen));
     `)) as Record<string, string[]>;
     expect(events).toEqual({
-      plain: ['tool.result AW_AGENT_ERROR', 'run.failed AW_AGENT_ERROR'],
-      coded: ['tool.result LOOKUP_DOWN', 'run.failed LOOKUP_DOWN'],
+      // Masked: only AgentError (or exposeErrors) shows the message to clients.
+      plain: ['tool.result AW_AGENT_ERROR: The agent failed. The server log has the details.', 'run.failed AW_AGENT_ERROR: The agent failed. The server log has the details.'],
+      coded: ['tool.result LOOKUP_DOWN: the lookup service is down', 'run.failed LOOKUP_DOWN: the lookup service is down'],
     });
   });
 });

@@ -2,12 +2,14 @@
  * The built `agentwire` command as a user runs it: flags, errors and exit codes, the curl flow,
  * the demo pace, user agent modules, heartbeats and a clean shutdown on SIGTERM.
  */
+import { spawn } from 'node:child_process';
 import { createParser } from 'eventsource-parser';
 import { describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../src/protocol/events.js';
 import { chunk, sseHead, startFakeServer, usageChunk } from './helpers/fake-upstream.js';
 import { CLI, ROOT, run, startServe } from './helpers/process.js';
 import { openSse } from './helpers/sse-client.js';
+import { waitFor } from './helpers/wait.js';
 
 /** Runs `curl -N` like the README does and parses what it printed. */
 async function curlRun(url: string, body: unknown): Promise<{ events: AgentEvent[]; raw: string }> {
@@ -27,10 +29,14 @@ describe('agentwire CLI', () => {
     for (const flag of ['--port', '--host', '--agent-module', '--demo-speed', '--grace', '--heartbeat', '--retry', '--expose-errors']) {
       expect(result.stdout).toContain(flag);
     }
+    expect(result.stdout).toMatch(/--redis-lease <ms>[^-]*\(default: 10000\)/);
   });
 
   it.each([
-    [['serve', '--bogus'], /unknown option '--bogus'/],
+    [['serve', '--bogus'], /^agentwire: unknown option '--bogus' \(see: agentwire serve --help\)$/],
+    [['serve', '--prot', '1'], /unknown option '--prot' \(Did you mean --port\?\)/],
+    [['serve', '--tls-cert', 'cert.pem'], /^agentwire: --tls-cert and --tls-key go together$/],
+    [['serve', '--tls-key', 'key.pem'], /^agentwire: --tls-cert and --tls-key go together$/],
     [['serve', '--port', 'abc'], /--port must be an integer/],
     [['serve', '--demo-speed', '-1'], /demo-speed/],
     [['serve', '--grace', 'soon'], /--grace must be/],
@@ -44,10 +50,13 @@ describe('agentwire CLI', () => {
     [['serve', '--auth-token', 'short'], /at least 8 characters/],
     [['serve', '--auth-tokens-file', 'missing-tokens.txt'], /cannot read/],
     [['serve', '--cors-origin', 'http://x/path'], /not an origin/],
+    [['serve', '--log-format', 'xml'], /Allowed choices are auto, json, pretty/],
   ])('rejects bad usage %j with a one-line error and exit code 2', async (args, message) => {
     const result = await run(process.execPath, [CLI, ...args]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(message);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
     expect(result.stdout).toBe('');
   });
 
@@ -178,6 +187,51 @@ describe('agentwire CLI', () => {
     expect(types.at(-1)).toBe('run.cancelled');
     expect(await exit).toBe(0);
     expect(server.output()).toMatch(/SIGTERM received/);
+  });
+
+  it('logs pino JSON lines when piped and readable lines with --log-format pretty', async () => {
+    const start = (url: string, agent: string) => fetch(`${url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent, input: 'x' }) });
+    const piped = await startServe(['--demo-speed', '0']);
+    try {
+      await start(piped.url, 'demo');
+      const line = await waitFor(() => piped.output().split('\n').find((text) => text.includes('"event":"run.ended"')), 'the run.ended log line');
+      expect(JSON.parse(line)).toMatchObject({ level: 30, service: 'agentwire', event: 'run.ended', agent: 'demo', outcome: 'finished' });
+    } finally {
+      await piped.stop();
+    }
+    const pretty = await startServe(['--demo-speed', '0', '--log-format', 'pretty']);
+    try {
+      await start(pretty.url, 'failing');
+      await waitFor(() => pretty.output().includes(' WARN  run '), 'the failed run line');
+      const output = pretty.output();
+      expect(output).not.toContain('{"level"');
+      expect(output).not.toMatch(/\x1b\[/); // piped: no colours even when pretty
+      expect(output).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}run run_\S+ started \(failing\)$/m);
+      expect(output).toMatch(/^\d\d:\d\d:\d\d\.\d{3} ERROR agent "failing" failed in run run_\S+\n {4}AgentError: The reports service answered 503 Service Unavailable twice\. \(UPSTREAM_UNAVAILABLE\)\n {6}at /m);
+      expect(output).toMatch(/^\d\d:\d\d:\d\d\.\d{3} WARN {2}run run_\S+ failed after \d+ ms, \d+ events {2}agent=failing code=UPSTREAM_UNAVAILABLE abortedBy=failure$/m);
+    } finally {
+      await pretty.stop();
+    }
+  });
+
+  it('logs readable, coloured lines on a terminal by default', async () => {
+    // script(1) gives serve a pseudo-terminal; `timeout` ends serve even if this test dies first.
+    const child = spawn('script', ['-qfc', `timeout 30 "${process.execPath}" "${CLI}" serve --port 0 --demo-speed 0`, '/dev/null'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    try {
+      const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(output)?.[1], 'serve to listen on the terminal');
+      await fetch(`${url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: 'x' }) });
+      await waitFor(() => output.includes(' finished after '), 'the run.ended line');
+      expect(output).not.toContain('{"level"');
+      expect(output).toMatch(/\x1b\[2m\d\d:\d\d:\d\d\.\d{3}\x1b\[22m \x1b\[32mINFO \x1b\[39m run run_\S+ started \(demo\)/);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
   });
 
   it('reports a port in use on one line with exit code 2', async () => {

@@ -1,12 +1,19 @@
 /**
  * `agentwire doctor` passes agentwire (directly and through nginx) and reports the right failures
  * against deliberately broken servers: missing headers, no ids, wildcard CORS with credentials, no
- * heartbeats, an unterminated last event, and a batching, compressing proxy.
+ * heartbeats, an unterminated last event, a batching, compressing proxy; it stops at a URL that is
+ * no event stream, does not judge heartbeats without an idle period, and suggests -k for a
+ * self-signed certificate.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Finding } from '../src/cli/doctor/report.js';
+import { createDevCertificate } from '../src/cli/commands/cert.js';
+import { type Finding, formatReport } from '../src/cli/doctor/report.js';
 import { type NginxProcess, findNginx, startNginx } from './helpers/nginx.js';
 import { CLI, type ServeProcess, run, startServe } from './helpers/process.js';
 
@@ -77,6 +84,10 @@ describe('agentwire doctor', () => {
         events(true);
         return response.end('id: 7\ndata: cut off');
       }
+      if (path === '/json') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        return response.end('{"ok":true}');
+      }
       response.writeHead(404).end();
     });
     await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
@@ -141,6 +152,59 @@ describe('agentwire doctor', () => {
     const { code, findings } = await doctor(`${brokenUrl}/no-heartbeat`, '--duration', '2500', '--idle-limit', '1500');
     expect(code).toBe(1);
     expect(findings.heartbeats?.status).toBe('fail');
+    expect(findings.buffering?.evidence).toBe('only 1 event seen: not enough to judge');
+  });
+
+  it.each([
+    ['a 404', () => `${brokenUrl}/missing`, /^not an event stream: HTTP 404, content-type \(none\) \(the other checks were not run\)$/],
+    ['a JSON endpoint', () => `${brokenUrl}/json`, /^not an event stream: HTTP 200, content-type "application\/json", body \{"ok":true\} \(/],
+    ["agentwire's JSON API", () => `${gateway.url}/api/agents`, /^not an event stream: HTTP 200, content-type "application\/json; charset=utf-8", body \{"agents":/],
+  ])('stops at %s with "not an event stream"', async (_name, url, evidence) => {
+    const { code, findings } = await doctor(url());
+    expect(code).toBe(1);
+    expect(Object.keys(findings)).toEqual(['event stream']);
+    expect(findings['event stream']).toMatchObject({ status: 'fail', evidence: expect.stringMatching(evidence) });
+    const text = await run(process.execPath, [CLI, 'doctor', url()]);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/^FAIL {2}event stream {2}not an event stream: /m);
+  });
+
+  it('does not judge heartbeats on a short stream with no idle period', async () => {
+    const { findings } = await doctor(`${brokenUrl}/no-ids`, '--duration', '3000');
+    expect(findings.heartbeats).toMatchObject({ status: 'skip', evidence: expect.stringMatching(/^not judged: the stream ended after \d+ ms without an idle period/) });
+    const text = await run(process.execPath, [CLI, 'doctor', `${brokenUrl}/no-ids`, '--duration', '3000']);
+    expect(text.stdout).toMatch(/^SKIP {2}heartbeats +not judged: /m);
+    expect(text.stdout).toMatch(/, 1 not judged\n$/);
+  });
+
+  it('suggests -k for a self-signed certificate, and audits the stream with it', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'agentwire-doctor-cert-'));
+    const files = createDevCertificate(directory, 1);
+    const tls = createHttpsServer({ cert: readFileSync(files.cert), key: readFileSync(files.key) }, (_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
+      response.end('retry: 1000\nid: 1\ndata: one\n\nid: 2\ndata: two\n\n');
+    });
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/stream`;
+    try {
+      const refused = await doctor(url);
+      expect(refused.code).toBe(1);
+      expect(refused.findings.connect).toMatchObject({ status: 'fail', evidence: expect.stringMatching(/self-signed certificate.*DEPTH_ZERO_SELF_SIGNED_CERT/) });
+      expect(refused.findings.connect?.fix).toMatch(/pass -k \(--insecure\)/);
+      const accepted = await doctor(url, '-k', '--duration', '2000');
+      expect(accepted.findings.status?.status).toBe('pass');
+      expect(accepted.findings['content-type']?.status).toBe('pass');
+    } finally {
+      tls.close();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('counts the summary in words that agree with the number', () => {
+    const finding = (status: Finding['status']): Finding => ({ status, check: status, evidence: '' });
+    expect(formatReport('u', [finding('pass'), finding('warn')], false).split('\n').at(-1)).toBe('1 passed, 1 warning, 0 failed');
+    expect(formatReport('u', [finding('warn'), finding('warn'), finding('fail')], false).split('\n').at(-1)).toBe('0 passed, 2 warnings, 1 failed');
+    expect(formatReport('u', [finding('pass'), finding('skip')], false).split('\n').at(-1)).toBe('1 passed, 0 warnings, 0 failed, 1 not judged');
   });
 
   it('rejects a bad URL with exit code 2', async () => {

@@ -1,9 +1,16 @@
 /**
  * `agentwire tail` as a user runs it: against a real gateway process, piped (plain text), with
- * --json, following an existing run, a failing run, Ctrl-C, and bad usage.
+ * --json, following an existing run, a failing run, Ctrl-C, a reader that goes away (`| head -2`),
+ * connection failures with their cause (a closed port, a self-signed certificate, `-k`), and bad usage.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDevCertificate } from '../src/cli/commands/cert.js';
 import type { AgentEvent } from '../src/protocol/events.js';
 import { CLI, type ServeProcess, run, startServe } from './helpers/process.js';
 import { startRun } from './helpers/sse-client.js';
@@ -73,6 +80,73 @@ describe('agentwire tail', () => {
     expect(await followerExit).toBe(130);
     expect(((await (await fetch(`${server.url}/api/runs/${id}`)).json()) as { status: string }).status).toBe('running');
     await fetch(`${server.url}/api/runs/${id}/cancel`, { method: 'POST' });
+  });
+
+  it('exits quietly when its reader goes away (| head -2) and cancels the run it started', async () => {
+    // A demo run at speed 1 takes seconds and writes an event every few hundred ms at most.
+    const paced = await startServe([]);
+    try {
+      const result = await run('bash', ['-c', `"${process.execPath}" "${CLI}" tail ${paced.url} --input x --json | head -2; echo "tail exit: \${PIPESTATUS[0]}"`]);
+      expect(result.stderr).toBe('');
+      const lines = result.stdout.trimEnd().split('\n');
+      expect(lines).toHaveLength(3);
+      expect(lines[2]).toBe('tail exit: 0');
+      const { runId } = JSON.parse(lines[0] as string) as { runId: string };
+      // Cancelled before tail exited, not left running until its grace period ends.
+      const state = (await (await fetch(`${paced.url}/api/runs/${runId}`)).json()) as { status: string; cancelReason: string };
+      expect(state).toMatchObject({ status: 'cancelled', cancelReason: 'cancelled from agentwire tail' });
+    } finally {
+      await paced.stop();
+    }
+  });
+
+  it('names the cause when nothing listens on the port', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const result = await run(process.execPath, [CLI, 'tail', `http://127.0.0.1:${port}`, '--input', 'x']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `agentwire tail: the start request failed before the run id was known (fetch failed: connect ECONNREFUSED 127.0.0.1:${port}); it was not retried (AW_START_INTERRUPTED)\n` +
+        '  nothing is listening there: is the gateway running (agentwire serve), on that host and port?\n',
+    );
+  });
+
+  it('names a self-signed certificate, suggests -k, and streams with -k', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'agentwire-tail-cert-'));
+    const files = createDevCertificate(directory, 1);
+    const tls = await startServe(['--demo-speed', '20', '--tls-cert', files.cert, '--tls-key', files.key]);
+    try {
+      expect(tls.url).toMatch(/^https:/);
+      const refused = await run(process.execPath, [CLI, 'tail', tls.url, '--input', 'x']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^agentwire tail: the start request failed before the run id was known \(fetch failed: self-signed certificate.*\(DEPTH_ZERO_SELF_SIGNED_CERT\)\)/);
+      expect(refused.stderr).toMatch(/\n {2}the server certificate is not trusted: pass -k \(--insecure\) to accept a self-signed one\n$/);
+      // Following a run retries a dropped connection, but not an untrusted certificate.
+      const following = await run(process.execPath, [CLI, 'tail', `${tls.url}/api/runs/run_x`], { timeoutMs: 10_000 });
+      expect(following.code).toBe(1);
+      expect(following.stderr).toMatch(/^agentwire tail: fetch failed: self-signed certificate.*\n {2}the server certificate is not trusted: pass -k/);
+
+      const accepted = await run(process.execPath, [CLI, 'tail', tls.url, '-k', '--input', 'What is the capital of France?']);
+      expect(accepted.stderr).toBe('');
+      expect(accepted.code).toBe(0);
+      expect(accepted.stdout).toContain('The capital of France is **Paris**.');
+      expect(accepted.stdout).toMatch(/finished · in /);
+      const { id } = (await run('curl', ['-sk', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{"agent":"quiet","input":null}', `${tls.url}/api/runs`]).then((result) => JSON.parse(result.stdout))) as { id: string };
+      const followed = spawn(process.execPath, [CLI, 'tail', `${tls.url}/api/runs/${id}`, '--insecure', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      followed.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+      });
+      await waitFor(() => out.includes('run.started'), 'tail -k to follow the run over https');
+      const exited = new Promise<number | null>((resolve) => followed.once('exit', (code) => resolve(code)));
+      followed.kill('SIGINT');
+      expect(await exited).toBe(130);
+    } finally {
+      await tls.stop();
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   it.each([

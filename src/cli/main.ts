@@ -15,13 +15,14 @@ import { readPackageVersion } from './package-info.js';
 const program = new Command('agentwire')
   .description('Stream AI agent runs over Server-Sent Events: gateway, run viewer and tools.')
   .version(readPackageVersion(), '-v, --version')
-  .showHelpAfterError('(run with --help for usage)')
+  .configureOutput(oneLineErrors('agentwire --help'))
   .exitOverride();
 
 registerServeCommand(program);
 registerCertCommand(program);
 registerTailCommand(program);
 registerDoctorCommand(program);
+for (const command of program.commands) command.configureOutput(oneLineErrors(`agentwire ${command.name()} --help`));
 
 try {
   await program.parseAsync(process.argv);
@@ -32,6 +33,16 @@ try {
   }
   console.error(`agentwire: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(isUsageError(error) ? 2 : 1);
+}
+
+/**
+ * Commander's usage errors on one line, like every other CLI error: "agentwire: <what> (see: <help>)".
+ * Its "(Did you mean …?)" suggestion comes on a second line, so newlines are folded.
+ */
+function oneLineErrors(help: string): { outputError: (text: string, write: (text: string) => void) => void } {
+  return {
+    outputError: (text, write) => write(`agentwire: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see: ${help})\n`),
+  };
 }
 
 /** Bad flags or flag values (including options a factory refused): exit code 2. */

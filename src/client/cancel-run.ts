@@ -3,12 +3,12 @@
  *
  * @module
  */
-import { trimBase } from './follow-run.js';
+import { resolveBaseUrl } from './base-url.js';
 import { errorFromResponse } from './types.js';
 
 /** Options of {@link cancelRun}. */
 export interface CancelRunOptions {
-  /** @defaultValue '' (same origin) */
+  /** The gateway's URL; relative only in a browser, absolute (http(s)) elsewhere. @defaultValue '' (the page's origin) */
   baseUrl?: string;
   headers?: Record<string, string>;
   /** Why, shown in `run.cancelled`. @defaultValue 'cancelled by request' */
@@ -23,6 +23,7 @@ export interface CancelRunOptions {
  * throws a {@link RunStreamError} otherwise (e.g. `AW_RUN_NOT_FOUND`).
  */
 export async function cancelRun(runId: string, options: CancelRunOptions = {}): Promise<'cancelled' | 'ended'> {
+  const base = resolveBaseUrl(options.baseUrl);
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const init: RequestInit = {
     method: 'POST',
@@ -30,7 +31,7 @@ export async function cancelRun(runId: string, options: CancelRunOptions = {}): 
     body: JSON.stringify(options.reason === undefined ? {} : { reason: options.reason }),
   };
   if (options.signal) init.signal = options.signal;
-  const response = await fetchImpl(`${trimBase(options.baseUrl)}/api/runs/${encodeURIComponent(runId)}/cancel`, init);
+  const response = await fetchImpl(`${base}/api/runs/${encodeURIComponent(runId)}/cancel`, init);
   if (response.ok) {
     await response.body?.cancel();
     return 'cancelled';

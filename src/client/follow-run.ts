@@ -8,6 +8,8 @@
 import type { AgentEvent } from '../protocol/events.js';
 import { isTerminalType } from '../protocol/events.js';
 import { backoffDelay, sleep } from './backoff.js';
+import { resolveBaseUrl } from './base-url.js';
+import { causeText } from './cause-text.js';
 import { readSse } from './read-sse.js';
 import { type ConnectOptions, type ConnectionStatus, RunStreamError, type Transport, errorFromResponse } from './types.js';
 
@@ -46,11 +48,6 @@ function isRetryableStatus(status: number): boolean {
   return status >= 500 || status === 429 || status === 408;
 }
 
-/** Trailing slash trimmed, so `${base}/api/…` is always right. */
-export function trimBase(baseUrl: string | undefined): string {
-  return (baseUrl ?? '').replace(/\/+$/, '');
-}
-
 /**
  * Yields the run's events in `seq` order, each exactly once, across any number of reconnects.
  * Throws a {@link RunStreamError} when it gives up (404, another 4xx, too many attempts, a start
@@ -69,7 +66,6 @@ export async function* followRunBatches(input: FollowRunInput, options: ConnectO
   const maxDelayMs = options.retry?.maxDelayMs ?? CLIENT_DEFAULTS.maxDelayMs;
   const maxAttempts = options.retry?.maxAttempts ?? CLIENT_DEFAULTS.maxAttempts;
   let baseDelayMs = options.retry?.initialDelayMs ?? CLIENT_DEFAULTS.initialDelayMs;
-  const base = trimBase(options.baseUrl);
   const signal = options.signal;
 
   let runId = input.runId;
@@ -96,6 +92,8 @@ export async function* followRunBatches(input: FollowRunInput, options: ConnectO
   };
 
   try {
+    // Inside the try, so a bad baseUrl is reported as closed with its error like every other failure.
+    const base = resolveBaseUrl(options.baseUrl);
     for (;;) {
       if (signal?.aborted) return;
       if (attempt === 0 && !first && lastStatus === undefined) report({ state: 'connecting' });
@@ -252,11 +250,11 @@ export async function* followRunBatches(input: FollowRunInput, options: ConnectO
   /** Waits before the next attempt, or throws when retrying is not allowed. Returns the attempt number. */
   async function retryOrThrow(previous: number, error: unknown): Promise<number> {
     if (runId === undefined) {
-      throw new RunStreamError('AW_START_INTERRUPTED', 'the start request failed before the run id was known; the run was not retried (it may or may not have started)', { cause: error });
+      throw new RunStreamError('AW_START_INTERRUPTED', `the start request failed before the run id was known (${causeText(error)}); the run was not retried (it may or may not have started)`, { cause: error });
     }
     const next = previous + 1;
     if (next > maxAttempts) {
-      throw new RunStreamError('AW_CONNECTION_FAILED', `gave up after ${maxAttempts} reconnect attempts`, { cause: error });
+      throw new RunStreamError('AW_CONNECTION_FAILED', `gave up after ${maxAttempts} reconnect attempts (${causeText(error)})`, { cause: error });
     }
     const delayMs = backoffDelay(next, baseDelayMs, maxDelayMs, random);
     report({ state: 'reconnecting', attempt: next, delayMs, error });

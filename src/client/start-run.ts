@@ -4,7 +4,9 @@
  * @module
  */
 import type { AgentEvent } from '../protocol/events.js';
-import { followRunBatches, trimBase } from './follow-run.js';
+import { resolveBaseUrl } from './base-url.js';
+import { causeText } from './cause-text.js';
+import { followRunBatches } from './follow-run.js';
 import { type ConnectOptions, RunStreamError, errorFromResponse } from './types.js';
 
 /** Options of {@link startRun}. */
@@ -27,7 +29,8 @@ export interface StartRunOptions extends ConnectOptions {
  * @example
  * ```ts
  * import { startRun } from 'agentwire/client';
- * for await (const event of startRun({ agent: 'demo', input: 'What is the capital of France?' })) {
+ * // In a browser, baseUrl defaults to the page's origin; elsewhere (Node) it is required.
+ * for await (const event of startRun({ baseUrl: 'http://127.0.0.1:8787', agent: 'demo', input: 'What is the capital of France?' })) {
  *   console.log(event.seq, event.type);
  * }
  * ```
@@ -38,6 +41,13 @@ export async function* startRun(options: StartRunOptions): AsyncGenerator<AgentE
 
 /** {@link startRun} in batches: the events of one network read at a time (never empty). */
 export async function* startRunBatches(options: StartRunOptions): AsyncGenerator<AgentEvent[]> {
+  let base: string;
+  try {
+    base = resolveBaseUrl(options.baseUrl);
+  } catch (error) {
+    options.onStatus?.({ state: 'closed', reason: 'error', error });
+    throw error;
+  }
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const controller = new AbortController();
   const onAbort = () => controller.abort();
@@ -46,7 +56,7 @@ export async function* startRunBatches(options: StartRunOptions): AsyncGenerator
   let response: Response;
   try {
     const body = options.agent === undefined ? { input: options.input } : { agent: options.agent, input: options.input };
-    response = await fetchImpl(`${trimBase(options.baseUrl)}/api/runs`, {
+    response = await fetchImpl(`${base}/api/runs`, {
       method: 'POST',
       headers: { ...options.headers, 'content-type': 'application/json', accept: 'text/event-stream' },
       body: JSON.stringify(body),
@@ -59,7 +69,7 @@ export async function* startRunBatches(options: StartRunOptions): AsyncGenerator
       options.onStatus?.({ state: 'closed', reason: 'aborted' });
       return;
     }
-    const failure = new RunStreamError('AW_START_INTERRUPTED', 'the start request failed before the run id was known; it was not retried', { cause: error });
+    const failure = new RunStreamError('AW_START_INTERRUPTED', `the start request failed before the run id was known (${causeText(error)}); it was not retried`, { cause: error });
     options.onStatus?.({ state: 'closed', reason: 'error', error: failure });
     throw failure;
   } finally {

@@ -47,7 +47,12 @@ export interface RetryOptions {
 
 /** Options shared by {@link subscribe} and {@link startRun}. */
 export interface ConnectOptions {
-  /** Origin (and path prefix) of the gateway, e.g. `https://agents.example.com`. @defaultValue '' (same origin) */
+  /**
+   * Origin (and path prefix) of the gateway, e.g. `https://agents.example.com`. Relative URLs (and
+   * the default) work only in a browser; outside one (Node, Bun, Deno without `location`) an
+   * absolute http(s) URL is required, else the call throws `AW_INVALID_OPTION`.
+   * @defaultValue '' (the page's origin)
+   */
   baseUrl?: string;
   /** Extra request headers (auth). */
   headers?: Record<string, string>;

@@ -89,6 +89,7 @@ export function resolveOptions(options: GatewayOptions): ResolvedGatewayOptions 
   if (typeof options !== 'object' || options === null) {
     throw new AgentwireError('AW_INVALID_OPTION', 'createGateway(options): options must be an object with at least { agents }');
   }
+  if (typeof options.agents === 'function') throw new AgentwireError('AW_INVALID_OPTION', agentsFunctionMessage(options.agents));
   const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   const limits = Object.fromEntries(Object.entries(options.limits ?? {}).filter(([, value]) => value !== undefined));
   const resolved = { ...DEFAULTS, ...defined, limits: { ...DEFAULTS.limits, ...limits } } as ResolvedGatewayOptions;
@@ -107,4 +108,14 @@ function positive(name: string, value: unknown, zeroAllowed = false): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!zeroAllowed && value === 0)) {
     throw new AgentwireError('AW_INVALID_OPTION', `option ${name} must be a ${zeroAllowed ? 'non-negative' : 'positive'} number, got ${String(value)}`);
   }
+}
+
+const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {}) as object;
+
+/** `agents` got a function: a factory (like `demoAgents`) to call, or one agent to name. */
+function agentsFunctionMessage(agents: (...args: never[]) => unknown): string {
+  const name = agents.name || 'agents';
+  return Object.getPrototypeOf(agents) === AsyncGeneratorFunction
+    ? `agents: ${name} is one agent function; pass agents by name: agents: { ${name} }`
+    : `agents: ${name} is a function, not agents; if it is a factory like demoAgents, call it: agents: ${name}()`;
 }

@@ -121,6 +121,19 @@ export const startRunBodySchema = z.object({
 export type StartRunBody = z.infer<typeof startRunBodySchema>;
 
 /**
+ * Checks a `POST /api/runs` body; the message names what is wrong (`input is missing`, a bad
+ * `agent`), so a client sees which field to fix.
+ */
+export function parseStartRunBody(raw: unknown): { ok: true; value: StartRunBody } | { ok: false; message: string } {
+  const shape = 'the body must be a JSON object { "input": any, "agent"?: string }';
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, message: shape };
+  if (!Object.hasOwn(raw, 'input')) return { ok: false, message: `input is missing: ${shape}` };
+  const parsed = startRunBodySchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, message: `agent must be a non-empty string of at most 200 characters: ${shape}` };
+  return { ok: true, value: parsed.data };
+}
+
+/**
  * Parses a resume cursor (`Last-Event-ID`, `?after=`, `?lastEventId=`): a non-negative integer.
  * Returns `undefined` for a missing or empty value and `null` for a malformed one.
  */

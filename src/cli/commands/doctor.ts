@@ -8,7 +8,9 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { checkBuffering, checkCors, checkFraming, checkHeaders, checkHeartbeats, checkIds, checkResume, checkTiming } from '../doctor/checks.js';
+import { causeText } from '../../client/cause-text.js';
+import { connectionHint } from '../connection-hint.js';
+import { checkBuffering, checkCors, checkFraming, checkHeaders, checkHeartbeats, checkIds, checkIsEventStream, checkResume, checkTiming } from '../doctor/checks.js';
 import { type Probe, type ProbeRequest, offersHttp2, probe } from '../doctor/probe.js';
 import { type Finding, formatReport } from '../doctor/report.js';
 import { analyzeStream } from '../doctor/stream-analysis.js';
@@ -80,9 +82,11 @@ export async function doctor(raw: string, flags: DoctorFlags): Promise<Finding[]
   try {
     first = await probe(request);
   } catch (error) {
-    return [{ status: 'fail', check: 'connect', evidence: (error as Error).message, fix: 'check the URL and that the server is listening' }];
+    return [{ status: 'fail', check: 'connect', evidence: causeText(error), fix: connectionHint(error) ?? 'check the URL and that the server is listening' }];
   }
   const analysis = analyzeStream(first);
+  const notAStream = checkIsEventStream(first, analysis);
+  if (notAStream) return [notAStream];
   const h2 = url.protocol === 'https:' ? await offersHttp2(url, flags.insecure) : undefined;
   const findings: Finding[] = [
     ...checkHeaders(first, h2),

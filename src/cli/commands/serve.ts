@@ -5,7 +5,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { pino } from 'pino';
 import { demoAgents } from '../../demo/demo-agents.js';
 import { createGateway } from '../../gateway/create-gateway.js';
 import { listen } from '../../gateway/listen.js';
@@ -16,6 +15,7 @@ import { sseBridgeAgent } from '../../sources/sse-bridge-agent.js';
 import { loadAgentModule } from '../agent-module.js';
 import { UsageError } from '../usage-error.js';
 import { openRedisStore } from '../open-redis-store.js';
+import { LOG_FORMATS, type LogFormat, createServeLogger } from '../serve-logger.js';
 
 interface ServeFlags {
   port: number;
@@ -39,7 +39,8 @@ interface ServeFlags {
   h2c: boolean;
   shutdownDeadline: number;
   redis?: string;
-  redisLease?: number;
+  redisLease: number;
+  logFormat: LogFormat;
 }
 
 /** Adds `serve` to the program. */
@@ -72,12 +73,16 @@ export function registerServeCommand(program: Command): void {
     .option('--shutdown-deadline <ms>', 'longest a shutdown waits for runs to finish (ms)', integer('shutdown-deadline', 0, 3_600_000), 10_000)
     .option('--cors-origin <origin>', "allow this origin to call cross-origin (repeatable; '*' for any, without credentials)", collect, [])
     .addOption(new Option('--redis <url>', 'keep the run log in Redis (redis://host:port) so several gateways serve every run').env('AGENTWIRE_REDIS_URL'))
-    .option('--redis-lease <ms>', "lease of this gateway on its runs in Redis; a survivor fails a run whose lease expired (producer_lost)", integer('redis-lease', 100, 3_600_000))
+    // The Redis store's own default (createRedisStore's leaseMs), repeated so --help can show it without loading ioredis.
+    .option('--redis-lease <ms>', "lease of this gateway on its runs in Redis; a survivor fails a run whose lease expired (producer_lost)", integer('redis-lease', 100, 3_600_000), 10_000)
+    .addOption(new Option('--log-format <format>', "log lines: 'pretty' (readable), 'json' (pino), or 'auto': pretty on a terminal, JSON when piped").choices(LOG_FORMATS).default('auto'))
     .action(async (flags: ServeFlags) => {
+      // Checked before anything opens, so a bad pair is a usage error and not a failed listen.
+      const transport = await transportFrom(flags);
       const agents = await collectAgents(flags);
       const auth = await authFrom(flags);
       const store = flags.redis ? await openRedisStore(flags.redis, flags.redisLease) : undefined;
-      const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'agentwire' } });
+      const logger = createServeLogger(flags.logFormat, { level: process.env.LOG_LEVEL ?? 'info' });
       // A rejection an agent leaves behind (a promise it never awaited) must not take every stream down.
       process.on('unhandledRejection', (reason) => logger.error({ event: 'unhandled_rejection', err: reason }, 'an unhandled promise rejection (most likely from an agent) was ignored'));
       const gateway = createGateway({
@@ -93,7 +98,7 @@ export function registerServeCommand(program: Command): void {
       });
       let server: Awaited<ReturnType<typeof listen>>;
       try {
-        server = await listen(gateway, { port: flags.port, host: flags.host, ...(await transportFrom(flags)) });
+        server = await listen(gateway, { port: flags.port, host: flags.host, ...transport });
       } catch (error) {
         await gateway.close();
         await store?.close();

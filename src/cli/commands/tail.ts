@@ -1,13 +1,15 @@
 /**
  * `agentwire tail <url>`: start a run (or follow one) and watch it in the terminal — a live step
  * tree on a TTY, append-only lines when piped, NDJSON with `--json`. Reconnects by itself; Ctrl-C
- * cancels a run tail started, and only detaches from one it follows.
+ * cancels a run tail started, and only detaches from one it follows; so does a reader that goes
+ * away (`| head`), quietly.
  *
  * @module
  */
 import logUpdate from 'log-update';
 import type { Command } from 'commander';
 import { cancelRun } from '../../client/cancel-run.js';
+import { causeText } from '../../client/cause-text.js';
 import { startRun } from '../../client/start-run.js';
 import { subscribe } from '../../client/subscribe.js';
 import type { ConnectionStatus } from '../../client/types.js';
@@ -15,7 +17,9 @@ import type { AgentEvent } from '../../protocol/events.js';
 import { isTerminalType } from '../../protocol/events.js';
 import { reduce } from '../../reducer/reduce.js';
 import { initialRunState } from '../../reducer/run-state.js';
+import { connectionHint, isCertificateError } from '../connection-hint.js';
 import { UsageError } from '../usage-error.js';
+import { createInsecureFetch } from '../tail/insecure-fetch.js';
 import { createPlainPrinter } from '../tail/plain-printer.js';
 import { renderRun, summarize } from '../tail/render-tree.js';
 
@@ -25,6 +29,7 @@ interface TailFlags {
   json: boolean;
   plain: boolean;
   token?: string;
+  insecure: boolean;
 }
 
 /** What a tail URL names: a gateway to start a run on, or a run to follow. */
@@ -51,10 +56,11 @@ export function registerTailCommand(program: Command): void {
     .option('--json', 'print one event per line (NDJSON), for scripts', false)
     .option('--plain', 'append-only text even on a terminal', false)
     .option('-t, --token <token>', 'bearer token (or env AGENTWIRE_TOKEN)')
+    .option('-k, --insecure', 'accept a self-signed certificate (https)', false)
     .action(async (url: string, flags: TailFlags) => {
       const code = await tail(url, flags);
-      // Exit now rather than when idle keep-alive sockets time out.
-      await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+      // Exit now rather than when idle keep-alive sockets time out (once what was written is flushed).
+      if (!process.stdout.destroyed) await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
       process.exit(code);
     });
 }
@@ -71,25 +77,44 @@ async function tail(url: string, flags: TailFlags): Promise<number> {
   let state = initialRunState();
   let status: ConnectionStatus | undefined;
   let interrupted = false;
+  /** A failure that retrying cannot fix (an untrusted certificate), seen while reconnecting. */
+  let fatal: unknown;
   const onStatus = (next: ConnectionStatus) => {
     status = next;
-    if (!live && next.state === 'reconnecting') process.stderr.write(`agentwire tail: connection lost, reconnecting (attempt ${next.attempt})…\n`);
+    if (next.state !== 'reconnecting') return;
+    if (isCertificateError(next.error)) {
+      fatal = next.error;
+      controller.abort();
+    } else if (!live) process.stderr.write(`agentwire tail: connection failed (${causeText(next.error)}), reconnecting (attempt ${next.attempt})…\n`);
   };
-  const common = { baseUrl, headers, signal: controller.signal, onStatus };
+  const fetchImpl = flags.insecure ? createInsecureFetch() : undefined;
+  const common = { baseUrl, headers, signal: controller.signal, onStatus, ...(fetchImpl ? { fetch: fetchImpl } : {}) };
   const events: AsyncIterable<AgentEvent> =
     followId !== undefined
       ? subscribe(followId, common)
       : startRun({ ...common, input: parseInput(flags.input as string), ...(flags.agent ? { agent: flags.agent } : {}), onRunId: (id) => (runId = id) });
 
+  /** Cancels the run tail started (so it does not run on through its grace period); detaches from one it follows. */
+  const stop = async (): Promise<void> => {
+    if (followId !== undefined || runId === undefined) return controller.abort();
+    await cancelRun(runId, { baseUrl, headers, reason: 'cancelled from agentwire tail', ...(fetchImpl ? { fetch: fetchImpl } : {}) }).catch(() => controller.abort());
+  };
   const onSigint = () => {
     if (interrupted) process.exit(130);
     interrupted = true;
-    if (followId === undefined && runId !== undefined) {
-      // tail started it: ask the server to cancel; the stream then ends with run.cancelled.
-      cancelRun(runId, { baseUrl, headers, reason: 'cancelled from agentwire tail' }).catch(() => controller.abort());
-    } else controller.abort();
+    // A started run then ends with run.cancelled, which is still shown.
+    void stop();
   };
   process.on('SIGINT', onSigint);
+  /** Set when stdout's reader went away (`| head -2`): nothing more can be shown, so stop quietly. */
+  let outputClosed: Promise<void> | undefined;
+  process.stdout.on('error', () => {
+    outputClosed ??= stop().then(() => controller.abort());
+  });
+  const report = (error: unknown) => {
+    const hint = connectionHint(error);
+    process.stderr.write(`agentwire tail: ${causeText(error)}\n${hint ? `  ${hint}\n` : ''}`);
+  };
 
   const printPlain = createPlainPrinter((text) => process.stdout.write(text));
   let frame = 0;
@@ -102,6 +127,7 @@ async function tail(url: string, flags: TailFlags): Promise<number> {
   const ticker = live ? setInterval(draw, 80) : undefined;
   try {
     for await (const event of events) {
+      if (outputClosed) break;
       state = reduce(state, event);
       if (event.type === 'text.delta' && event.stepId === undefined) answerTokens++;
       if (flags.json) process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -112,12 +138,21 @@ async function tail(url: string, flags: TailFlags): Promise<number> {
     if (!controller.signal.aborted) {
       if (ticker) clearInterval(ticker);
       if (live) logUpdate.done();
-      process.stderr.write(`agentwire tail: ${error instanceof Error ? error.message : String(error)}\n`);
+      report(error);
       return 1;
     }
   } finally {
     process.off('SIGINT', onSigint);
     if (ticker) clearInterval(ticker);
+  }
+  if (outputClosed) {
+    await outputClosed;
+    return 0;
+  }
+  if (fatal !== undefined) {
+    if (live) logUpdate.done();
+    report(fatal);
+    return 1;
   }
   if (live) {
     logUpdate.clear();

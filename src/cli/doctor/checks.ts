@@ -5,10 +5,35 @@
  * @module
  */
 import type { Probe } from './probe.js';
-import type { Finding } from './report.js';
+import { type Finding, plural } from './report.js';
 import type { ArrivedEvent, StreamAnalysis } from './stream-analysis.js';
 
 const ms = (value: number) => `${Math.round(value)} ms`;
+
+/**
+ * The finding that ends the audit early when the response is no event stream at all (an error
+ * status, a JSON or HTML page): the other checks would only report noise. `undefined` for a stream.
+ */
+export function checkIsEventStream(probe: Probe, analysis: StreamAnalysis): Finding | undefined {
+  const type = probe.headers['content-type'] ?? '';
+  const streamType = type.toLowerCase().startsWith('text/event-stream');
+  const ok = probe.status >= 200 && probe.status < 300 && probe.status !== 204;
+  if (ok && (streamType || analysis.events.length > 0)) return undefined;
+  const body = Buffer.concat(probe.chunks.map((chunk) => chunk.bytes)).toString('utf8').replace(/\s+/g, ' ').trim();
+  const location = probe.headers.location;
+  const evidence = [
+    `not an event stream: HTTP ${probe.status}`,
+    `content-type ${type ? `"${type}"` : '(none)'}`,
+    location ? `location ${location}` : undefined,
+    body ? `body ${body.length > 120 ? `${body.slice(0, 120)}…` : body}` : undefined,
+  ].filter(Boolean);
+  return {
+    status: 'fail',
+    check: 'event stream',
+    evidence: `${evidence.join(', ')} (the other checks were not run)`,
+    fix: "point doctor at the stream: a gateway's URL, …/api/runs/<id>/events, or the endpoint with its method and body (-X POST -d '{…}')",
+  };
+}
 
 /** Status, content type, cache-control, x-accel-buffering, compression, Connection on HTTP/2, version. */
 export function checkHeaders(probe: Probe, h2Offered: boolean | undefined): Finding[] {
@@ -83,7 +108,7 @@ export function checkTiming(probe: Probe, analysis: StreamAnalysis): Finding[] {
 export function checkBuffering(probe: Probe, analysis: StreamAnalysis): Finding {
   const events = analysis.events;
   const fix = 'a proxy or the server batches events: send "X-Accel-Buffering: no", disable proxy buffering and compression for text/event-stream, and flush each event';
-  if (events.length < 5) return { status: 'warn', check: 'buffering', evidence: `only ${events.length} events seen: not enough to judge`, fix: 'watch longer (--duration) or use a run that emits more events' };
+  if (events.length < 5) return { status: 'warn', check: 'buffering', evidence: `only ${plural(events.length, 'event')} seen: not enough to judge`, fix: 'watch longer (--duration) or use a run that emits more events' };
   const stamped = events.filter((event): event is ArrivedEvent & { sentAt: number } => event.sentAt !== undefined);
   if (stamped.length >= 5) {
     const lags = stamped.map((event) => probe.startedAt + event.at - event.sentAt).sort((a, b) => a - b);
@@ -114,7 +139,7 @@ export function checkHeartbeats(probe: Probe, analysis: StreamAnalysis, idleLimi
   }
   if (analysis.comments.length === 1) return { status: 'pass', check: 'heartbeats', evidence: `a comment line seen; longest silence ${ms(analysis.longestSilenceMs)}` };
   if (probe.ended) {
-    return { status: 'pass', check: 'heartbeats', evidence: `the stream ended after ${ms(probe.durationMs)} without going quiet (longest silence ${ms(analysis.longestSilenceMs)}); no idle period to judge` };
+    return { status: 'skip', check: 'heartbeats', evidence: `not judged: the stream ended after ${ms(probe.durationMs)} without an idle period (longest silence ${ms(analysis.longestSilenceMs)})`, fix: 'watch a stream that stays quiet for a while (a slow run, or --duration longer than its heartbeat interval)' };
   }
   return { status: 'warn', check: 'heartbeats', evidence: `no comment line in ${ms(probe.durationMs)} (longest silence ${ms(analysis.longestSilenceMs)})`, fix };
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { AgentwireError } from '../../protocol/errors.js';
-import { parseCursor, startRunBodySchema } from '../../protocol/validate.js';
+import { parseCursor, parseStartRunBody } from '../../protocol/validate.js';
 import { reduceAll } from '../../reducer/reduce.js';
 import type { RunRecord } from '../../store/store.js';
 import type { GatewayRequest } from '../http-types.js';
@@ -41,16 +41,14 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
 
   router.on('POST', '/api/runs', async (request) => {
     const raw = await readJsonBody(request, options.maxBodyBytes);
-    const parsed = startRunBodySchema.safeParse(raw);
-    if (!parsed.success || !Object.hasOwn(raw as object, 'input')) {
-      throw new AgentwireError('AW_BAD_REQUEST', 'the body must be a JSON object { "input": any, "agent"?: string }');
-    }
+    const parsed = parseStartRunBody(raw);
+    if (!parsed.ok) throw new AgentwireError('AW_BAD_REQUEST', parsed.message);
     const { principal } = request;
     const key = IdempotencyKeys.parse(request.header('idempotency-key'));
     // Serialised (up to maxBodyBytes) only when a key asks for the comparison.
     const bodyText = key === undefined ? '' : JSON.stringify(raw);
     const repeated = key === undefined ? undefined : idempotency.find(principal, key, bodyText);
-    const record = repeated ? await findRun(repeated, principal) : await runner.start({ agent: parsed.data.agent, input: parsed.data.input, owner: principal });
+    const record = repeated ? await findRun(repeated, principal) : await runner.start({ agent: parsed.value.agent, input: parsed.value.input, owner: principal });
     if (key !== undefined && !repeated) idempotency.remember(principal, key, bodyText, record.id);
     const replayHeaders: Record<string, string> = repeated ? { 'idempotent-replayed': 'true' } : {};
     const runLinks = links(record.id, principal);

@@ -1,0 +1,36 @@
+/**
+ * What to do about a failed connection, from the error codes in its cause chain: shared by `tail`
+ * and `doctor`, whose users meet the same closed ports and self-signed certificates.
+ *
+ * @module
+ */
+
+/** OpenSSL's and Node's codes for a certificate that is not trusted (self-signed, unknown issuer, wrong name, expired). */
+const CERTIFICATE_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT_ALTNAME_INVALID/;
+
+/** Every string `code` along `error`'s cause chain (and an AggregateError's first error), outermost first. */
+export function errorCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && typeof current === 'object' && current !== null; depth++) {
+    const link = current as { code?: unknown; cause?: unknown; errors?: unknown };
+    if (typeof link.code === 'string') codes.push(link.code);
+    current = link.cause ?? (Array.isArray(link.errors) ? link.errors[0] : undefined);
+  }
+  return codes;
+}
+
+/** True when the connection failed on an untrusted certificate. */
+export function isCertificateError(error: unknown): boolean {
+  return errorCodes(error).some((code) => CERTIFICATE_CODE.test(code));
+}
+
+/** A one-line hint for a connection failure, or `undefined` when there is nothing specific to say. */
+export function connectionHint(error: unknown): string | undefined {
+  if (isCertificateError(error)) return 'the server certificate is not trusted: pass -k (--insecure) to accept a self-signed one';
+  const codes = errorCodes(error);
+  if (codes.includes('ECONNREFUSED')) return 'nothing is listening there: is the gateway running (agentwire serve), on that host and port?';
+  if (codes.includes('ENOTFOUND') || codes.includes('EAI_AGAIN')) return 'the host name does not resolve: check the URL';
+  if (codes.includes('EPROTO') || codes.includes('ERR_SSL_WRONG_VERSION_NUMBER')) return 'TLS failed: is the server speaking plain http? (try http://)';
+  return undefined;
+}

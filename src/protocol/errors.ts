@@ -7,7 +7,7 @@
 
 /** Every agentwire error code and the HTTP status it maps to. */
 export const ERROR_CODES = {
-  /** A request body is not valid JSON or misses required fields. */
+  /** A request body is not valid JSON or misses required fields; the message names which (`input is missing: …`). */
   AW_BAD_REQUEST: 400,
   /** A resume cursor (`Last-Event-ID`, `after`, `lastEventId`) is not a non-negative integer. */
   AW_BAD_CURSOR: 400,
@@ -43,9 +43,16 @@ export const ERROR_CODES = {
   AW_INTERNAL: 500,
   /** The gateway is shutting down. */
   AW_SHUTTING_DOWN: 503,
-  /** A bad option passed to a factory or the CLI; thrown at startup. */
+  /**
+   * A bad option passed to a factory or the CLI; thrown at startup. For example `agents: demoAgents`
+   * (a factory: call it, `demoAgents()`), or a relative client `baseUrl` outside a browser.
+   */
   AW_INVALID_OPTION: 500,
-  /** The agent threw. Appears in `run.failed`. */
+  /**
+   * The agent, or a tool it ran with `ctx.tool`, threw. Appears in `tool.result` and `run.failed`.
+   * The message is masked unless the error is an `AgentError` (its code and message are kept) or
+   * `exposeErrors` is on.
+   */
   AW_AGENT_ERROR: 500,
   /** The agent yielded something that is not a valid event. Appears in `run.failed`. */
   AW_INVALID_EVENT: 500,
@@ -67,7 +74,7 @@ export const ERROR_CODES = {
   AW_UPSTREAM_MALFORMED: 502,
   /** An upstream stream ended before its end marker. Appears in `run.failed`. */
   AW_UPSTREAM_INCOMPLETE: 502,
-  /** A tool the agent ran threw. Appears in `tool.result`. */
+  /** A tool of `openaiAgent` threw; the run goes on and the model sees the error. Appears in `tool.result`. */
   AW_TOOL_ERROR: 500,
   /** The run log's backend (Redis) cannot be reached. */
   AW_STORE_UNAVAILABLE: 503,

@@ -18,7 +18,8 @@ describe('the generated error catalog', () => {
     expect(CODES.length).toBeGreaterThan(30);
     for (const [code, status] of CODES) expect(table).toMatch(new RegExp(`^\\| \`${code}\` \\| ${status} \\| \\S`, 'm'));
     expect(table.match(/^\| `/gm)).toHaveLength(CODES.length);
-    expect(table).toContain('| `AW_TOOL_ERROR` | 500 | A tool the agent ran threw. Appears in `tool.result`. |');
+    // A doc comment of several lines becomes one cell.
+    expect(table).toContain('| `AW_AGENT_ERROR` | 500 | The agent, or a tool it ran with `ctx.tool`, threw. Appears in `tool.result` and `run.failed`. The message');
   });
 
   it('refuses a catalog source that misses a code or a doc comment', () => {

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ENTRY_EXPORTS, NODE_ONLY_ENTRIES, browserStubMessage, printEntryExports } from './helpers/entries.js';
+import { BROWSER_SAFE_ENTRIES, ENTRY_EXPORTS, NODE_ONLY_ENTRIES, browserStubMessage, printEntryExports } from './helpers/entries.js';
 import { ROOT, requireBuild, run } from './helpers/process.js';
 
 type Conditions = Record<string, string>;
@@ -49,11 +49,10 @@ describe('the entries', () => {
 
   it('the browser-safe entries load under the browser condition', async () => {
     requireBuild();
-    const safe = Object.keys(ENTRY_EXPORTS).filter((entry) => !(NODE_ONLY_ENTRIES as readonly string[]).includes(entry));
-    expect(safe).toContain('agentwire');
-    const result = await run(process.execPath, ['--conditions=browser', '--input-type=module', '-e', printEntryExports(safe)], { cwd: ROOT });
+    expect(BROWSER_SAFE_ENTRIES).toContain('agentwire');
+    const result = await run(process.execPath, ['--conditions=browser', '--input-type=module', '-e', printEntryExports(BROWSER_SAFE_ENTRIES)], { cwd: ROOT });
     expect(result.code, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual(Object.fromEntries(safe.map((entry) => [entry, ENTRY_EXPORTS[entry]])));
+    expect(JSON.parse(result.stdout)).toEqual(Object.fromEntries(BROWSER_SAFE_ENTRIES.map((entry) => [entry, ENTRY_EXPORTS[entry]])));
   });
 });
 
@@ -89,7 +88,7 @@ describe('a browser bundle (Vite)', () => {
   }, 60_000);
 
   it('of every name of the browser-safe entries pulls in no Node module', async () => {
-    const code = await bundle(Object.keys(ENTRY_EXPORTS).filter((entry) => !(NODE_ONLY_ENTRIES as readonly string[]).includes(entry)));
+    const code = await bundle(BROWSER_SAFE_ENTRIES);
     expect(code).toContain('this.name = "AgentError"');
     // A browser build replaces a Node built-in with this empty module, and would fail at run time.
     expect(code).not.toContain('__vite-browser-external');

@@ -34,6 +34,9 @@ export const PEER_ENTRIES: Readonly<Record<string, string>> = { 'agentwire/react
 /** The entries that run only in Node: their `browser` condition is a stub that throws. */
 export const NODE_ONLY_ENTRIES = ['agentwire/gateway', 'agentwire/sources', 'agentwire/redis'] as const;
 
+/** The entries that run in browsers too: all the others. */
+export const BROWSER_SAFE_ENTRIES = Object.keys(ENTRY_EXPORTS).filter((entry) => !(NODE_ONLY_ENTRIES as readonly string[]).includes(entry));
+
 /** The message a Node-only entry's browser stub throws. */
 export function browserStubMessage(entry: string): string {
   return `${entry} runs in Node, not in a browser: use agentwire/client in the browser`;

@@ -19,7 +19,7 @@
 import { createServer } from 'node:http';
 import { loadavg } from 'node:os';
 import { subscribe } from '../dist/client/index.js';
-import { createGateway } from '../dist/gateway/create-gateway.js';
+import { createGateway } from '../dist/gateway/index.js';
 import { launchBrowser } from './cdp-browser.mjs';
 
 const args = process.argv.slice(2);

@@ -10,7 +10,8 @@
 // cross-site form cannot start or cancel runs with it. Behind HTTPS, add `Secure`.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
-import { createGateway, defineAgent, demoAgents } from 'agentwire';
+import { defineAgent } from 'agentwire';
+import { createGateway, demoAgents } from 'agentwire/gateway';
 
 const USERS: Record<string, string> = { alice: process.env.ALICE_PASSWORD ?? 'wonderland' };
 const SESSION_MS = 8 * 60 * 60 * 1000;

@@ -1,6 +1,7 @@
 // agentwire mounted in a Hono app: node examples/hono.ts (needs hono and @hono/node-server)
 import { serve } from '@hono/node-server';
-import { type AgentContext, createGateway } from 'agentwire';
+import type { AgentContext } from 'agentwire';
+import { createGateway } from 'agentwire/gateway';
 import { Hono } from 'hono';
 
 async function* shout(ctx: AgentContext) {

@@ -1,6 +1,7 @@
 // agentwire in a plain node:http server: node examples/node-http.ts (Node ≥ 22.18 runs TypeScript)
 import { createServer } from 'node:http';
-import { type AgentContext, createGateway } from 'agentwire';
+import type { AgentContext } from 'agentwire';
+import { createGateway } from 'agentwire/gateway';
 
 async function* echo(ctx: AgentContext) {
   for (const word of String(ctx.input).split(' ')) {

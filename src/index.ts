@@ -1,48 +1,32 @@
 /**
- * `agentwire`: write agents as async generators and stream their runs over SSE.
+ * `agentwire`: write agents, and the protocol's public types and errors. An agent is an async
+ * generator that receives an {@link AgentContext} and yields events or answer text; a gateway
+ * (`agentwire/gateway`) runs it and streams its runs. Browser-safe: it imports nothing from Node, so
+ * agent code and shared types may live in modules a browser bundle also reads.
+ *
+ * The other entries: `agentwire/gateway` (the gateway, runner and in-memory store),
+ * `agentwire/sources` (ready-made agents), `agentwire/redis`, `agentwire/protocol`,
+ * `agentwire/reducer`, `agentwire/client`, `agentwire/react`.
  *
  * @example
  * ```ts
- * import { createGateway, listen } from 'agentwire';
+ * import { AgentError, type AgentContext } from 'agentwire';
  *
- * const gateway = createGateway({
- *   agents: {
- *     hello: async function* (ctx) {
- *       const answer = yield* ctx.step('Think', async function* (step) {
- *         yield step.log('looking at the input');
- *         return `Hello, ${String(ctx.input)}!`;
- *       });
- *       yield answer;
- *     },
- *   },
- * });
- * const server = await listen(gateway, { port: 8787 });
+ * export async function* hello(ctx: AgentContext) {
+ *   if (typeof ctx.input !== 'string') throw new AgentError('send a name', 'BAD_INPUT');
+ *   const greeting = yield* ctx.step('Think', async function* (step) {
+ *     yield step.log('looking at the input');
+ *     return `Hello, ${ctx.input}!`;
+ *   });
+ *   yield greeting; // answer text
+ * }
  * ```
  * @module
  */
 export type { AgentContext, AgentDefinition, AgentFunction, AgentItem } from './producer/agent.js';
 export { AgentError, defineAgent } from './producer/agent.js';
 export type { StepBody, StepOptions, StepScope } from './producer/scope.js';
-export type { AgentsInput } from './runner/agents.js';
-export type { Attachment, RunnerOptions, StartRunRequest } from './runner/runner.js';
-export { Runner, sleep } from './runner/runner.js';
-export type { FollowOptions, RunRecord, RunRecordStatus, RunStore, StoredEvent } from './store/store.js';
-export { toStoredEvent } from './store/store.js';
-export type { MemoryStoreOptions } from './store/memory-store.js';
-export { MemoryStore } from './store/memory-store.js';
-export type { Gateway } from './gateway/create-gateway.js';
-export { createGateway } from './gateway/create-gateway.js';
-export type { GatewayOptions } from './gateway/options.js';
-export { DEFAULTS as GATEWAY_DEFAULTS } from './gateway/options.js';
-export type { FetchHandler } from './gateway/fetch-handler.js';
-export type { NodeListener } from './gateway/node-listener.js';
-export type { ListenOptions, ListeningGateway } from './gateway/listen.js';
-export { listen } from './gateway/listen.js';
-export { SSE_HEADERS } from './gateway/sse-stream.js';
-export { demoAgents } from './demo/demo-agents.js';
-export type { FetchFunction, OpenAIAgentOptions, OpenAITool, SseBridgeOptions } from './sources/index.js';
-export { openaiAgent, sseBridgeAgent } from './sources/index.js';
-export type { DemoOptions } from './demo/demo-agents.js';
+export { sleep } from './runner/runner.js';
 export type {
   AgentEvent,
   AgentYield,

@@ -1,6 +1,6 @@
 /**
- * The core entries (protocol, reducer, client, react) run in browsers: nothing they import, however indirectly,
- * may use a Node built-in, `Buffer` or `process`.
+ * The browser-safe entries (`agentwire`, protocol, reducer, client, react) run in browsers: nothing
+ * they import, however indirectly, may use a Node built-in, `Buffer` or `process`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -31,7 +31,7 @@ function importGraph(entry: string): { files: string[]; bare: string[] } {
   return { files: [...files], bare: [...bare] };
 }
 
-describe.each(['src/protocol/index.ts', 'src/reducer/index.ts', 'src/client/index.ts', 'src/react/index.ts'])('%s', (entry) => {
+describe.each(['src/index.ts', 'src/protocol/index.ts', 'src/reducer/index.ts', 'src/client/index.ts', 'src/react/index.ts'])('%s', (entry) => {
   it('imports no Node built-in, directly or indirectly', () => {
     const { files, bare } = importGraph(entry);
     expect(files.length).toBeGreaterThan(1);

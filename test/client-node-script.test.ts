@@ -102,7 +102,7 @@ describe('the client and the gateway from a Node script', () => {
 
   it('says demoAgents is a factory to call, and names one agent function to wrap', async () => {
     const errors = (await script(`
-      import { createGateway, demoAgents } from 'agentwire';
+      import { createGateway, demoAgents } from 'agentwire/gateway';
       const errors = [];
       async function* weather() { yield 'sunny'; }
       for (const agents of [demoAgents, weather]) {
@@ -135,7 +135,8 @@ describe('the client and the gateway from a Node script', () => {
 
   it('gives a throwing tool AW_AGENT_ERROR in its tool.result and in run.failed (an AgentError keeps its code)', async () => {
     const events = (await script(`
-      import { AgentError, createGateway } from 'agentwire';
+      import { AgentError } from 'agentwire';
+      import { createGateway } from 'agentwire/gateway';
       import { startRun } from 'agentwire/client';
       import { createServer } from 'node:http';
       async function* plain(ctx) { yield* ctx.tool('lookup', {}, () => { throw Object.assign(new Error('down'), { code: 'ECONNRESET' }); }); }

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENTRY_EXPORTS, PEER_ENTRIES, printEntryExports } from './helpers/entries.js';
 import { startListening } from './helpers/listening-process.js';
 import { ROOT, run } from './helpers/process.js';
 
@@ -58,7 +59,7 @@ describe('the packed package', () => {
     writeFileSync(
       join(project, 'client-run.mjs'),
       [
-        "import { createGateway, demoAgents, listen } from 'agentwire';",
+        "import { createGateway, demoAgents, listen } from 'agentwire/gateway';",
         "import { startRun, subscribe } from 'agentwire/client';",
         "import { initialRunState, reduce } from 'agentwire/reducer';",
         "const gateway = createGateway({ agents: demoAgents({ speed: 0 }) });",
@@ -89,7 +90,8 @@ describe('the packed package', () => {
     writeFileSync(
       join(project, 'check.mjs'),
       [
-        "import { createGateway, listen, MemoryStore, AgentError, defineAgent, isAgentwireError } from 'agentwire';",
+        "import { AgentError, defineAgent, isAgentwireError } from 'agentwire';",
+        "import { createGateway, listen, MemoryStore } from 'agentwire/gateway';",
         "import { encodeSseEvent, validateAgentYield, EVENT_TYPES } from 'agentwire/protocol';",
         "import { reduce, initialRunState } from 'agentwire/reducer';",
         "import pkg from 'agentwire/package.json' with { type: 'json' };",
@@ -109,11 +111,20 @@ describe('the packed package', () => {
     expect(report.frame).toBe('id: 2\nevent: status\ndata: {"type":"status","message":"hi","seq":2,"at":0}\n\n');
   });
 
+  it('each entry exports the names listed (those needing no optional peer: none is installed here)', async () => {
+    const entries = Object.keys(ENTRY_EXPORTS).filter((entry) => PEER_ENTRIES[entry] === undefined);
+    writeFileSync(join(project, 'entries.mjs'), printEntryExports(entries));
+    const result = await run(process.execPath, ['entries.mjs'], { cwd: project });
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual(Object.fromEntries(entries.map((entry) => [entry, ENTRY_EXPORTS[entry]])));
+  });
+
   it('resolves every export with its types', async () => {
     writeFileSync(
       join(project, 'check.ts'),
       [
-        "import { createGateway, type AgentContext, type Gateway, type RunState } from 'agentwire';",
+        "import type { AgentContext, RunState } from 'agentwire';",
+        "import { createGateway, type Gateway } from 'agentwire/gateway';",
         "import type { AgentEvent, TextDeltaEvent } from 'agentwire/protocol';",
         "import { reduce, initialRunState } from 'agentwire/reducer';",
         "import { startRun, type RunSnapshot } from 'agentwire/client';",
@@ -127,6 +138,8 @@ describe('the packed package', () => {
         "// @ts-expect-error: a wrong event shape must not type-check",
         "const bad: AgentEvent = { type: 'text.delta', seq: 1, at: 0 };",
         'void [gateway, delta, state, bad, snapshot, events];',
+        // Every entry has its declarations (a missing one is an implicit `any`: an error under --strict).
+        ...Object.keys(ENTRY_EXPORTS).map((entry, index) => `import * as entry${index} from '${entry}'; void entry${index};`),
       ].join('\n'),
     );
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');

@@ -1,7 +1,8 @@
 // agentwire: the built gateway (dist/) with a bench agent that yields the workload as `data` events.
 // `POST /api/runs` (agent `bench`, Accept: text/event-stream) starts a run and streams it; agent
 // `fanout` waits until `startAt`, so subscribers can attach first. Grace from BENCH_GRACE_MS.
-import { createGateway, defineAgent, listen } from '../../dist/index.js';
+import { createGateway, listen } from '../../dist/gateway/index.js';
+import { defineAgent } from '../../dist/index.js';
 import { beforeEvent, createEventMaker, finalised, now, port, produced, workloadFrom, announce } from './workload.mjs';
 
 async function* workloadAgent(ctx) {

@@ -73,7 +73,7 @@ const BUNDLED_UI_DIR = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '
  * @example
  * ```ts
  * import { createServer } from 'node:http';
- * import { createGateway } from 'agentwire';
+ * import { createGateway } from 'agentwire/gateway';
  *
  * const gateway = createGateway({
  *   agents: {

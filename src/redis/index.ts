@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { createGateway, listen } from 'agentwire';
+ * import { createGateway, listen } from 'agentwire/gateway';
  * import { createRedisStore } from 'agentwire/redis';
  *
  * const store = await createRedisStore({ url: process.env.AGENTWIRE_REDIS_URL });

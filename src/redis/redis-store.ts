@@ -76,7 +76,7 @@ type ScriptedRedis = Redis & {
  *
  * @example
  * ```ts
- * import { createGateway } from 'agentwire';
+ * import { createGateway } from 'agentwire/gateway';
  * import { createRedisStore } from 'agentwire/redis';
  *
  * const store = await createRedisStore({ url: 'redis://127.0.0.1:6379' });

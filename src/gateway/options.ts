@@ -5,6 +5,7 @@
  */
 import { AgentwireError } from '../protocol/errors.js';
 import type { AgentsInput } from '../runner/agents.js';
+import type { AgentErrorRun } from '../runner/runner.js';
 import type { RunStore } from '../store/store.js';
 import type { AuthOptions } from './auth.js';
 import type { Logger } from './logger.js';
@@ -46,8 +47,11 @@ export interface GatewayOptions {
   exposeErrors?: boolean;
   /** Directory of the viewer page; `false` serves no page. @defaultValue the bundled viewer */
   uiDir?: string | false;
-  /** Called with every error an agent throws. @defaultValue logs to `console.error` */
-  onAgentError?: (error: unknown, run: { runId: string; agent: string }) => void;
+  /**
+   * Called with every error an agent throws, once each (`run.phase` is `'cleanup'` for one thrown by
+   * its `finally` after the run stopped). @defaultValue logs to `logger`, else to `console.error`
+   */
+  onAgentError?: (error: unknown, run: AgentErrorRun) => void;
   /** Authentication; without it every caller is anonymous and sees every run. */
   auth?: AuthOptions;
   /** Origins allowed to call cross-origin (`'*'` for any, never with credentials). @defaultValue none: same-origin only */

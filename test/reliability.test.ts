@@ -5,12 +5,15 @@
  */
 import { createParser } from 'eventsource-parser';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentFunction } from '../src/producer/agent.js';
+import type { AgentEvent } from '../src/protocol/events.js';
 import { encodeSseEvent } from '../src/protocol/sse.js';
 import { metric, scrape } from './helpers/metrics.js';
 import { type ServeProcess, ROOT, rssOf, startServe } from './helpers/process.js';
 import { rawRequest, statusOf } from './helpers/raw-http.js';
-import { openSse, startRun } from './helpers/sse-client.js';
+import { type TestServer, startNodeServer } from './helpers/servers.js';
+import { collectEvents, openSse, range, seqs, startRun } from './helpers/sse-client.js';
 import { waitFor } from './helpers/wait.js';
 
 const SCALE = Number(process.env.RELIABILITY_SCALE ?? 1);
@@ -250,5 +253,76 @@ describe('reliability', () => {
     expect(stuck.types.at(-1)).toBe('run.cancelled');
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     expect(server.child.exitCode).toBeNull();
+  });
+});
+
+describe('reliability: no run is started for nobody, and none is cancelled before it can be watched', () => {
+  let invoked = 0;
+  /** Ticks until cancelled; counts its invocations. */
+  const ticker: AgentFunction = async function* (ctx) {
+    invoked++;
+    for (let index = 0; ; index++) {
+      await ctx.sleep(20);
+      yield `tick ${index} `;
+    }
+  };
+  /** Five events 20 ms apart, then finishes. */
+  const short: AgentFunction = async function* (ctx) {
+    for (let index = 0; index < 5; index++) {
+      await ctx.sleep(20);
+      yield `part ${index} `;
+    }
+    return 'done';
+  };
+  const servers: TestServer[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await server.close();
+  });
+  const json = { 'content-type': 'application/json' };
+
+  it('a stream refused by the stream limits (429) starts no run and invokes no agent: POST /api/runs and POST /api/chat', async () => {
+    const server = await startNodeServer({ agents: { ticker }, limits: { maxStreams: 1 }, graceMs: 200, onAgentError: () => {} });
+    servers.push(server);
+    const held = await openSse(`${server.url}/api/runs`, { method: 'POST', headers: { ...json, accept: 'text/event-stream' }, body: JSON.stringify({ input: null }) });
+    await held.messages[Symbol.asyncIterator]().next();
+    expect(invoked).toBe(1);
+    const refusals = [
+      await fetch(`${server.url}/api/runs`, { method: 'POST', headers: { ...json, accept: 'text/event-stream' }, body: JSON.stringify({ input: null }) }),
+      await fetch(`${server.url}/api/chat`, { method: 'POST', headers: json, body: JSON.stringify({ id: 'chat-1', messages: [{ role: 'user', parts: [{ type: 'text', text: 'hi' }] }] }) }),
+    ];
+    for (const refused of refusals) {
+      expect(refused.status).toBe(429);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('AW_TOO_MANY_STREAMS');
+    }
+    expect(invoked).toBe(1);
+    expect(await server.gateway.store.listRuns()).toHaveLength(1);
+    expect(server.gateway.runner.liveRunCount).toBe(1);
+    // The refused requests hold no slot: once the stream ends, the next one is served.
+    held.close();
+    await waitFor(async () => metric(await scrape(server.url), 'agentwire_streams_open', 'transport="sse",format="agentwire"') === 0, 'the held stream to be released');
+    const next = await openSse(`${server.url}/api/runs`, { method: 'POST', headers: { ...json, accept: 'text/event-stream' }, body: JSON.stringify({ input: null }) });
+    expect(next.response.status).toBe(200);
+    next.close();
+  });
+
+  it('with graceMs 0, a run created (201) and then followed (GET events, or a poll) a few round trips later streams in full', async () => {
+    const server = await startNodeServer({ agents: { short }, graceMs: 0, onAgentError: () => {} });
+    servers.push(server);
+    for (const follow of ['events', 'poll'] as const) {
+      const { id } = await startRun(server.url, { input: null });
+      // A client's round trips pass before it subscribes (here: several turns of the loop and a request).
+      await fetch(`${server.url}/api/runs/${id}`);
+      let events: AgentEvent[] = [];
+      if (follow === 'events') events = (await collectEvents(`${server.url}/api/runs/${id}/events`)).events;
+      else {
+        for (let after = 0, done = false, polls = 0; !done && polls < 100; polls++) {
+          const page = (await (await fetch(`${server.url}/api/runs/${id}/poll?after=${after}&wait=5`)).json()) as { events: AgentEvent[]; next: number; done: boolean };
+          events.push(...page.events);
+          ({ next: after, done } = page);
+        }
+      }
+      expect(seqs(events), follow).toEqual(range(1, 7));
+      expect(events.at(-1), follow).toMatchObject({ type: 'run.finished', output: 'done' });
+    }
   });
 });

@@ -854,6 +854,20 @@ describe('Runner: disconnect policy', () => {
     await within(runner.whenEnded(record.id), 100, 'the cancel as the subscriber leaves');
   });
 
+  it('a subscriber that leaves saying it returns (a long-poll between polls) gets the attach window, even with graceMs 0', async () => {
+    const { store, runner } = setup({ ticker }, { graceMs: 0, attachWindowMs: 150 });
+    const record = await runner.start({ input: null });
+    runner.attach(record.id)(true);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const back = runner.attach(record.id); // the next poll
+    await within(ticks(store, record.id, 3), 5000, '3 ticks');
+    expect(await store.getRun(record.id)).toMatchObject({ status: 'running' });
+    const leftAt = performance.now();
+    back(true); // and none after it
+    await within(runner.whenEnded(record.id), 5000, 'the cancel once the window has passed');
+    expect(performance.now() - leftAt).toBeGreaterThanOrEqual(145);
+  });
+
   it.each([[-1], [Number.NaN]])('attachWindowMs %s throws AW_INVALID_OPTION naming the option', (attachWindowMs) => {
     const store = new MemoryStore();
     cleanups.push(() => store.close());

@@ -94,9 +94,14 @@ export interface RunnerHooks {
   onAgentCleanupError?(run: AgentErrorRun): void;
 }
 
-/** A subscriber's registration with the {@link Runner}: call it when the subscriber leaves. */
+/**
+ * A subscriber's registration with the {@link Runner}: call it when the subscriber leaves, with
+ * `returning` true when it will be back within a client's round trip (a long-poll between two of
+ * its polls): the run then waits for it as for a run's first subscriber (see
+ * {@link RunnerOptions.attachWindowMs}) rather than `graceMs` alone.
+ */
 export interface Attachment {
-  (): void;
+  (returning?: boolean): void;
   /**
    * Tells the runner the subscriber's connection is full (`true`: it waits for the client to read)
    * or takes bytes again (`false`). While every subscriber of a run is full, the runner asks its
@@ -296,7 +301,8 @@ export class Runner {
   /**
    * Registers a subscriber of `runId` for the disconnect policy; call the returned function when it
    * leaves. When the last subscriber leaves, the run is cancelled after the grace period unless a
-   * new one arrives. Report backpressure with its `blocked` method.
+   * new one arrives (or after the attach window, when the subscriber said it is returning). Report
+   * backpressure with its `blocked` method.
    */
   attach(runId: string): Attachment {
     // A store shared by several processes learns of the subscriber too, so the process producing
@@ -321,7 +327,7 @@ export class Runner {
       if (!full) run.resume?.();
     };
     return Object.assign(
-      () => {
+      (returning = false) => {
         if (released) return;
         setBlocked(false);
         released = true;
@@ -330,7 +336,8 @@ export class Runner {
         run.resume?.();
         // No grace: stop the producer now rather than a timer turn later (a fast agent yields dozens
         // of events per turn, all for nobody).
-        if (this.#graceMs === 0 && run.subscribers === 0) void this.#graceExpired(run);
+        if (returning) this.#armGrace(run, this.#firstAttachMs);
+        else if (this.#graceMs === 0 && run.subscribers === 0) void this.#graceExpired(run);
         else this.#armGrace(run);
       },
       { blocked: setBlocked },

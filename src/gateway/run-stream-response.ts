@@ -56,6 +56,7 @@ export function runStreamResponse(
       runId: record.id,
       after,
       heartbeatMs: context.options.heartbeatMs,
+      stallTimeoutMs: context.options.stallTimeoutMs,
       retryMs: context.options.retryMs,
       ...(format ? { format } : {}),
       formatName,

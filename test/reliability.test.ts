@@ -249,7 +249,7 @@ describe('reliability', () => {
     figures.fuzzedInputs = tried;
   });
 
-  it('stays up through agents that throw synchronously, reject after their run, yield after cancel or hang in finally', async () => {
+  it('stays up through agents that throw synchronously, reject after their run, yield after cancel, hang in finally or throw from it', async () => {
     const outcome = async (agent: string, cancelAfterFirst = false) => {
       const response = await fetch(`${server.url}/api/runs`, {
         method: 'POST',
@@ -278,6 +278,14 @@ describe('reliability', () => {
     expect(state).toMatchObject({ status: 'cancelled', lastSeq: cancelled.types.length });
     const stuck = await outcome('hangsInFinally', true);
     expect(stuck.types.at(-1)).toBe('run.cancelled');
+    // What a finally throws after its run stopped is logged once, with its run, and counted.
+    const careless = await outcome('throwsInFinally', true);
+    expect(careless.types.at(-1)).toBe('run.cancelled');
+    await waitFor(async () => metric(await scrape(server.url), 'agentwire_agent_cleanup_errors_total') === 1, 'the finally error to be counted');
+    const logged = server.output().split('\n').filter((line) => line.includes('threw in its finally'));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toContain(`run ${careless.id}`);
+    expect(server.output()).toContain('cleanup failed in throwsInFinally');
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     expect(server.child.exitCode).toBeNull();
   });

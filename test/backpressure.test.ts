@@ -170,6 +170,17 @@ describe('stalled readers are dropped after the stall timeout', () => {
     return runs[0]?.id;
   };
 
+  it.each([[0], [-1], [Number.NaN], ['45s']])('stallTimeoutMs %s is refused with AW_INVALID_OPTION naming the option', (stallTimeoutMs) => {
+    let error: unknown;
+    try {
+      createGateway({ agents: { chunks }, stallTimeoutMs: stallTimeoutMs as number });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({ code: 'AW_INVALID_OPTION' });
+    expect((error as Error).message).toMatch(/stallTimeoutMs/);
+  });
+
   it.each(ADAPTERS)('%s: the only subscriber stops reading; it is dropped after the timeout (counted), then the grace period cancels the paused run', async (_name, adapter) => {
     const server = await start(adapter, 300);
     const key = `cancel-${_name}`;

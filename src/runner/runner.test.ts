@@ -1191,6 +1191,75 @@ describe('a run log that fails', () => {
     }
   });
 
+  it.each([
+    ['the step.finished closing a step: it is logged with the run.failed', 'finish', 3, ['run.started', 'step.started', 'text.delta', 'step.finished', 'run.failed']],
+    ['a step.started: that step never started, and nothing closes it', 'start', 2, ['run.started', 'text.delta', 'run.failed']],
+    ["the closing of a child that its parent's step.finished closes first: both are logged, child first", 'nested', 3, ['run.started', 'step.started', 'step.started', 'step.finished', 'step.finished', 'run.failed']],
+    ["a parent's step.finished after its child's closing was logged: logged too", 'nested', 4, ['run.started', 'step.started', 'step.started', 'step.finished', 'step.finished', 'run.failed']],
+  ] as const)('the refused event is %s', async (_label, shape, failAt, expected) => {
+    const store = failingStore(failAt, 1);
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const runner = new Runner({
+        store,
+        graceMs: 'continue',
+        onAgentError: () => {},
+        agents: {
+          a: async function* (ctx) {
+            if (shape === 'start') {
+              yield 'x';
+              yield { type: 'step.started', stepId: 'b', title: 'B' } as const;
+            } else if (shape === 'finish') {
+              yield { type: 'step.started', stepId: 'a', title: 'A' } as const;
+              yield 'x';
+              yield { type: 'step.finished', stepId: 'a', status: 'complete' } as const;
+            } else {
+              yield { type: 'step.started', stepId: 'parent', title: 'Parent' } as const;
+              yield { type: 'step.started', stepId: 'child', parentId: 'parent', title: 'Child' } as const;
+              yield { type: 'step.finished', stepId: 'parent', status: 'complete' } as const;
+            }
+            await ctx.sleep(60_000);
+          },
+        },
+      });
+      const record = await runner.start({ input: null });
+      const events = await followToEnd(store, record.id);
+      expect(typesOf(events)).toEqual(expected);
+      expectWellFormed(events);
+      expect(last(events)).toMatchObject({ error: { code: 'AW_STORE_ERROR' } });
+    } finally {
+      errors.mockRestore();
+    }
+  });
+
+  it("a refused step.finished at a cancelled run's end is logged before its run.failed", async () => {
+    const store = failingStore(2, 1);
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const open = deferred();
+      const runner = new Runner({
+        store,
+        graceMs: 'continue',
+        agents: {
+          a: async function* (ctx) {
+            yield { type: 'step.started', stepId: 'open', title: 'Open' } as const;
+            open.resolve();
+            await ctx.sleep(60_000);
+          },
+        },
+      });
+      const record = await runner.start({ input: null });
+      await open.promise;
+      await runner.cancel(record.id, 'stop');
+      const events = await followToEnd(store, record.id);
+      expect(typesOf(events)).toEqual(['run.started', 'step.started', 'step.finished', 'run.failed']);
+      expect(events[2]).toMatchObject({ stepId: 'open', error: { code: 'AW_RUN_CANCELLED' } });
+      expectWellFormed(events);
+    } finally {
+      errors.mockRestore();
+    }
+  });
+
   it('a log that refuses every append from one on: the agent is aborted, the record marked failed, followers end, no unhandled rejection', async () => {
     const store = failingStore(3);
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});

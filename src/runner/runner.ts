@@ -16,7 +16,7 @@ import { toErrorInfo } from './errors.js';
 import { RunInvariants } from './invariants.js';
 import { currentTurn, turnPassed } from './loop-turns.js';
 import { createRunId } from './run-id.js';
-import { StoreRefusal, endRefusedRun, refused, STORE_ERROR } from './store-failure.js';
+import { STORE_ERROR, StoreRefusal, closingsAfterRefusal, endRefusedRun, refused } from './store-failure.js';
 
 /** Options of {@link Runner}. */
 export interface RunnerOptions {
@@ -271,7 +271,9 @@ export class Runner {
         // Only the store can fail here (the agent's errors are caught inside): end the run with
         // AW_STORE_ERROR, or at least mark it ended, so its followers end. Never an unhandled rejection.
         this.#abort(run, 'the run log failed', 'failure');
-        const ended = await endRefusedRun(this.store, id, started, run.invariants.closeDescendants(undefined, STORE_ERROR));
+        const unlogged = error instanceof StoreRefusal ? error.unlogged : [];
+        const closing = closingsAfterRefusal(unlogged, run.invariants.closeDescendants(undefined, STORE_ERROR));
+        const ended = await endRefusedRun(this.store, id, started, closing);
         console.error(
           `[agentwire] run ${id}: the run log refused an event; the run was ${ended === 'logged' ? `ended with ${STORE_ERROR.code}` : ended === 'marked' ? 'marked failed (the log refused its run.failed too)' : 'abandoned (the log refused to record its end)'}:`,
           error instanceof StoreRefusal ? error.cause : error,
@@ -430,6 +432,7 @@ export class Runner {
     } catch (error) {
       if (error instanceof StoreRefusal) {
         // Not the agent's error: stop the agent, and let the caller end the run in the log.
+        this.#abort(run, 'the run log failed', 'failure');
         this.#settle(run, iterator);
         throw error;
       }
@@ -533,12 +536,20 @@ export class Runner {
       if (signal.aborted) return ABORTED;
       if (next.done) return next;
       const item = toYield(next.value);
-      for (const closing of run.invariants.accept(item)) {
-        const appending = this.#emit(run, closing);
+      const closings = run.invariants.accept(item);
+      let index = 0;
+      try {
+        for (; index < closings.length; index++) {
+          const appending = this.#emit(run, closings[index] as EventBody);
+          if (appending !== undefined) await appending;
+        }
+        const appending = this.#emit(run, item);
         if (appending !== undefined) await appending;
+      } catch (error) {
+        // The invariants counted these; the run's end must know the log has none of them.
+        if (error instanceof StoreRefusal) error.unlogged = [...closings.slice(index), item];
+        throw error;
       }
-      const appending = this.#emit(run, item);
-      if (appending !== undefined) await appending;
       // Count only what the agent produced within this turn of the loop: a paced agent (a timer
       // or I/O between events) is in a new turn at every event and never needs the extra hop.
       const turn = currentTurn();
@@ -597,7 +608,15 @@ export class Runner {
         : terminal.type === 'run.failed'
           ? terminal.error
           : { code: 'AW_STEP_UNFINISHED', message: 'the step was still open when the run ended' };
-    for (const closing of run.invariants.closeDescendants(undefined, error)) await this.#emit(run, closing);
+    const closings = run.invariants.closeDescendants(undefined, error);
+    for (let index = 0; index < closings.length; index++) {
+      try {
+        await this.#emit(run, closings[index] as EventBody);
+      } catch (cause) {
+        if (cause instanceof StoreRefusal) cause.unlogged = closings.slice(index);
+        throw cause;
+      }
+    }
     let final = terminal;
     try {
       await this.#emit(run, terminal);

@@ -10,6 +10,12 @@ import { toStoredEvent } from '../store/store.js';
 
 /** An append the run log refused (as opposed to an error of the agent's own). */
 export class StoreRefusal extends Error {
+  /**
+   * Events the runner had accepted (its step bookkeeping counts them) that the log did not take,
+   * oldest first: the refused one and those that were to follow it in the same step.
+   */
+  unlogged: readonly EventBody[] = [];
+
   constructor(cause: unknown) {
     super(`the run log refused an event: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'StoreRefusal';
@@ -19,6 +25,17 @@ export class StoreRefusal extends Error {
 /** Rethrows a store's error as a {@link StoreRefusal} (one already wrapped passes through). */
 export function refused(cause: unknown): never {
   throw cause instanceof StoreRefusal ? cause : new StoreRefusal(cause);
+}
+
+/**
+ * The `step.finished` events that close a refused run's steps in its log: those the log did not
+ * take, then one per step still open (`stillOpen`), less those of steps whose `step.started` it did
+ * not take (they never started, as far as the log says).
+ */
+export function closingsAfterRefusal(unlogged: readonly EventBody[], stillOpen: readonly EventBody[]): EventBody[] {
+  const neverStarted = new Set<string>();
+  for (const body of unlogged) if (body.type === 'step.started') neverStarted.add(body.stepId);
+  return [...unlogged, ...stillOpen].filter((body) => body.type === 'step.finished' && !neverStarted.has(body.stepId));
 }
 
 /** The error of a run ended because its log refused an event. */

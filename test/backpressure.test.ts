@@ -1,12 +1,21 @@
 /**
  * A client that stops reading must cost the gateway bounded memory whatever the run produces,
  * while a reading client on the same run gets every event. The gateway runs in its own process
- * (the built CLI) so its RSS is measured alone.
+ * (the built CLI) so its RSS is measured alone. A client that stops reading for good is dropped
+ * after the stall timeout, so it cannot hold its run paused.
  */
-import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Socket, connect } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { createGateway } from '../src/gateway/create-gateway.js';
+import { listen } from '../src/gateway/listen.js';
+import type { AgentFunction } from '../src/producer/agent.js';
+import type { AgentEvent } from '../src/protocol/events.js';
+import type { RunState } from '../src/reducer/run-state.js';
+import { metric, scrape } from './helpers/metrics.js';
 import { type ServeProcess, ROOT, rssOf, startServe } from './helpers/process.js';
-import { openSse } from './helpers/sse-client.js';
+import { ADAPTERS, type TestServer, startNodeServer } from './helpers/servers.js';
+import { collectEvents, openSse, seqs, range } from './helpers/sse-client.js';
 import { waitFor } from './helpers/wait.js';
 
 const EVENTS = 1600;
@@ -105,4 +114,128 @@ describe('backpressure', () => {
       client.destroy();
     }
   }, 90_000);
+});
+
+describe('stalled readers are dropped after the stall timeout', () => {
+  const STALL_MS = 600;
+  /** Per run (keyed by its input's key): what its agent produced, and whether its finally ran. */
+  const lifecycle = new Map<string, { produced: number; aborted: boolean; finallyRan: boolean }>();
+  /** `input.events` data events of 64 KiB, a few per millisecond: a client that stops reading fills its buffers in well under a second. */
+  const chunks: AgentFunction = async function* (ctx) {
+    const { key, events } = ctx.input as { key: string; events: number };
+    const entry = { produced: 0, aborted: false, finallyRan: false };
+    lifecycle.set(key, entry);
+    ctx.signal.addEventListener('abort', () => {
+      entry.aborted = true;
+    });
+    const payload = 'x'.repeat(64 * 1024);
+    try {
+      for (let index = 0; index < events; index++) {
+        if (index % 8 === 0) await ctx.sleep(1);
+        entry.produced++;
+        yield ctx.data('chunk', payload);
+      }
+    } finally {
+      entry.finallyRan = true;
+    }
+  };
+  const servers: TestServer[] = [];
+  const sockets: (Socket | WebSocket)[] = [];
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) (socket instanceof WebSocket ? socket.terminate() : socket.destroy());
+    for (const server of servers.splice(0)) await server.close();
+  });
+  const start = async (adapter: (typeof ADAPTERS)[number][1], graceMs: number) => {
+    const server = await adapter({ agents: { chunks }, heartbeatMs: 200, stallTimeoutMs: STALL_MS, graceMs, onAgentError: () => {} });
+    servers.push(server);
+    return server;
+  };
+  /** A raw TCP client that sends its request and then never reads a byte. */
+  const stalledClient = (url: string, request: string) => {
+    const { hostname, port } = new URL(url);
+    const socket = connect(Number(port), hostname);
+    socket.pause();
+    socket.on('error', () => {});
+    socket.write(request);
+    sockets.push(socket);
+    return socket;
+  };
+  const startAndStream = (body: unknown) => {
+    const text = JSON.stringify(body);
+    return `POST /api/runs HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
+  };
+  const dropped = async (url: string, transport: string) => metric(await scrape(url), 'agentwire_subscribers_dropped_total', `reason="stalled",transport="${transport}"`);
+  const runOf = async (url: string) => {
+    const { runs } = (await (await fetch(`${url}/api/runs`)).json()) as { runs: { id: string; status: string }[] };
+    return runs[0]?.id;
+  };
+
+  it.each([[0], [-1], [Number.NaN], ['45s']])('stallTimeoutMs %s is refused with AW_INVALID_OPTION naming the option', (stallTimeoutMs) => {
+    let error: unknown;
+    try {
+      createGateway({ agents: { chunks }, stallTimeoutMs: stallTimeoutMs as number });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({ code: 'AW_INVALID_OPTION' });
+    expect((error as Error).message).toMatch(/stallTimeoutMs/);
+  });
+
+  it.each(ADAPTERS)('%s: the only subscriber stops reading; it is dropped after the timeout (counted), then the grace period cancels the paused run', async (_name, adapter) => {
+    const server = await start(adapter, 300);
+    const key = `cancel-${_name}`;
+    const sentAt = performance.now();
+    stalledClient(server.url, startAndStream({ agent: 'chunks', input: { key, events: 1_000_000 } }));
+    const runId = await waitFor(() => runOf(server.url), 'the run to start');
+    // Paused for the reader meanwhile: the run's log stops growing long before a million events.
+    await waitFor(async () => (await dropped(server.url, 'sse')) === 1, 'the stalled subscriber to be dropped', 10_000, 20);
+    expect(performance.now() - sentAt).toBeGreaterThanOrEqual(STALL_MS);
+    const entry = await waitFor(() => (lifecycle.get(key)?.finallyRan ? lifecycle.get(key) : undefined), "the agent's finally after the grace period");
+    expect(entry.aborted).toBe(true);
+    expect(entry.produced).toBeLessThan(1_000_000);
+    const state = (await (await fetch(`${server.url}/api/runs/${runId}`)).json()) as RunState;
+    expect(state.status).toBe('cancelled');
+    expect(state.cancelReason).toMatch(/grace/);
+    const text = await scrape(server.url);
+    expect(metric(text, 'agentwire_streams_open', 'transport="sse",format="agentwire"')).toBe(0);
+    expect(metric(text, 'agentwire_producers_aborted_total', 'reason="disconnect"')).toBe(1);
+  });
+
+  it('the run resumes for a client that comes back within the grace period after the drop, and it gets every event', async () => {
+    const server = await start(startNodeServer, 10_000);
+    const key = 'resume';
+    const events = 400; // 25 MiB: far more than the stalled client's buffers hold
+    stalledClient(server.url, startAndStream({ agent: 'chunks', input: { key, events } }));
+    const runId = (await waitFor(() => runOf(server.url), 'the run to start')) as string;
+    await waitFor(async () => (await dropped(server.url, 'sse')) === 1, 'the stalled subscriber to be dropped', 10_000, 20);
+    expect(lifecycle.get(key)?.produced).toBeLessThan(events);
+    const { events: all } = await collectEvents(`${server.url}/api/runs/${runId}/events`);
+    expect(seqs(all)).toEqual(range(1, events + 2));
+    expect((all.at(-1) as AgentEvent).type).toBe('run.finished');
+  });
+
+  it('WebSocket: a socket that stops reading is dropped after the timeout (counted), at the ping before the one that would have found it silent', async () => {
+    // Pings every 1,000 ms: unanswered, one would drop the socket at the second, after ~2 s.
+    const listening = await listen(createGateway({ agents: { chunks }, heartbeatMs: 1_000, stallTimeoutMs: STALL_MS, graceMs: 300, onAgentError: () => {} }), { port: 0 });
+    const server = { url: listening.url, close: () => listening.close() } as TestServer;
+    servers.push(server);
+    const key = 'ws';
+    const runId = await (async () => {
+      const response = await fetch(`${server.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent: 'chunks', input: { key, events: 1_000_000 } }) });
+      return ((await response.json()) as { id: string }).id;
+    })();
+    const client = new WebSocket(`${server.url.replace('http', 'ws')}/api/ws`);
+    sockets.push(client);
+    await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
+    client.send(JSON.stringify({ type: 'subscribe', runId, after: 0 }));
+    // The client stops reading: its socket is never read again (pongs included).
+    (client as unknown as { _socket: Socket })._socket.pause();
+    const sentAt = performance.now();
+    await waitFor(async () => (await dropped(server.url, 'ws')) === 1, 'the stalled socket to be dropped', 10_000, 20);
+    const droppedAfter = performance.now() - sentAt;
+    expect(droppedAfter).toBeGreaterThanOrEqual(STALL_MS - 50);
+    expect(droppedAfter).toBeLessThan(2_000);
+    await waitFor(() => lifecycle.get(key)?.finallyRan, "the agent's finally after the grace period");
+    expect(metric(await scrape(server.url), 'agentwire_streams_open', 'transport="ws",format="agentwire"')).toBe(0);
+  });
 });

@@ -5,7 +5,7 @@
  * @module
  */
 import { fileURLToPath } from 'node:url';
-import { Runner } from '../runner/runner.js';
+import { Runner, describeAgentError } from '../runner/runner.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { RunStore } from '../store/store.js';
 import { StreamTokens, resolveAuthenticate } from './auth.js';
@@ -109,8 +109,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         metrics?.runEnded(run);
         if (logger) logRunEnd(logger, run);
       },
+      onAgentCleanupError: () => metrics?.agentCleanupError(),
     },
-    ...(resolved.onAgentError ? { onAgentError: resolved.onAgentError } : logger ? { onAgentError: (error, run) => logger.error({ event: 'agent.error', ...run, err: error }, `agent "${run.agent}" failed in run ${run.runId}`) } : {}),
+    ...(resolved.onAgentError ? { onAgentError: resolved.onAgentError } : logger ? { onAgentError: (error, run) => logger.error({ event: 'agent.error', ...run, err: error }, describeAgentError(run)) } : {}),
   });
   const stopLoopWatch = logger ? watchEventLoop(runner, logger, resolved.blockWarnMs) : () => {};
   const authenticate = resolveAuthenticate(resolved.auth);

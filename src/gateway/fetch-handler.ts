@@ -69,6 +69,12 @@ function toReadableStream(result: Extract<GatewayResponse, { kind: 'stream' }>, 
               if (closed.signal.aborted || (controller.desiredSize ?? 0) > 0) return resolve();
               wake = resolve;
             }),
+          destroy() {
+            if (closed.signal.aborted) return;
+            closed.abort();
+            // Errors the body: its queued chunks are dropped and the server resets the response.
+            controller.error(new Error('the client read nothing for the stall timeout'));
+          },
         };
         result.stream.pump(sink).then(
           () => {

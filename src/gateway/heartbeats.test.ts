@@ -65,4 +65,23 @@ describe('joinHeartbeats', () => {
     expect(await Promise.race([pinged, noPing])).toBeLessThan(1000);
     lost.leave();
   });
+
+  it('calls onStall at the first tick past a watched stall, once, and never for a stall unwatched in time', () => {
+    const stalls: number[] = [];
+    const start = Date.now();
+    // An interval no other test uses: its clock is this test's own.
+    const beat = joinHeartbeats(1250, () => {}, () => stalls.push(Date.now() - start));
+    beat.watchStall(500);
+    vi.advanceTimersByTime(400);
+    beat.watchStall(undefined); // the stream could write again
+    beat.watchStall(700);
+    vi.advanceTimersByTime(600);
+    expect(stalls).toEqual([]);
+    vi.advanceTimersByTime(3000);
+    expect(stalls).toHaveLength(1);
+    // Not before its deadline (400 + 700), and within a tick (a fifth of the interval) after it.
+    expect(stalls[0]).toBeGreaterThanOrEqual(1100);
+    expect(stalls[0]).toBeLessThanOrEqual(1100 + 250);
+    beat.leave();
+  });
 });

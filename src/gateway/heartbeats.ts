@@ -10,6 +10,10 @@
  * interval (within a fifth of it). It stops after a tick that finds no stream, and is `unref`'d so
  * it never keeps a process alive.
  *
+ * The same ticks watch for stalled streams (a client that reads nothing while its stream waits to
+ * write), so the stall timeout costs a stream no timer either: a stall is seen at the first tick
+ * past its deadline, within a fifth of an interval.
+ *
  * @module
  */
 
@@ -17,13 +21,37 @@
 export interface Heartbeat {
   /** Stops the heartbeats of this stream. */
   leave(): void;
+  /**
+   * Starts watching for a stall: the stream's `onStall` is called at the first tick `timeoutMs` or
+   * more from now, unless `watchStall(undefined)` (the stream could write again) comes first.
+   */
+  watchStall(timeoutMs: number | undefined): void;
 }
 
-interface Member {
+class Member implements Heartbeat {
   /** When the stream joined or was last pinged. */
   lastPingAt: number;
+  /** When the stream's wait to write counts as a stall (0: it is not waiting). */
+  stallAt = 0;
+  readonly #members: Set<Member>;
   /** Writes a ping. */
-  ping(): void;
+  readonly ping: () => void;
+  readonly onStall: (() => void) | undefined;
+
+  constructor(members: Set<Member>, now: number, ping: () => void, onStall: (() => void) | undefined) {
+    this.#members = members;
+    this.lastPingAt = now;
+    this.ping = ping;
+    this.onStall = onStall;
+  }
+
+  leave(): void {
+    this.#members.delete(this);
+  }
+
+  watchStall(timeoutMs: number | undefined): void {
+    this.stallAt = timeoutMs === undefined ? 0 : Date.now() + timeoutMs;
+  }
 }
 
 const TICKS_PER_INTERVAL = 5;
@@ -41,8 +69,8 @@ class HeartbeatClock {
     this.#tickMs = Math.max(1, Math.floor(intervalMs / TICKS_PER_INTERVAL));
   }
 
-  join(ping: () => void): Heartbeat {
-    const member: Member = { lastPingAt: Date.now(), ping };
+  join(ping: () => void, onStall: (() => void) | undefined): Heartbeat {
+    const member = new Member(this.#members, Date.now(), ping, onStall);
     this.#members.add(member);
     // A timer that has not ticked for 4 ticks was lost (fake timers installed, then removed, in a
     // test process) or starved: start a new one rather than leave every stream without pings.
@@ -55,11 +83,7 @@ class HeartbeatClock {
       this.#timer = setInterval(() => this.#tick(), this.#tickMs);
       (this.#timer as { unref?: () => void }).unref?.();
     }
-    return {
-      leave: () => {
-        this.#members.delete(member);
-      },
-    };
+    return member;
   }
 
   #tick(): void {
@@ -73,6 +97,11 @@ class HeartbeatClock {
     // Half a tick of slack, so timer jitter never pushes a ping a whole tick late.
     const due = now - this.#intervalMs + (this.#tickMs >> 1);
     for (const member of this.#members) {
+      if (member.stallAt !== 0 && member.stallAt <= now) {
+        member.stallAt = 0;
+        member.onStall?.();
+        continue;
+      }
       if (member.lastPingAt > due) continue;
       member.lastPingAt = now;
       member.ping();
@@ -82,9 +111,12 @@ class HeartbeatClock {
 
 const clocks = new Map<number, HeartbeatClock>();
 
-/** Calls `ping` (which writes an SSE comment) every `intervalMs` until the stream leaves. */
-export function joinHeartbeats(intervalMs: number, ping: () => void): Heartbeat {
+/**
+ * Calls `ping` (which writes an SSE comment) every `intervalMs` until the stream leaves, and
+ * `onStall` when a stall it watches for (see {@link Heartbeat.watchStall}) has lasted.
+ */
+export function joinHeartbeats(intervalMs: number, ping: () => void, onStall?: () => void): Heartbeat {
   let clock = clocks.get(intervalMs);
   if (!clock) clocks.set(intervalMs, (clock = new HeartbeatClock(intervalMs)));
-  return clock.join(ping);
+  return clock.join(ping, onStall);
 }

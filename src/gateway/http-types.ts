@@ -31,6 +31,11 @@ export interface StreamSink {
   /** Aborts when the client goes away. */
   readonly signal: AbortSignal;
   /**
+   * Drops the connection at once, with whatever is still buffered for it (the client stopped
+   * reading); the signal then aborts.
+   */
+  destroy(): void;
+  /**
    * Optional: writes the last chunk and ends the response in one go (Node's `response.end(chunk)`:
    * one syscall for the final events and the end of the chunked body, not two). A stream calls it
    * at most once, as its last write; the adapter then leaves the response alone.

@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics of a gateway (`GET /metrics`), with prom-client: runs by state and outcome,
  * open streams, events and bytes sent, resumes, slow-consumer waits, snapshots sent to subscribers
- * that fell behind the log, producers aborted and why, and the event loop's delay.
+ * that fell behind the log, subscribers dropped and why, producers aborted and why, errors agents
+ * threw while stopping, and the event loop's delay.
  *
  * @module
  */
@@ -20,6 +21,11 @@ export interface StreamObserver {
   waited(): void;
   /** The client had fallen behind the log: it received a snapshot instead of evicted events. */
   snapshot(): void;
+  /**
+   * The gateway dropped the subscriber (`reason`: `stalled`, it read nothing for the stall timeout);
+   * `transport` defaults to `sse`.
+   */
+  dropped(reason: 'stalled', transport?: string): void;
   closed(format: string, transport?: string): void;
 }
 
@@ -38,6 +44,8 @@ export class GatewayMetrics implements StreamObserver {
   readonly #snapshots: Counter;
   readonly #loopDelay: Histogram;
   readonly #refused: Counter<'code'>;
+  readonly #dropped: Counter<'reason' | 'transport'>;
+  readonly #cleanupErrors: Counter;
   readonly #loop: ReturnType<typeof monitorEventLoopDelay>;
   readonly #sampler: ReturnType<typeof setInterval>;
 
@@ -91,6 +99,17 @@ export class GatewayMetrics implements StreamObserver {
       labelNames: ['code'],
       registers,
     });
+    this.#dropped = new Counter({
+      name: 'agentwire_subscribers_dropped_total',
+      help: 'Subscribers the gateway dropped, by reason (stalled: read nothing for the stall timeout) and transport',
+      labelNames: ['reason', 'transport'],
+      registers,
+    });
+    this.#cleanupErrors = new Counter({
+      name: 'agentwire_agent_cleanup_errors_total',
+      help: "Errors an agent's finally threw after its run was stopped",
+      registers,
+    });
     this.#loop = monitorEventLoopDelay({ resolution: 10 });
     this.#loop.enable();
     this.#sampler = setInterval(() => {
@@ -128,6 +147,15 @@ export class GatewayMetrics implements StreamObserver {
 
   snapshot(): void {
     this.#snapshots.inc();
+  }
+
+  dropped(reason: 'stalled', transport = 'sse'): void {
+    this.#dropped.inc({ reason, transport });
+  }
+
+  /** Counts an error thrown by an agent's `finally` after its run was stopped. */
+  agentCleanupError(): void {
+    this.#cleanupErrors.inc();
   }
 
   closed(format: string, transport = 'sse'): void {

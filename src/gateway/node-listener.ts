@@ -103,6 +103,8 @@ async function pumpStream(
     end: (chunk) => {
       if (!closed.signal.aborted) response.end(chunk);
     },
+    // Its `close` aborts the signal (`onClose`).
+    destroy: () => response.destroy(),
     ready: () =>
       new Promise<void>((resolve) => {
         if (closed.signal.aborted || !full) return resolve();

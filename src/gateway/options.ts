@@ -5,6 +5,7 @@
  */
 import { AgentwireError } from '../protocol/errors.js';
 import type { AgentsInput } from '../runner/agents.js';
+import type { AgentErrorRun } from '../runner/runner.js';
 import type { RunStore } from '../store/store.js';
 import type { AuthOptions } from './auth.js';
 import type { Logger } from './logger.js';
@@ -33,6 +34,15 @@ export interface GatewayOptions {
   store?: RunStore;
   /** Interval of the `: ping` comment every stream gets (so no stream is silent longer), in ms. @defaultValue 15000 */
   heartbeatMs?: number;
+  /**
+   * Longest a subscriber may read nothing while its stream waits to write, in ms; then the gateway
+   * drops it (counted in `agentwire_subscribers_dropped_total{reason="stalled"}`), and the run's
+   * grace period applies as for a disconnect. A client that stops reading pauses its run (when it is
+   * the only subscriber), so this bounds how long one connection can hold a run paused. Checked on
+   * the heartbeat clock's ticks: SSE streams are dropped within a fifth of `heartbeatMs` after it,
+   * WebSocket sockets at their next ping (within `heartbeatMs`). @defaultValue 45000 (three heartbeats)
+   */
+  stallTimeoutMs?: number;
   /** The `retry:` sent first on every stream: how long `EventSource` waits to reconnect, in ms. @defaultValue 2000 */
   retryMs?: number;
   /**
@@ -46,8 +56,11 @@ export interface GatewayOptions {
   exposeErrors?: boolean;
   /** Directory of the viewer page; `false` serves no page. @defaultValue the bundled viewer */
   uiDir?: string | false;
-  /** Called with every error an agent throws. @defaultValue logs to `console.error` */
-  onAgentError?: (error: unknown, run: { runId: string; agent: string }) => void;
+  /**
+   * Called with every error an agent throws, once each (`run.phase` is `'cleanup'` for one thrown by
+   * its `finally` after the run stopped). @defaultValue logs to `logger`, else to `console.error`
+   */
+  onAgentError?: (error: unknown, run: AgentErrorRun) => void;
   /** Authentication; without it every caller is anonymous and sees every run. */
   auth?: AuthOptions;
   /** Origins allowed to call cross-origin (`'*'` for any, never with credentials). @defaultValue none: same-origin only */
@@ -65,6 +78,7 @@ export interface GatewayOptions {
 /** The defaults of every optional {@link GatewayOptions} field. */
 export const DEFAULTS = Object.freeze({
   heartbeatMs: 15_000,
+  stallTimeoutMs: 45_000,
   retryMs: 2_000,
   graceMs: 30_000 as number | 'continue',
   maxBodyBytes: 1024 * 1024,
@@ -98,6 +112,7 @@ export function resolveOptions(options: GatewayOptions): ResolvedGatewayOptions 
     throw new AgentwireError('AW_INVALID_OPTION', 'option corsOrigins must be an array of origins');
   }
   positive('heartbeatMs', resolved.heartbeatMs);
+  positive('stallTimeoutMs', resolved.stallTimeoutMs);
   positive('retryMs', resolved.retryMs, true);
   positive('maxBodyBytes', resolved.maxBodyBytes);
   if (resolved.graceMs !== 'continue') positive('graceMs', resolved.graceMs, true);

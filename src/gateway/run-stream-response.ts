@@ -33,7 +33,8 @@ export interface RunStreamContext {
 /**
  * A 200 SSE response streaming `record`'s events after `after` in `format`, counted against the
  * stream limits of `principal` and registered as a subscriber (for the disconnect policy) while
- * it lasts. Throws 429 at a limit.
+ * it lasts. Throws 429 at a limit. `heldLimit`: the release of a stream slot acquired already
+ * (before the run was started, see {@link acquireBeforeStart}).
  */
 export function runStreamResponse(
   context: RunStreamContext,
@@ -43,8 +44,9 @@ export function runStreamResponse(
   format?: StreamFormat,
   extraHeaders: Record<string, string> = {},
   formatName = 'agentwire',
+  heldLimit?: () => void,
 ): GatewayResponse {
-  const releaseLimit = context.limits.acquire(principal, record.id);
+  const releaseLimit = heldLimit ?? context.limits.acquire(principal, record.id);
   return {
     kind: 'stream',
     status: 200,
@@ -54,6 +56,7 @@ export function runStreamResponse(
       runId: record.id,
       after,
       heartbeatMs: context.options.heartbeatMs,
+      stallTimeoutMs: context.options.stallTimeoutMs,
       retryMs: context.options.retryMs,
       ...(format ? { format } : {}),
       formatName,
@@ -71,4 +74,22 @@ export function runStreamResponse(
       },
     }),
   };
+}
+
+/**
+ * Starts a run for a stream of it: the stream limits are checked first, so a 429 starts no run and
+ * invokes no agent. Resolves the run's record and the stream slot held for it.
+ */
+export async function acquireBeforeStart(
+  context: RunStreamContext,
+  principal: string | undefined,
+  start: () => Promise<RunRecord>,
+): Promise<{ record: RunRecord; heldLimit: () => void }> {
+  const heldLimit = context.limits.acquire(principal, undefined);
+  try {
+    return { record: await start(), heldLimit };
+  } catch (error) {
+    heldLimit();
+    throw error;
+  }
 }

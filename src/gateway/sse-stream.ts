@@ -1,8 +1,9 @@
 /**
  * The SSE stream of one run: `retry:` first, then every event after the cursor from the run log,
  * live, with a heartbeat comment every interval. Each write waits while the client's buffer is full
- * (so a client that stops reading costs bounded memory), and the stream stops as soon as the client
- * goes away.
+ * (so a client that stops reading costs bounded memory), the connection of a client that reads
+ * nothing for the stall timeout is dropped (so it cannot hold its run paused), and the stream stops
+ * as soon as the client goes away.
  *
  * @module
  */
@@ -32,6 +33,8 @@ export interface SseStreamOptions {
   /** Send events with `seq` greater than this. */
   after: number;
   heartbeatMs: number;
+  /** Longest the stream waits for the client to read before it drops the connection, in ms. */
+  stallTimeoutMs: number;
   retryMs: number;
   /** How events become frames. @defaultValue agentwire's own framing */
   format?: StreamFormat;
@@ -65,7 +68,14 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
         // events, its end too for a short run) leave in one write, not one write each.
         await new Promise<void>((resolve) => setImmediate(resolve));
         sink.write(encodeSseRetry(options.retryMs) + format.prelude);
-        heartbeat = joinHeartbeats(options.heartbeatMs, () => sink.write(SSE_HEARTBEAT));
+        heartbeat = joinHeartbeats(
+          options.heartbeatMs,
+          () => sink.write(SSE_HEARTBEAT),
+          () => {
+            observer?.dropped('stalled');
+            sink.destroy();
+          },
+        );
         let pendingEvents = 0;
         /**
          * Writes a chunk (the `last` one ends the response too, where the sink can); false when the
@@ -78,11 +88,16 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
           sink.end(chunk);
           return true;
         };
-        /** Waits for the client's buffer to drain, telling the run it is blocked meanwhile. */
+        /**
+         * Waits for the client's buffer to drain, telling the run it is blocked meanwhile; past the
+         * stall timeout the heartbeat clock drops the connection, which ends the wait.
+         */
         const drained = async () => {
           observer?.waited();
           release?.blocked?.(true);
+          heartbeat?.watchStall(options.stallTimeoutMs);
           await sink.ready();
+          heartbeat?.watchStall(undefined);
           release?.blocked?.(false);
         };
         const signal = stopped.signal;

@@ -31,12 +31,14 @@ export class StreamLimits {
 
   /**
    * Counts one more stream of `principal` on `runId`, or throws 429 (`AW_TOO_MANY_STREAMS`,
-   * `AW_TOO_MANY_SUBSCRIBERS`). Returns the release function (idempotent).
+   * `AW_TOO_MANY_SUBSCRIBERS`). Returns the release function (idempotent). `runId` undefined: the
+   * stream of a run not started yet, checked before it starts so a refusal starts nothing; it
+   * counts against the gateway's and the principal's limits, not the run's (it is its first).
    */
-  acquire(principal: string | undefined, runId: string): () => void {
+  acquire(principal: string | undefined, runId: string | undefined): () => void {
     const key = principal ?? '';
     const mine = this.#byPrincipal.get(key) ?? 0;
-    const onRun = this.#byRun.get(runId) ?? 0;
+    const onRun = runId === undefined ? 0 : (this.#byRun.get(runId) ?? 0);
     if (this.#total >= this.#options.maxStreams) {
       throw new AgentwireError('AW_TOO_MANY_STREAMS', `this gateway holds its maximum of ${this.#options.maxStreams} streams; retry shortly`);
     }
@@ -48,14 +50,14 @@ export class StreamLimits {
     }
     this.#total++;
     this.#byPrincipal.set(key, mine + 1);
-    this.#byRun.set(runId, onRun + 1);
+    if (runId !== undefined) this.#byRun.set(runId, onRun + 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.#total--;
       decrement(this.#byPrincipal, key);
-      decrement(this.#byRun, runId);
+      if (runId !== undefined) decrement(this.#byRun, runId);
     };
   }
 }

@@ -76,6 +76,8 @@ export const ERROR_CODES = {
   AW_UPSTREAM_INCOMPLETE: 502,
   /** A tool of `openaiAgent` threw; the run goes on and the model sees the error. Appears in `tool.result`. */
   AW_TOOL_ERROR: 500,
+  /** The run log refused an event, so the run was ended. Appears in `run.failed`. */
+  AW_STORE_ERROR: 500,
   /** The run log's backend (Redis) cannot be reached. */
   AW_STORE_UNAVAILABLE: 503,
 } as const;

@@ -381,6 +381,50 @@ describe('Runner: errors', () => {
     }
   });
 
+  it.each([
+    ['an async', true],
+    ['a sync', false],
+  ])("what %s generator's finally throws after a cancel reaches onAgentError once, as phase cleanup, with its run, and is counted", async (_label, isAsync) => {
+    const reported: { error: unknown; run: unknown }[] = [];
+    const counted: unknown[] = [];
+    const asleep = deferred();
+    const { store, runner } = setup(
+      {
+        careless: isAsync
+          ? async function* (ctx) {
+              try {
+                asleep.resolve();
+                yield 'working';
+                await ctx.sleep(60_000);
+              } finally {
+                // eslint-disable-next-line no-unsafe-finally
+                throw new Error('cleanup failed');
+              }
+            }
+          : function* () {
+              try {
+                asleep.resolve();
+                for (;;) yield 'working';
+              } finally {
+                // eslint-disable-next-line no-unsafe-finally
+                throw new Error('cleanup failed');
+              }
+            },
+      },
+      { onAgentError: (error, run) => reported.push({ error, run }), hooks: { onAgentCleanupError: (run) => counted.push(run) } },
+    );
+    const record = await runner.start({ input: null });
+    await asleep.promise;
+    await runner.cancel(record.id, 'stop');
+    expect(last(await eventsOf(store, record.id))).toMatchObject({ type: 'run.cancelled', reason: 'stop' });
+    await vi.waitFor(() => expect(reported).toHaveLength(1));
+    expect(reported[0]?.run).toEqual({ runId: record.id, agent: 'careless', phase: 'cleanup' });
+    expect((reported[0]?.error as Error).message).toBe('cleanup failed');
+    expect(counted).toEqual([{ runId: record.id, agent: 'careless', phase: 'cleanup' }]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(reported).toHaveLength(1);
+  });
+
   const garbage: [label: string, items: unknown[], code: string, message: RegExp, expectedTypes: EventType[]][] = [
     ['null', [null], 'AW_INVALID_EVENT', /string or an event object, not null/, ['run.started', 'run.failed']],
     ['a number', [42], 'AW_INVALID_EVENT', /not a number/, ['run.started', 'run.failed']],
@@ -742,7 +786,7 @@ describe('Runner: disconnect policy', () => {
   }
 
   it('a run with no subscriber is cancelled after the grace period, not before', async () => {
-    const { store, runner } = setup({ ticker }, { graceMs: 50 });
+    const { store, runner } = setup({ ticker }, { graceMs: 50, attachWindowMs: 0 });
     const started = performance.now();
     const record = await runner.start({ input: null });
     await within(runner.whenEnded(record.id), 5000, 'the grace period to cancel the run');
@@ -789,6 +833,47 @@ describe('Runner: disconnect policy', () => {
     // Synchronously: a fast agent would otherwise yield a whole turn of events for nobody.
     expect(aborted).toBe(true);
     await within(runner.whenEnded(record.id), 5000, 'the run to be cancelled');
+  });
+
+  it('a run started with no subscriber waits for its first one the larger of graceMs and attachWindowMs (graceMs 0 too), then graceMs alone applies', async () => {
+    const { store, runner } = setup({ ticker }, { graceMs: 0, attachWindowMs: 150 });
+    // Never attached: cancelled once the attach window has passed, not before.
+    const started = performance.now();
+    const lonely = await runner.start({ input: null });
+    await within(runner.whenEnded(lonely.id), 5000, 'the unattached run to be cancelled');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(145);
+    expect((last(await eventsOf(store, lonely.id)) as EventOf<'run.cancelled'>).reason).toMatch(/grace/);
+    // Create, then subscribe a few turns later (a client's round trip): the run is there to follow.
+    const record = await runner.start({ input: null });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const release = runner.attach(record.id);
+    await within(ticks(store, record.id, 3), 5000, '3 ticks');
+    expect(await store.getRun(record.id)).toMatchObject({ status: 'running' });
+    // The subscriber leaves: graceMs 0 cancels at once, with no new window.
+    release();
+    await within(runner.whenEnded(record.id), 100, 'the cancel as the subscriber leaves');
+  });
+
+  it('a subscriber that leaves saying it returns (a long-poll between polls) gets the attach window, even with graceMs 0', async () => {
+    const { store, runner } = setup({ ticker }, { graceMs: 0, attachWindowMs: 150 });
+    const record = await runner.start({ input: null });
+    runner.attach(record.id)(true);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const back = runner.attach(record.id); // the next poll
+    await within(ticks(store, record.id, 3), 5000, '3 ticks');
+    expect(await store.getRun(record.id)).toMatchObject({ status: 'running' });
+    const leftAt = performance.now();
+    back(true); // and none after it
+    await within(runner.whenEnded(record.id), 5000, 'the cancel once the window has passed');
+    expect(performance.now() - leftAt).toBeGreaterThanOrEqual(145);
+  });
+
+  it.each([[-1], [Number.NaN]])('attachWindowMs %s throws AW_INVALID_OPTION naming the option', (attachWindowMs) => {
+    const store = new MemoryStore();
+    cleanups.push(() => store.close());
+    const error = thrownBy(() => new Runner({ store, agents: { a: async function* () {} }, attachWindowMs }));
+    expect(error).toMatchObject({ code: 'AW_INVALID_OPTION' });
+    expect((error as Error).message).toMatch(/attachWindowMs/);
   });
 
   it('a subscriber that reattaches within the grace period keeps the run alive', async () => {
@@ -858,7 +943,9 @@ describe('Runner: disconnect policy', () => {
 });
 
 describe('Runner: event loop', () => {
-  it('an agent yielding 20,000 strings in a sync loop lets timers and immediates run before the run ends', async () => {
+  it('an agent yielding 20,000 strings in a sync loop yields to the loop every 64 events: every turn runs its immediates and timers', async () => {
+    /** The runner's slice: it goes through the loop after this many events of one turn (EVENTS_PER_TURN). */
+    const SLICE = 64;
     let produced = 0;
     const { store, runner } = setup({
       firehose: async function* () {
@@ -869,11 +956,29 @@ describe('Runner: event loop', () => {
       },
     });
     const record = await runner.start({ input: null });
-    const atImmediate = new Promise<number>((resolve) => setImmediate(() => resolve(produced)));
-    const atTimer = new Promise<number>((resolve) => setTimeout(() => resolve(produced), 0));
+    // Sample `produced` at every check phase (immediates) and in timers, until the run has ended.
+    let ended = false;
+    const atImmediates: number[] = [];
+    const sampleImmediate = () => {
+      atImmediates.push(produced);
+      if (!ended) setImmediate(sampleImmediate);
+    };
+    setImmediate(sampleImmediate);
+    const atTimers: number[] = [];
+    const sampleTimer = () => {
+      atTimers.push(produced);
+      if (!ended) setTimeout(sampleTimer, 0);
+    };
+    setTimeout(sampleTimer, 0);
     await within(runner.whenEnded(record.id), 20_000, 'the firehose run to end');
-    expect(await atImmediate).toBeLessThan(20_000);
-    expect(await atTimer).toBeLessThan(20_000);
+    ended = true;
+    const steps = atImmediates.slice(1).map((value, index) => value - (atImmediates[index] as number));
+    // At most one slice between two turns of the loop (a slice may also be cut short by time).
+    expect(Math.max(...steps)).toBeLessThanOrEqual(SLICE);
+    expect(atImmediates[0]).toBeLessThanOrEqual(SLICE);
+    // So the run took at least 20,000 / 64 turns, and a timer ran in many of them before it ended.
+    expect(atImmediates.length).toBeGreaterThanOrEqual(Math.floor(20_000 / SLICE));
+    expect(atTimers.filter((value) => value < 20_000).length).toBeGreaterThanOrEqual(3);
     const events = await eventsOf(store, record.id);
     expect(events).toHaveLength(20_002);
     expectWellFormed(events);
@@ -995,14 +1100,21 @@ describe('Runner: stores without a bound appender', () => {
 });
 
 describe('a run log that fails', () => {
-  /** A memory store whose append throws once `failAt` events have been stored. */
-  function failingStore(failAt: number): MemoryStore {
+  /**
+   * A memory store whose appends throw once `failAt` events have been stored: `failures` appends
+   * fail (all of them by default), the later ones go through.
+   */
+  function failingStore(failAt: number, failures = Number.POSITIVE_INFINITY): MemoryStore {
     const store = new MemoryStore();
     let stored = 0;
+    let failed = 0;
     const appendNow = store.appendNow.bind(store);
     // Every way to append (the runner uses a run's appender, or the synchronous append, when a store has them).
     store.appendNow = (runId, events) => {
-      if (stored + events.length > failAt) throw new Error('disk full');
+      if (stored + events.length > failAt && failed < failures) {
+        failed++;
+        throw new Error('disk full');
+      }
       stored += events.length;
       appendNow(runId, events);
     };
@@ -1012,46 +1124,147 @@ describe('a run log that fails', () => {
     return store;
   }
 
+  /**
+   * A runner of agent `a` over `store`, and the `console.error` it logs each refusal to (muted for
+   * the test).
+   */
+  function runnerOver(store: RunStore, agent: AgentFunction, options: Partial<Omit<RunnerOptions, 'store' | 'agents'>> = {}) {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    cleanups.push(async () => errors.mockRestore());
+    const runner = new Runner({ store, graceMs: 'continue', onAgentError: () => {}, agents: { a: agent }, ...options });
+    cleanups.push(() => runner.shutdown('test cleanup'));
+    return { runner, errors };
+  }
+
+  /** Every event of the run through a follow that must end (a hang fails the test). */
+  const followToEnd = (store: RunStore, runId: string) => within(eventsOf(store, runId), 5_000, `the follow of ${runId} to end`);
+
   it('rejects start when the first event cannot be stored, and leaves nothing for shutdown to wait on', async () => {
     const store = failingStore(0);
-    const runner = new Runner({ store, agents: { a: async function* () { yield 'x'; } }, graceMs: 'continue' });
+    const { runner } = runnerOver(store, async function* () {
+      yield 'x';
+    });
     await expect(runner.start({ input: null })).rejects.toThrow('disk full');
     expect(runner.liveRunCount).toBe(0);
     await within(runner.shutdown(), 2_000, 'shutdown');
+    // Its record was created, then marked ended: nothing lists it as running, a follower ends.
+    const [record] = await store.listRuns();
+    expect(record).toMatchObject({ status: 'failed', lastSeq: 0 });
+    expect(await followToEnd(store, (record as { id: string }).id)).toEqual([]);
   });
 
-  it('abandons a run whose log fails mid-run without an unhandled rejection, and aborts its agent', async () => {
+  it('when the first event fails once, the run is logged as started then failed with AW_STORE_ERROR', async () => {
+    const store = failingStore(0, 1);
+    const { runner } = runnerOver(store, async function* () {
+      yield 'x';
+    });
+    await expect(runner.start({ input: 'hi' })).rejects.toThrow('disk full');
+    const [record] = await store.listRuns();
+    const events = await followToEnd(store, (record as { id: string }).id);
+    expect(typesOf(events)).toEqual(['run.started', 'run.failed']);
+    expect(events[0]).toMatchObject({ seq: 1, input: 'hi' });
+    expect(last(events)).toMatchObject({ seq: 2, error: { code: 'AW_STORE_ERROR' } });
+  });
+
+  it('a log that refuses one event mid-run ends the run with run.failed AW_STORE_ERROR, its open steps closed, and its end reported', async () => {
+    const store = failingStore(4, 1);
+    const agentErrors: unknown[] = [];
+    const ends: { code: string | undefined; outcome: string }[] = [];
+    const { runner, errors } = runnerOver(
+      store,
+      async function* (ctx) {
+        yield { type: 'step.started', stepId: 'open', title: 'Open' } as const;
+        for (;;) {
+          yield 'x';
+          await ctx.sleep(1);
+        }
+      },
+      { onAgentError: (error) => agentErrors.push(error), hooks: { onRunEnd: (run) => ends.push({ code: run.code, outcome: run.outcome }) } },
+    );
+    const record = await runner.start({ input: null });
+    const events = await followToEnd(store, record.id);
+    expectWellFormed(events);
+    expect(last(events)).toMatchObject({ type: 'run.failed', error: { code: 'AW_STORE_ERROR' } });
+    expect(only(events, 'step.finished')).toEqual([expect.objectContaining({ stepId: 'open', status: 'error', error: expect.objectContaining({ code: 'AW_STORE_ERROR' }) })]);
+    expect(await store.getRun(record.id)).toMatchObject({ status: 'failed' });
+    await vi.waitFor(() => expect(ends).toEqual([{ code: 'AW_STORE_ERROR', outcome: 'failed' }]));
+    // The store's error is not the agent's.
+    expect(agentErrors).toEqual([]);
+    expect(errors.mock.calls.some((call) => String(call[0]).includes(`run ${record.id}: the run log refused an event; the run was ended with AW_STORE_ERROR`))).toBe(true);
+  });
+
+  it.each([
+    ['the step.finished closing a step: it is logged with the run.failed', 'finish', 3, ['run.started', 'step.started', 'text.delta', 'step.finished', 'run.failed']],
+    ['a step.started: that step never started, and nothing closes it', 'start', 2, ['run.started', 'text.delta', 'run.failed']],
+    ["the closing of a child that its parent's step.finished closes first: both are logged, child first", 'nested', 3, ['run.started', 'step.started', 'step.started', 'step.finished', 'step.finished', 'run.failed']],
+    ["a parent's step.finished after its child's closing was logged: logged too", 'nested', 4, ['run.started', 'step.started', 'step.started', 'step.finished', 'step.finished', 'run.failed']],
+  ] as const)('the refused event is %s', async (_label, shape, failAt, expected) => {
+    const store = failingStore(failAt, 1);
+    const { runner } = runnerOver(store, async function* (ctx) {
+      if (shape === 'start') {
+        yield 'x';
+        yield { type: 'step.started', stepId: 'b', title: 'B' } as const;
+      } else if (shape === 'finish') {
+        yield { type: 'step.started', stepId: 'a', title: 'A' } as const;
+        yield 'x';
+        yield { type: 'step.finished', stepId: 'a', status: 'complete' } as const;
+      } else {
+        yield { type: 'step.started', stepId: 'parent', title: 'Parent' } as const;
+        yield { type: 'step.started', stepId: 'child', parentId: 'parent', title: 'Child' } as const;
+        yield { type: 'step.finished', stepId: 'parent', status: 'complete' } as const;
+      }
+      await ctx.sleep(60_000);
+    });
+    const record = await runner.start({ input: null });
+    const events = await followToEnd(store, record.id);
+    expect(typesOf(events)).toEqual(expected);
+    expectWellFormed(events);
+    expect(last(events)).toMatchObject({ error: { code: 'AW_STORE_ERROR' } });
+  });
+
+  it("a refused step.finished at a cancelled run's end is logged before its run.failed", async () => {
+    const store = failingStore(2, 1);
+    const open = deferred();
+    const { runner } = runnerOver(store, async function* (ctx) {
+      yield { type: 'step.started', stepId: 'open', title: 'Open' } as const;
+      open.resolve();
+      await ctx.sleep(60_000);
+    });
+    const record = await runner.start({ input: null });
+    await open.promise;
+    await runner.cancel(record.id, 'stop');
+    const events = await followToEnd(store, record.id);
+    expect(typesOf(events)).toEqual(['run.started', 'step.started', 'step.finished', 'run.failed']);
+    expect(events[2]).toMatchObject({ stepId: 'open', error: { code: 'AW_RUN_CANCELLED' } });
+    expectWellFormed(events);
+  });
+
+  it('a log that refuses every append from one on: the agent is aborted, the record marked failed, followers end, no unhandled rejection', async () => {
     const store = failingStore(3);
-    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
-    try {
-      const aborted = deferred();
-      const runner = new Runner({
-        store,
-        graceMs: 'continue',
-        onAgentError: () => {},
-        agents: {
-          a: async function* (ctx) {
-            ctx.signal.addEventListener('abort', () => aborted.resolve());
-            for (;;) {
-              yield 'x';
-              await ctx.sleep(1);
-            }
-          },
-        },
-      });
-      await runner.start({ input: null });
-      await within(aborted.promise, 5_000, 'the agent to be aborted');
-      await vi.waitFor(() => expect(runner.liveRunCount).toBe(0));
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(unhandled).toEqual([]);
-      expect(errors.mock.calls.some((call) => String(call[0]).includes('the run log refused an event'))).toBe(true);
-    } finally {
+    cleanups.push(async () => {
       process.off('unhandledRejection', onUnhandled);
-      errors.mockRestore();
-    }
+    });
+    const aborted = deferred();
+    const { runner, errors } = runnerOver(store, async function* (ctx) {
+      ctx.signal.addEventListener('abort', () => aborted.resolve());
+      for (;;) {
+        yield 'x';
+        await ctx.sleep(1);
+      }
+    });
+    const record = await runner.start({ input: null });
+    await within(aborted.promise, 5_000, 'the agent to be aborted');
+    // Even the run.failed is refused: the record is marked ended, so its followers end.
+    const events = await followToEnd(store, record.id);
+    expect(typesOf(events)).toEqual(['run.started', 'text.delta', 'text.delta']);
+    expect(await store.getRun(record.id)).toMatchObject({ status: 'failed' });
+    await vi.waitFor(() => expect(runner.liveRunCount).toBe(0));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(unhandled).toEqual([]);
+    expect(errors.mock.calls.some((call) => String(call[0]).includes('the run log refused an event; the run was marked failed'))).toBe(true);
   });
 });
 

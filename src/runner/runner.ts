@@ -16,6 +16,7 @@ import { toErrorInfo } from './errors.js';
 import { RunInvariants } from './invariants.js';
 import { currentTurn, turnPassed } from './loop-turns.js';
 import { createRunId } from './run-id.js';
+import { STORE_ERROR, StoreRefusal, closingsAfterRefusal, endRefusedRun, refused } from './store-failure.js';
 
 /** Options of {@link Runner}. */
 export interface RunnerOptions {
@@ -26,10 +27,19 @@ export interface RunnerOptions {
    * client can pick it up; `'continue'` never cancels (background runs). @defaultValue 30000
    */
   graceMs?: number | 'continue';
+  /**
+   * How long a run started with no subscriber waits for its first one, in ms, when that is longer
+   * than `graceMs`: the time for a client to create a run, then subscribe (one round trip), even
+   * with `graceMs: 0`. Once a subscriber has come, `graceMs` alone applies. @defaultValue 5000
+   */
+  attachWindowMs?: number;
   /** Show unexpected agent errors' messages to clients (development). @defaultValue false */
   exposeErrors?: boolean;
-  /** Called with every error an agent throws (masked or not). @defaultValue logs to `console.error` */
-  onAgentError?: (error: unknown, run: { runId: string; agent: string }) => void;
+  /**
+   * Called with every error an agent throws (masked or not), once each; `phase: 'cleanup'` for one
+   * thrown by its `finally` after the run was stopped. @defaultValue logs to `console.error`
+   */
+  onAgentError?: (error: unknown, run: AgentErrorRun) => void;
   /** Most runs this runner drives at once; one more is refused with `AW_TOO_MANY_RUNS`. @defaultValue unlimited */
   maxRuns?: number;
   /** Most runs one owner has running at once. @defaultValue unlimited */
@@ -38,6 +48,19 @@ export interface RunnerOptions {
   maxRunMs?: number;
   /** Called when a run starts and when it ends (logs, metrics). */
   hooks?: RunnerHooks;
+}
+
+/** The run an agent error belongs to, as {@link RunnerOptions.onAgentError} is told. */
+export interface AgentErrorRun {
+  runId: string;
+  agent: string;
+  /** `'cleanup'`: thrown by the agent's `finally` (or an `await` in it) after its run was stopped. */
+  phase?: 'cleanup';
+}
+
+/** The one-line summary logged with an agent's error: which agent, which run, and when it threw. */
+export function describeAgentError(run: AgentErrorRun): string {
+  return `agent "${run.agent}" ${run.phase === 'cleanup' ? 'threw in its finally after the run stopped' : 'failed'} in run ${run.runId}`;
 }
 
 /** What stopped a run early. */
@@ -67,11 +90,18 @@ export interface RunEndInfo extends RunInfo {
 export interface RunnerHooks {
   onRunStart?(run: RunInfo): void;
   onRunEnd?(run: RunEndInfo): void;
+  /** An agent's `finally` threw after its run was stopped (the error goes to `onAgentError`). */
+  onAgentCleanupError?(run: AgentErrorRun): void;
 }
 
-/** A subscriber's registration with the {@link Runner}: call it when the subscriber leaves. */
+/**
+ * A subscriber's registration with the {@link Runner}: call it when the subscriber leaves, with
+ * `returning` true when it will be back within a client's round trip (a long-poll between two of
+ * its polls): the run then waits for it as for a run's first subscriber (see
+ * {@link RunnerOptions.attachWindowMs}) rather than `graceMs` alone.
+ */
 export interface Attachment {
-  (): void;
+  (returning?: boolean): void;
   /**
    * Tells the runner the subscriber's connection is full (`true`: it waits for the client to read)
    * or takes bytes again (`false`). While every subscriber of a run is full, the runner asks its
@@ -130,8 +160,10 @@ export class Runner {
   readonly agents: AgentRegistry;
   readonly store: RunStore;
   readonly #graceMs: number | 'continue';
+  /** The wait for a run's first subscriber: the larger of `graceMs` and `attachWindowMs`. */
+  readonly #firstAttachMs: number;
   readonly #exposeErrors: boolean;
-  readonly #onAgentError: (error: unknown, run: { runId: string; agent: string }) => void;
+  readonly #onAgentError: (error: unknown, run: AgentErrorRun) => void;
   readonly #live = new Map<string, LiveRun>();
   readonly #maxRuns: number;
   readonly #maxRunsPerOwner: number;
@@ -153,10 +185,15 @@ export class Runner {
       throw new AgentwireError('AW_INVALID_OPTION', `graceMs must be a non-negative number of ms or 'continue', got ${String(grace)}`);
     }
     this.#graceMs = grace;
+    const attachWindow = options.attachWindowMs ?? 5_000;
+    if (!Number.isFinite(attachWindow) || attachWindow < 0) {
+      throw new AgentwireError('AW_INVALID_OPTION', `attachWindowMs must be a non-negative number of ms, got ${String(attachWindow)}`);
+    }
+    this.#firstAttachMs = grace === 'continue' ? 0 : Math.max(grace, attachWindow);
     this.#exposeErrors = options.exposeErrors ?? false;
     this.#onAgentError =
       options.onAgentError ??
-      ((error, run) => console.error(`[agentwire] agent "${run.agent}" failed in run ${run.runId}:`, error));
+      ((error, run) => console.error(`[agentwire] ${describeAgentError(run)}:`, error));
   }
 
   /**
@@ -205,18 +242,21 @@ export class Runner {
       lastTurnAt: now,
     };
     this.#live.set(id, run);
+    const started: EventBody = { type: 'run.started', runId: id, agent: agent.name, input: request.input };
     try {
-      await this.#emit(run, { type: 'run.started', runId: id, agent: agent.name, input: request.input });
+      await this.#emit(run, started);
     } catch (error) {
-      // The store refused the first event: the run never started; nothing may wait for it.
+      // The store refused the first event: the run never started, but its record exists: end it
+      // there too, so nothing waits for it (nor for it in shutdown).
       this.#live.delete(id);
+      await endRefusedRun(this.store, id, started, []);
       finish();
-      throw error;
+      throw error instanceof StoreRefusal ? error.cause : error;
     }
-    // Usually a subscriber attaches within this turn (start-and-stream): arm the grace timer only
-    // if none has by the next one, rather than set and clear a timer per run.
+    // Usually a subscriber attaches within this turn (start-and-stream): arm the timer for the
+    // first subscriber only if none has by the next one, rather than set and clear a timer per run.
     setImmediate(() => {
-      if (this.#live.has(id)) this.#armGrace(run);
+      if (this.#live.has(id)) this.#armGrace(run, this.#firstAttachMs);
     });
     safely(() => this.#hooks.onRunStart?.({ runId: id, agent: agent.name, owner: request.owner, startedAt: now }));
     if (this.#maxRunMs > 0) {
@@ -227,11 +267,18 @@ export class Runner {
       run.timeout.unref?.();
     }
     this.#drive(run, request.input)
-      .catch((error: unknown) => {
-        // Only the store can fail here (the agent's errors are caught inside): the run could not be
-        // closed in the log. Report it; never leave an unhandled rejection.
-        console.error(`[agentwire] run ${id}: the run log refused an event; the run is abandoned:`, error);
+      .catch(async (error: unknown) => {
+        // Only the store can fail here (the agent's errors are caught inside): end the run with
+        // AW_STORE_ERROR, or at least mark it ended, so its followers end. Never an unhandled rejection.
         this.#abort(run, 'the run log failed', 'failure');
+        const unlogged = error instanceof StoreRefusal ? error.unlogged : [];
+        const closing = closingsAfterRefusal(unlogged, run.invariants.closeDescendants(undefined, STORE_ERROR));
+        const ended = await endRefusedRun(this.store, id, started, closing);
+        console.error(
+          `[agentwire] run ${id}: the run log refused an event; the run was ${ended === 'logged' ? `ended with ${STORE_ERROR.code}` : ended === 'marked' ? 'marked failed (the log refused its run.failed too)' : 'abandoned (the log refused to record its end)'}:`,
+          error instanceof StoreRefusal ? error.cause : error,
+        );
+        this.#reportEnd(run, { type: 'run.failed', error: STORE_ERROR });
       })
       .finally(() => {
         this.#live.delete(id);
@@ -256,7 +303,8 @@ export class Runner {
   /**
    * Registers a subscriber of `runId` for the disconnect policy; call the returned function when it
    * leaves. When the last subscriber leaves, the run is cancelled after the grace period unless a
-   * new one arrives. Report backpressure with its `blocked` method.
+   * new one arrives (or after the attach window, when the subscriber said it is returning). Report
+   * backpressure with its `blocked` method.
    */
   attach(runId: string): Attachment {
     // A store shared by several processes learns of the subscriber too, so the process producing
@@ -281,7 +329,7 @@ export class Runner {
       if (!full) run.resume?.();
     };
     return Object.assign(
-      () => {
+      (returning = false) => {
         if (released) return;
         setBlocked(false);
         released = true;
@@ -290,7 +338,8 @@ export class Runner {
         run.resume?.();
         // No grace: stop the producer now rather than a timer turn later (a fast agent yields dozens
         // of events per turn, all for nobody).
-        if (this.#graceMs === 0 && run.subscribers === 0) void this.#graceExpired(run);
+        if (returning) this.#armGrace(run, this.#firstAttachMs);
+        else if (this.#graceMs === 0 && run.subscribers === 0) void this.#graceExpired(run);
         else this.#armGrace(run);
       },
       { blocked: setBlocked },
@@ -326,7 +375,7 @@ export class Runner {
     await Promise.all(runs.map((run) => run.done));
   }
 
-  #armGrace(run: LiveRun): void {
+  #armGrace(run: LiveRun, delayMs: number = this.#graceMs === 'continue' ? 0 : this.#graceMs): void {
     // A run that has ended needs no timer: its last subscriber leaves after the terminal event, and
     // a timer then would keep the run's objects alive for the whole grace period.
     if (this.#graceMs === 'continue' || run.subscribers > 0 || run.controller.signal.aborted || !this.#live.has(run.id)) return;
@@ -334,7 +383,7 @@ export class Runner {
     run.graceTimer = setTimeout(() => {
       run.graceTimer = undefined;
       if (run.subscribers === 0) void this.#graceExpired(run);
-    }, this.#graceMs);
+    }, delayMs);
     run.graceTimer.unref?.();
   }
 
@@ -362,8 +411,11 @@ export class Runner {
     try {
       iterator = this.#open(run, input);
       const pumping = this.#pump(run, iterator);
-      // Rejections are handled below; one that comes after an abort (from an agent left behind) is not news.
-      pumping.catch(() => {});
+      // Rejections before an abort are handled below. One after it comes from an agent left behind
+      // in an await: its `finally` threw (or it threw its own error on the abort).
+      pumping.catch((error: unknown) => {
+        if (controller.signal.aborted) this.#cleanupFailed(run, error);
+      });
       // A cancel ends the run at once, without waiting for an agent stuck in an await; but an
       // append in flight finishes first, so the terminal event still comes last.
       let outcome = await Promise.race([pumping, whenAborted(controller.signal)]);
@@ -378,6 +430,12 @@ export class Runner {
         };
       }
     } catch (error) {
+      if (error instanceof StoreRefusal) {
+        // Not the agent's error: stop the agent, and let the caller end the run in the log.
+        this.#abort(run, 'the run log failed', 'failure');
+        this.#settle(run, iterator);
+        throw error;
+      }
       if (controller.signal.aborted) {
         terminal = abortedTerminal(run);
       } else {
@@ -387,13 +445,34 @@ export class Runner {
     } finally {
       unsubscribeCancel();
     }
-    // Settle the generator: its `finally` runs now, or as soon as its pending await ends.
-    if (terminal.type !== 'run.finished' && iterator?.return) {
-      const returned = iterator.return(undefined);
-      if (returned instanceof Promise) returned.catch(() => {});
+    if (terminal.type !== 'run.finished') {
+      this.#settle(run, iterator);
+      this.#abort(run, terminal.type === 'run.cancelled' ? terminal.reason : 'the run failed', 'failure');
     }
-    if (terminal.type !== 'run.finished') this.#abort(run, terminal.type === 'run.cancelled' ? terminal.reason : 'the run failed', 'failure');
     await this.#end(run, terminal);
+  }
+
+  /**
+   * Settles a stopped agent's generator: its `finally` runs now, or as soon as its pending await
+   * ends. What that `finally` throws is reported, not lost; the abort's own reason (an await on the
+   * run's signal in it) is not news.
+   */
+  #settle(run: LiveRun, iterator: Iterator<AgentItem, unknown> | AsyncIterator<AgentItem, unknown> | undefined): void {
+    if (!iterator?.return) return;
+    try {
+      const returned = iterator.return(undefined);
+      if (returned instanceof Promise) returned.catch((error: unknown) => this.#cleanupFailed(run, error));
+    } catch (error) {
+      this.#cleanupFailed(run, error); // a sync generator's finally threw
+    }
+  }
+
+  /** Reports what a stopped agent threw; the abort's own reason (an await on the run's signal) is not news. */
+  #cleanupFailed(run: LiveRun, error: unknown): void {
+    if (error === run.controller.signal.reason) return;
+    const info: AgentErrorRun = { runId: run.id, agent: run.agent.name, phase: 'cleanup' };
+    safely(() => this.#onAgentError(error, info));
+    safely(() => this.#hooks.onAgentCleanupError?.(info));
   }
 
   /** Calls the agent and returns its iterator, with a clear error when it is not a generator. */
@@ -457,12 +536,20 @@ export class Runner {
       if (signal.aborted) return ABORTED;
       if (next.done) return next;
       const item = toYield(next.value);
-      for (const closing of run.invariants.accept(item)) {
-        const appending = this.#emit(run, closing);
+      const closings = run.invariants.accept(item);
+      let index = 0;
+      try {
+        for (; index < closings.length; index++) {
+          const appending = this.#emit(run, closings[index] as EventBody);
+          if (appending !== undefined) await appending;
+        }
+        const appending = this.#emit(run, item);
         if (appending !== undefined) await appending;
+      } catch (error) {
+        // The invariants counted these; the run's end must know the log has none of them.
+        if (error instanceof StoreRefusal) error.unlogged = [...closings.slice(index), item];
+        throw error;
       }
-      const appending = this.#emit(run, item);
-      if (appending !== undefined) await appending;
       // Count only what the agent produced within this turn of the loop: a paced agent (a timer
       // or I/O between events) is in a new turn at every event and never needs the extra hop.
       const turn = currentTurn();
@@ -521,16 +608,29 @@ export class Runner {
         : terminal.type === 'run.failed'
           ? terminal.error
           : { code: 'AW_STEP_UNFINISHED', message: 'the step was still open when the run ended' };
-    for (const closing of run.invariants.closeDescendants(undefined, error)) await this.#emit(run, closing);
+    const closings = run.invariants.closeDescendants(undefined, error);
+    for (let index = 0; index < closings.length; index++) {
+      try {
+        await this.#emit(run, closings[index] as EventBody);
+      } catch (cause) {
+        if (cause instanceof StoreRefusal) cause.unlogged = closings.slice(index);
+        throw cause;
+      }
+    }
     let final = terminal;
     try {
       await this.#emit(run, terminal);
     } catch (cause) {
+      if (cause instanceof StoreRefusal) throw cause;
       // The output could not be serialised: the run still needs its one terminal event.
       const message = cause instanceof Error ? cause.message : String(cause);
       final = { type: 'run.failed', error: { code: 'AW_INVALID_EVENT', message } };
       await this.#emit(run, final);
     }
+    this.#reportEnd(run, final);
+  }
+
+  #reportEnd(run: LiveRun, final: EventBody): void {
     const endedAt = Date.now();
     safely(() =>
       this.#hooks.onRunEnd?.({
@@ -569,11 +669,18 @@ export class Runner {
     } catch (cause) {
       throw new AgentwireError('AW_INVALID_EVENT', `a "${body.type}" event could not be serialised as JSON: ${(cause as Error).message}`, { cause });
     }
-    run.seq++;
     this.#lastEmitRun = run;
     this.#lastEmitAt = event.at;
-    if (run.append === undefined) return this.store.append(run.id, [stored]);
-    run.append(stored);
+    if (run.append === undefined) {
+      run.seq++;
+      return this.store.append(run.id, [stored]).catch(refused);
+    }
+    try {
+      run.append(stored);
+    } catch (cause) {
+      refused(cause);
+    }
+    run.seq++;
     return undefined;
   }
 

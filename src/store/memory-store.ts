@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { RunSnapshotEvent } from '../protocol/events.js';
+import type { ErrorInfo, RunSnapshotEvent } from '../protocol/events.js';
 import { isTerminalType } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
 import { RunFold } from '../reducer/reduce.js';
@@ -225,6 +225,16 @@ export class MemoryStore implements RunStore {
       log.fold = undefined;
       log.checkpoints.length = 0;
     }
+    this.#wake(log);
+  }
+
+  /** See {@link RunStore.endRun}: the record says `failed`, and every follower ends. */
+  async endRun(runId: string, _error: ErrorInfo): Promise<void> {
+    const log = this.#runs.get(runId);
+    if (!log || log.record.status !== 'running') return;
+    log.record.status = 'failed';
+    log.record.endedAt = Date.now();
+    log.cancelListeners = undefined;
     this.#wake(log);
   }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AgentEvent, EventType } from '../protocol/events.js';
+import type { AgentEvent, ErrorInfo, EventType } from '../protocol/events.js';
 
 /** An event as the store keeps it: the object and its JSON, serialised once for every subscriber. */
 export interface StoredEvent {
@@ -119,6 +119,12 @@ export interface RunStore {
    * {@link appendNow} does.
    */
   openAppender?(runId: string): (event: StoredEvent) => void;
+  /**
+   * Optional: records a run as failed without its terminal event, so its followers end (they end
+   * after the last event logged) and its record says `failed`. The runner's last resort when the
+   * log refused the run's `run.failed` too (see `AW_STORE_ERROR`). Does nothing to an ended run.
+   */
+  endRun?(runId: string, error: ErrorInfo): Promise<void>;
   /** Optional: the backend's health, shown by `/healthz` (`ok: false` answers 503). */
   health?(): StoreHealth;
 }

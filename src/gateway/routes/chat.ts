@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { AgentwireError } from '../../protocol/errors.js';
 import type { Router } from '../router.js';
 import { readJsonBody } from '../request-body.js';
-import { type RunStreamContext, runStreamResponse } from '../run-stream-response.js';
+import { type RunStreamContext, acquireBeforeStart, runStreamResponse } from '../run-stream-response.js';
 import { aiSdkFormat } from '../stream-formats.js';
 
 /** The body `useChat`'s default transport sends (fields agentwire reads; others are ignored). */
@@ -48,14 +48,19 @@ export function registerChatRoutes(router: Router, context: RunStreamContext): v
         .join(''),
     }));
     const prompt = [...messages].reverse().find((message) => message.role === 'user')?.content ?? '';
-    const record = await runner.start({ agent: parsed.data.agent, input: { prompt, messages, chatId: parsed.data.id }, owner: request.principal });
+    const { record, heldLimit } = await acquireBeforeStart(context, request.principal, () =>
+      runner.start({ agent: parsed.data.agent, input: { prompt, messages, chatId: parsed.data.id }, owner: request.principal }),
+    );
     // Keyed by principal too: one caller cannot resume another's chat by guessing its id.
     const chatKey = `${request.principal ?? ''}\u0000${parsed.data.id}`;
     chats.delete(chatKey);
     chats.set(chatKey, record.id);
     if (chats.size > MAX_CHATS) chats.delete(chats.keys().next().value as string);
-    const format = await aiSdkFormat({ store, runId: record.id, after: 0 });
-    return runStreamResponse(context, record, request.principal, 0, format, {}, 'ai-sdk');
+    const format = await aiSdkFormat({ store, runId: record.id, after: 0 }).catch((error: unknown) => {
+      heldLimit();
+      throw error;
+    });
+    return runStreamResponse(context, record, request.principal, 0, format, {}, 'ai-sdk', heldLimit);
   });
 
   router.on('GET', '/api/chat/:id/stream', async (request, params) => {

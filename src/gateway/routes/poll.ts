@@ -53,7 +53,8 @@ export function registerPollRoutes(router: Router, context: RunStreamContext): v
       } finally {
         clearTimeout(timer);
         linked.dispose();
-        detach();
+        // A poller comes back for the next page within a round trip, unless it went away.
+        detach(!request.signal.aborted);
         release();
       }
     },

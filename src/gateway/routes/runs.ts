@@ -13,7 +13,7 @@ import { readJsonBody } from '../request-body.js';
 import type { Router } from '../router.js';
 import { IdempotencyKeys } from '../idempotency.js';
 import { findOwnedRun, resumeCursor } from '../run-lookup.js';
-import { type RunStreamContext, runStreamResponse } from '../run-stream-response.js';
+import { type RunStreamContext, acquireBeforeStart, runStreamResponse } from '../run-stream-response.js';
 import { SSE_HEADERS } from '../sse-stream.js';
 import { STREAM_FORMATS } from '../stream-formats.js';
 
@@ -48,12 +48,18 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
     // Serialised (up to maxBodyBytes) only when a key asks for the comparison.
     const bodyText = key === undefined ? '' : JSON.stringify(raw);
     const repeated = key === undefined ? undefined : idempotency.find(principal, key, bodyText);
-    const record = repeated ? await findRun(repeated, principal) : await runner.start({ agent: parsed.value.agent, input: parsed.value.input, owner: principal });
+    const streaming = acceptsEventStream(request);
+    const start = () => runner.start({ agent: parsed.value.agent, input: parsed.value.input, owner: principal });
+    const { record, heldLimit } = repeated
+      ? { record: await findRun(repeated, principal), heldLimit: undefined }
+      : streaming
+        ? await acquireBeforeStart(context, principal, start)
+        : { record: await start(), heldLimit: undefined };
     if (key !== undefined && !repeated) idempotency.remember(principal, key, bodyText, record.id);
     const replayHeaders: Record<string, string> = repeated ? { 'idempotent-replayed': 'true' } : {};
     const runLinks = links(record.id, principal);
-    if (acceptsEventStream(request)) {
-      return runStreamResponse(context, record, principal, 0, undefined, { 'content-location': `/api/runs/${record.id}/events`, ...replayHeaders });
+    if (streaming) {
+      return runStreamResponse(context, record, principal, 0, undefined, { 'content-location': `/api/runs/${record.id}/events`, ...replayHeaders }, 'agentwire', heldLimit);
     }
     return {
       kind: 'json',

@@ -80,7 +80,14 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
     sockets.add(ws);
     const subscriptions = new Map<string, AbortController>();
     let alive = true;
+    /** Subscriptions waiting for the socket to drain, and since when it has not (0: none waits). */
+    let waiting = 0;
+    let stalledSince = 0;
     const heartbeat = setInterval(() => {
+      if (stalledSince !== 0 && Date.now() - stalledSince >= context.options.stallTimeoutMs) {
+        context.metrics?.dropped('stalled', 'ws');
+        return ws.terminate();
+      }
       if (!alive) return ws.terminate();
       alive = false;
       ws.ping();
@@ -132,8 +139,11 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
           // Full: wait until this frame has reached the socket before reading more of the log.
           context.metrics?.waited();
           detach.blocked(true);
+          if (waiting++ === 0) stalledSince = Date.now();
           return new Promise<void>((resolve) =>
             ws.send(frame, () => {
+              // A frame reached the socket: it drains, so the stall clock starts again.
+              stalledSince = --waiting === 0 ? 0 : Date.now();
               detach.blocked(false);
               resolve();
             }),

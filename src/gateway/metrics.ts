@@ -38,6 +38,7 @@ export class GatewayMetrics implements StreamObserver {
   readonly #snapshots: Counter;
   readonly #loopDelay: Histogram;
   readonly #refused: Counter<'code'>;
+  readonly #storeFaults: Counter<'operation'>;
   readonly #loop: ReturnType<typeof monitorEventLoopDelay>;
   readonly #sampler: ReturnType<typeof setInterval>;
 
@@ -91,6 +92,12 @@ export class GatewayMetrics implements StreamObserver {
       labelNames: ['code'],
       registers,
     });
+    this.#storeFaults = new Counter({
+      name: 'agentwire_store_errors_total',
+      help: 'Failures the run store met and retried (follow, lease, write, ...), by operation',
+      labelNames: ['operation'],
+      registers,
+    });
     this.#loop = monitorEventLoopDelay({ resolution: 10 });
     this.#loop.enable();
     this.#sampler = setInterval(() => {
@@ -137,6 +144,11 @@ export class GatewayMetrics implements StreamObserver {
   /** Counts a request refused with `code` (limits, auth). */
   refused(code: string): void {
     this.#refused.inc({ code });
+  }
+
+  /** Counts a failure the run store met (see `RunStore.onFault`). */
+  storeFault(operation: string): void {
+    this.#storeFaults.inc({ operation });
   }
 
   /** The metrics in Prometheus text format. */

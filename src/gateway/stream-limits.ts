@@ -19,6 +19,8 @@ export class StreamLimits {
   readonly #byPrincipal = new Map<string, number>();
   readonly #byRun = new Map<string, number>();
   #total = 0;
+  /** Woken at each release (see {@link settled}). */
+  readonly #onRelease = new Set<() => void>();
 
   constructor(options: StreamLimitOptions) {
     this.#options = options;
@@ -56,7 +58,33 @@ export class StreamLimits {
       this.#total--;
       decrement(this.#byPrincipal, key);
       decrement(this.#byRun, runId);
+      for (const wake of [...this.#onRelease]) wake();
     };
+  }
+
+  /**
+   * Resolves once every open stream follows a run for which `stays` is true (the rest have closed),
+   * or after `waitMs`. `stays` is asked once per run.
+   */
+  async settled(stays: (runId: string) => Promise<boolean>, waitMs: number): Promise<void> {
+    const deadline = Date.now() + waitMs;
+    const staying = new Set<string>();
+    for (;;) {
+      const unknown = [...this.#byRun.keys()].filter((runId) => !staying.has(runId));
+      const answers = await Promise.all(unknown.map(async (runId) => [runId, await stays(runId)] as const));
+      for (const [runId, stay] of answers) if (stay) staying.add(runId);
+      const left = deadline - Date.now();
+      if ([...this.#byRun.keys()].every((runId) => staying.has(runId)) || left <= 0) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let wake: (() => void) | undefined;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        this.#onRelease.add(resolve);
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+      if (wake) this.#onRelease.delete(wake);
+    }
   }
 }
 

@@ -176,7 +176,8 @@ export class Runner {
     const id = createRunId();
     const now = Date.now();
     const record: RunRecord = { id, agent: agent.name, owner: request.owner, createdAt: now, status: 'running', endedAt: undefined, lastSeq: 0 };
-    await this.store.createRun(record);
+    // The store checks the owner's limit again, atomically and across every process sharing it.
+    await this.store.createRun(record, Number.isFinite(this.#maxRunsPerOwner) ? { maxRunsPerOwner: this.#maxRunsPerOwner } : undefined);
     let finish!: () => void;
     const run: LiveRun = {
       id,
@@ -389,8 +390,14 @@ export class Runner {
     }
     // Settle the generator: its `finally` runs now, or as soon as its pending await ends.
     if (terminal.type !== 'run.finished' && iterator?.return) {
-      const returned = iterator.return(undefined);
-      if (returned instanceof Promise) returned.catch(() => {});
+      // What the agent's `finally` throws is reported like any other agent error (the run's end stands).
+      const agentRun = { runId: run.id, agent: run.agent.name };
+      try {
+        const returned = iterator.return(undefined);
+        if (returned instanceof Promise) returned.catch((error: unknown) => this.#onAgentError(error, agentRun));
+      } catch (error) {
+        this.#onAgentError(error, agentRun);
+      }
     }
     if (terminal.type !== 'run.finished') this.#abort(run, terminal.type === 'run.cancelled' ? terminal.reason : 'the run failed', 'failure');
     await this.#end(run, terminal);

@@ -48,9 +48,8 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
     const key = IdempotencyKeys.parse(request.header('idempotency-key'));
     // Serialised (up to maxBodyBytes) only when a key asks for the comparison.
     const bodyText = key === undefined ? '' : JSON.stringify(raw);
-    const repeated = key === undefined ? undefined : idempotency.find(principal, key, bodyText);
-    const record = repeated ? await findRun(repeated, principal) : await runner.start({ agent: parsed.data.agent, input: parsed.data.input, owner: principal });
-    if (key !== undefined && !repeated) idempotency.remember(principal, key, bodyText, record.id);
+    const start = () => runner.start({ agent: parsed.data.agent, input: parsed.data.input, owner: principal });
+    const { record, replayed: repeated } = await idempotency.start(principal, key, bodyText, start, (id) => findRun(id, principal));
     const replayHeaders: Record<string, string> = repeated ? { 'idempotent-replayed': 'true' } : {};
     const runLinks = links(record.id, principal);
     if (acceptsEventStream(request)) {

@@ -363,8 +363,11 @@ export class Runner {
     try {
       iterator = this.#open(run, input);
       const pumping = this.#pump(run, iterator);
-      // Rejections are handled below; one that comes after an abort (from an agent left behind) is not news.
-      pumping.catch(() => {});
+      // Rejections are handled below, except one that comes after an abort (from an agent left
+      // behind): the abort itself is not news, but what its `finally` threw is an agent error.
+      pumping.catch((error: unknown) => {
+        if (controller.signal.aborted && !isAbortError(error, controller.signal)) this.#onAgentError(error, { runId: run.id, agent: run.agent.name });
+      });
       // A cancel ends the run at once, without waiting for an agent stuck in an await; but an
       // append in flight finishes first, so the terminal event still comes last.
       let outcome = await Promise.race([pumping, whenAborted(controller.signal)]);
@@ -619,6 +622,11 @@ function toYield(item: unknown): AgentYield {
   const check = validateAgentYield(item);
   if (!check.ok) throw new AgentwireError('AW_INVALID_EVENT', check.message);
   return check.value;
+}
+
+/** True for the rejection an abort itself causes (the signal's reason, or an `AbortError` such as fetch's). */
+function isAbortError(error: unknown, signal: AbortSignal): boolean {
+  return error === signal.reason || (error instanceof Error && error.name === 'AbortError');
 }
 
 /** Resolves ABORTED when the signal aborts (at once if it has). */

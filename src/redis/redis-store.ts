@@ -157,7 +157,7 @@ export class RedisStore implements RunStore {
     this.#redis.defineCommand('awSetSnapshot', { numberOfKeys: 2, lua: SET_SNAPSHOT });
     this.#redis.defineCommand('awReserveRun', { numberOfKeys: 1, lua: RESERVE_RUN });
     this.#redis.defineCommand('awClaimKey', { numberOfKeys: 1, lua: CLAIM_KEY });
-    this.#snapshots = new RunSnapshots(this.#redis, this.#options.maxEventsPerRun);
+    this.#snapshots = new RunSnapshots(this.#redis, this.#options.maxEventsPerRun, this.#faults);
     this.#redis.on('ready', () => this.#setUp(true));
     this.#redis.on('error', (error) => {
       this.#lastConnectionError = error;
@@ -172,7 +172,11 @@ export class RedisStore implements RunStore {
     this.#subscriber = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: null });
     this.#subscriber.on('error', () => {});
     this.#subscriber.on('message', (_channel: string, message: string) => this.#onCancelMessage(message));
-    this.#subscriber.subscribe(this.#global.cancelChannel).catch(() => {});
+    // Without the channel, cancels still arrive through the cancel key, a lease period late.
+    this.#subscriber.subscribe(this.#global.cancelChannel).then(
+      () => this.#faults.succeeded('cancel'),
+      (error: unknown) => this.#faults.failed('cancel', 'cannot subscribe to the cancel channel; cancels are read from their key at each lease renewal instead', error),
+    );
     this.#leases = new RunLeases({
       redis: this.#redis,
       gatewayId: this.gatewayId,
@@ -384,11 +388,17 @@ export class RedisStore implements RunStore {
   async requestCancel(runId: string, reason: string): Promise<boolean> {
     const keys = this.#keys(runId);
     if ((await unavailableAs503(this.#redis.hget(keys.meta, 'status'), runId)) !== 'running') return false;
-    await this.#redis
-      .multi()
-      .set(keys.cancel, reason, 'PX', this.#options.leaseMs * 3)
-      .publish(this.#global.cancelChannel, JSON.stringify({ runId, reason }))
-      .exec();
+    const results = await unavailableAs503(
+      this.#redis
+        .multi()
+        .set(keys.cancel, reason, 'PX', this.#options.leaseMs * 3)
+        .publish(this.#global.cancelChannel, JSON.stringify({ runId, reason }))
+        .exec(),
+      runId,
+    );
+    const [stored] = checkReplies(results, this.#faults, 'write', `requesting the cancel of run ${runId}`);
+    // Neither kept nor sent: the producer would never hear of it.
+    if (stored === undefined) throw new AgentwireError('AW_STORE_UNAVAILABLE', `run ${runId}: Redis refused the cancel request; try again shortly`);
     return true;
   }
 

@@ -80,7 +80,7 @@ export class RunLeases {
   /** Announces a local subscriber of `runId`; returns its release. */
   addSubscriber(runId: string): () => void {
     this.#subscribers.set(runId, (this.#subscribers.get(runId) ?? 0) + 1);
-    if (this.#subscribers.get(runId) === 1) void this.#announce([runId]).catch(() => {});
+    if (this.#subscribers.get(runId) === 1) void this.#announce([runId]).catch((error: unknown) => this.#presenceFailed(error));
     let released = false;
     return () => {
       if (released) return;
@@ -89,7 +89,7 @@ export class RunLeases {
       if (count > 0) this.#subscribers.set(runId, count);
       else {
         this.#subscribers.delete(runId);
-        void this.#host.redis.zrem(this.#host.keys(runId).subscribers, this.#host.gatewayId).catch(() => {});
+        void this.#host.redis.zrem(this.#host.keys(runId).subscribers, this.#host.gatewayId).catch((error: unknown) => this.#presenceFailed(error));
       }
     };
   }
@@ -98,6 +98,11 @@ export class RunLeases {
   async hasSubscribers(runId: string): Promise<boolean> {
     if ((this.#subscribers.get(runId) ?? 0) > 0) return true;
     return (await this.#host.redis.zcount(this.#host.keys(runId).subscribers, Date.now(), '+inf')) > 0;
+  }
+
+  /** Presence that could not be written expires or is re-announced at the next renewal: told, not fatal. */
+  #presenceFailed(error: unknown): void {
+    this.#host.faults.failed('presence', 'cannot update subscriber presence; retried at the next lease renewal', error);
   }
 
   stop(): void {

@@ -96,7 +96,9 @@ export class IdempotencyKeys {
       await this.#backend.release(id).catch(() => {});
       throw error;
     }
-    await this.#backend.bind(id, bodyHash, record.id, this.#ttlMs);
+    // The run has started: answer with it even if the key cannot be bound now. A retry meanwhile
+    // finds the claim pending (409 until it expires) rather than starting a second run at once.
+    await this.#backend.bind(id, bodyHash, record.id, this.#ttlMs).catch(() => {});
     return record;
   }
 }

@@ -219,7 +219,11 @@ export class RedisStore implements RunStore {
    * renewals this gateway cannot serve without (then `failing` names them).
    */
   health(): StoreHealth {
-    const failing = ['follow', 'lease'].filter((operation) => this.#faults.failing(operation));
+    // Only while there is something to read or renew: a failure left from before cannot be retried without it.
+    const failing = [
+      ...(this.#faults.failing('follow') && this.#follower.size > 0 ? ['follow'] : []),
+      ...(this.#faults.failing('lease') && this.#leases.size > 0 ? ['lease'] : []),
+    ];
     if (!this.#up) return { ok: false, redis: 'down' };
     return failing.length === 0 ? { ok: true, redis: 'up' } : { ok: false, redis: 'up', failing };
   }

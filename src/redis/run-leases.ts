@@ -73,6 +73,11 @@ export class RunLeases {
     return this.#owned.get(runId);
   }
 
+  /** Number of runs this process produces. */
+  get size(): number {
+    return this.#owned.size;
+  }
+
   owns(runId: string): boolean {
     return this.#owned.has(runId);
   }
@@ -145,7 +150,7 @@ export class RunLeases {
         }
         if (typeof cancel === 'string') this.#host.deliverCancel(runId, cancel);
       });
-    } else this.#host.faults.succeeded('lease');
+    }
     await this.#announce([...this.#subscribers.keys()]);
   }
 

@@ -104,6 +104,35 @@ describe.runIf(enabled)('a producer that lost or gave up its run does not keep i
   });
 });
 
+describe.runIf(enabled)('the reaper', () => {
+  it('closes the runs of a lost producer even when one of them cannot be read, and tells of that one', async () => {
+    const redis = await startRedis();
+    const admin = new Redis(redis.url);
+    const options: RedisStoreOptions = { url: redis.url, leaseMs: 300, onConnectionChange: () => {} };
+    const [producer, survivor] = await Promise.all([createRedisStore(options), createRedisStore(options)]);
+    const faults: StoreFault[] = [];
+    survivor.onFault((fault) => faults.push(fault));
+    try {
+      for (const id of ['a-broken', 'b-orphan']) {
+        await producer.createRun(record(id));
+        await producer.append(id, [event(1, { type: 'run.started', runId: id, agent: 'a', input: null })]);
+      }
+      await admin.del('aw:{run:a-broken}:events');
+      await admin.set('aw:{run:a-broken}:events', 'not a stream');
+      const following = followAll(survivor, 'b-orphan');
+      await producer.close(); // a crash: neither lease is renewed
+      const seen = await within(following, 10_000, 'the survivor closes the readable run');
+      expect(seen.at(-1)).toMatchObject({ type: 'run.failed', event: { error: { code: PRODUCER_LOST } } });
+      await waitFor(() => faults.find((fault) => fault.operation === 'reap' && fault.runId === 'a-broken'), 'the unreadable run is reported');
+    } finally {
+      await survivor.close();
+      await producer.close();
+      admin.disconnect();
+      await redis.stop();
+    }
+  });
+});
+
 describe.runIf(enabled)('Redis faults under live gateways', () => {
   let redis: RedisServer;
   let admin: Redis;

@@ -520,7 +520,10 @@ export class RedisStore implements RunStore {
     const pipeline = this.#redis.pipeline().zrem(this.#global.live, runId);
     if (owner !== undefined) pipeline.zrem(this.#global.ownerLive(owner), runId);
     // Left behind on failure, the entries expire with the lease they stand for.
-    checkReplies(await pipeline.exec().catch(() => null), this.#faults, 'write', `unlisting ended run ${runId}`);
+    await pipeline.exec().then(
+      (results) => checkReplies(results, this.#faults, 'write', `unlisting ended run ${runId}`),
+      (error: unknown) => this.#faults.failed('write', `cannot unlist ended run ${runId}`, error, runId),
+    );
   }
 
   /** Events after `cursor` straight from Redis (a subscriber behind the loop's window), retried while Redis is away. */

@@ -48,7 +48,7 @@ export class RunLeases {
         Math.max(50, Math.floor(host.leaseMs / 3)),
       ),
       setInterval(
-        () => void this.#reap().then(() => host.faults.succeeded('reap'), (error: unknown) => host.faults.failed('reap', 'cannot look for runs whose producer was lost', error)),
+        () => void this.#reap().catch((error: unknown) => host.faults.failed('reap', 'cannot look for runs whose producer was lost', error)),
         Math.max(50, Math.floor(host.leaseMs / 2)),
       ),
     ];
@@ -172,30 +172,43 @@ export class RunLeases {
     if (!this.#host.settled()) return;
     const { redis, global } = this.#host;
     const expired = await redis.zrangebyscore(global.live, '-inf', Date.now(), 'LIMIT', 0, 20);
+    let failure: unknown;
     for (const runId of expired) {
       if (this.#owned.has(runId) || this.#stopped) continue;
-      const keys = this.#host.keys(runId);
-      const [[status, owner], lease] = await Promise.all([redis.hmget(keys.meta, 'status', 'owner'), redis.exists(keys.lease)]);
-      if (status !== 'running') {
-        await redis.zrem(global.live, runId);
-        continue;
-      }
-      if (lease === 1) continue;
-      const log = await this.#host.read(runId, 0);
-      const lastSeq = Number(await redis.hget(keys.meta, 'lastSeq'));
-      const bodies = closingEvents(
-        log.map((stored) => stored.event),
-        'the gateway producing this run stopped renewing its lease (it crashed or lost Redis)',
-      );
-      const now = Date.now();
-      const closing = bodies.map((body, index) => toStoredEvent({ ...body, seq: lastSeq + 1 + index, at: now } as AgentEvent));
-      try {
-        await this.#host.appendFenced(runId, closing);
-        await redis.zrem(global.live, runId);
-        if (owner !== null && owner !== undefined) await redis.zrem(global.ownerLive(owner), runId);
-      } catch {
-        // Another survivor closed it first, or the producer came back: either way the run has one ending.
-      }
+      // One run that cannot be closed (its log unreadable) must not keep the others open.
+      await this.#close(runId).catch((error: unknown) => {
+        failure ??= error;
+        this.#host.faults.failed('reap', `cannot close run ${runId}, whose producer was lost: ${(error as Error).message}`, error, runId);
+      });
     }
+    if (failure === undefined) this.#host.faults.succeeded('reap');
+  }
+
+  async #close(runId: string): Promise<void> {
+    const { redis, global } = this.#host;
+    const keys = this.#host.keys(runId);
+    const [[status, owner], lease] = await Promise.all([redis.hmget(keys.meta, 'status', 'owner'), redis.exists(keys.lease)]);
+    if (status !== 'running') {
+      await redis.zrem(global.live, runId);
+      return;
+    }
+    if (lease === 1) return;
+    const log = await this.#host.read(runId, 0);
+    const lastSeq = Number(await redis.hget(keys.meta, 'lastSeq'));
+    const bodies = closingEvents(
+      log.map((stored) => stored.event),
+      'the gateway producing this run stopped renewing its lease (it crashed or lost Redis)',
+    );
+    const now = Date.now();
+    const closing = bodies.map((body, index) => toStoredEvent({ ...body, seq: lastSeq + 1 + index, at: now } as AgentEvent));
+    try {
+      await this.#host.appendFenced(runId, closing);
+    } catch (error) {
+      // Another survivor closed it first, or the producer came back: either way the run has one ending.
+      if (/AW_(SEQ|ENDED|LEASE_HELD)/.test((error as Error).message)) return;
+      throw error;
+    }
+    await redis.zrem(global.live, runId);
+    if (owner !== null && owner !== undefined) await redis.zrem(global.ownerLive(owner), runId);
   }
 }

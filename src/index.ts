@@ -26,7 +26,7 @@ export type { StepBody, StepOptions, StepScope } from './producer/scope.js';
 export type { AgentsInput } from './runner/agents.js';
 export type { Attachment, RunnerOptions, StartRunRequest } from './runner/runner.js';
 export { Runner, sleep } from './runner/runner.js';
-export type { FollowOptions, RunRecord, RunRecordStatus, RunStore, StoredEvent } from './store/store.js';
+export type { CreateRunOptions, FollowOptions, IdempotencyEntry, RunRecord, RunRecordStatus, RunStore, StoreFault, StoreHealth, StoredEvent } from './store/store.js';
 export { toStoredEvent } from './store/store.js';
 export type { MemoryStoreOptions } from './store/memory-store.js';
 export { MemoryStore } from './store/memory-store.js';

@@ -564,7 +564,7 @@ export class RedisStore implements RunStore {
   }
 }
 
-export { PRODUCER_LOST };
+export { LOG_LOST, PRODUCER_LOST };
 
 function toRecord(hash: Record<string, string> | undefined | null): RunRecord | undefined {
   if (!hash || hash.id === undefined) return undefined;

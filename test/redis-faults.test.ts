@@ -86,6 +86,7 @@ describe.runIf(enabled)('a producer that lost or gave up its run does not keep i
   });
 
   it('a producer whose lease expired (it stalled) does not take it back, and the run is closed with producer_lost', async () => {
+    const readyAt = Date.now();
     const { producer, survivor, prefix } = await pair();
     const lost: StoreFault[] = [];
     producer.onFault((fault) => {
@@ -94,6 +95,9 @@ describe.runIf(enabled)('a producer that lost or gave up its run does not keep i
     await producer.createRun(record('stalled'));
     await producer.append('stalled', [event(1, { type: 'run.started', runId: 'stalled', agent: 'a', input: null })]);
     const following = followAll(survivor, 'stalled');
+    // Within a lease period of connecting, a lost lease is taken back (it is how a producer keeps
+    // its runs through a Redis outage): the stall comes later.
+    await waitFor(() => Date.now() - readyAt > 400, 'a lease period since the producer connected', 2_000, 20);
     // What a stall longer than the lease leaves: no lease on a run the process still thinks it produces.
     await admin.del(`${prefix}{run:stalled}:lease`);
     const seen = await within(following, 10_000, 'the survivor closes the run');
@@ -101,6 +105,36 @@ describe.runIf(enabled)('a producer that lost or gave up its run does not keep i
     expect(lost).toMatchObject([{ runId: 'stalled', state: 'failing' }]);
     // The stalled producer's next append is refused: the run has one ending.
     await expect(producer.append('stalled', [event(3, { type: 'text.delta', text: 'late' })])).rejects.toThrow(/ended/);
+  });
+});
+
+describe.runIf(enabled)('a Redis outage longer than the lease', () => {
+  it('does not cost a producer its run: it takes its lease back before the survivors reap', async () => {
+    const redis = await startRedis({ persistent: true });
+    const options: RedisStoreOptions = { url: redis.url, leaseMs: 300, onConnectionChange: () => {} };
+    const [producer, survivor] = await Promise.all([createRedisStore(options), createRedisStore(options)]);
+    for (const store of [producer, survivor]) store.onFault(() => {});
+    try {
+      await producer.createRun(record('outage'));
+      await producer.append('outage', [event(1, { type: 'run.started', runId: 'outage', agent: 'a', input: null })]);
+      await redis.kill();
+      const down = Date.now();
+      await waitFor(() => Date.now() - down > 600, 'an outage of two lease periods: the lease expires in it', 2_000, 20);
+      await redis.restart();
+      await waitFor(() => producer.health().ok && survivor.health().ok, 'both stores reconnect');
+      // Three lease periods of appends: a survivor that reaped the run would make one of them fail.
+      const until = Date.now() + 900;
+      let seq = 1;
+      while (Date.now() < until) {
+        await producer.append('outage', [event(++seq, { type: 'text.delta', text: '.' })]);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await producer.append('outage', [event(++seq, { type: 'run.finished' })]);
+      expect(await survivor.getRun('outage')).toMatchObject({ status: 'finished', lastSeq: seq });
+    } finally {
+      await Promise.all([producer.close(), survivor.close()]);
+      await redis.stop();
+    }
   });
 });
 

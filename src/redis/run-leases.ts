@@ -141,12 +141,17 @@ export class RunLeases {
       owned.forEach((runId, index) => {
         const renewed = replies[index * 2];
         const cancel = replies[index * 2 + 1];
-        // No lease to renew: it expired (this process stalled for a lease period, or Redis lost
-        // it). It is not taken back: a survivor may be closing the run already, and a run whose
-        // producer stalled that long is closed as producer_lost (its next append is refused).
+        // No lease to renew: it expired. Right after Redis came back, that is the outage's doing:
+        // survivors wait a lease period before reaping so that producers take their leases back
+        // first. Otherwise this process stalled for a whole lease period (or gave the run up) and
+        // does not take it back: the run is closed as producer_lost and its next append is refused.
         if (renewed === null && this.#owned.has(runId)) {
-          this.#owned.delete(runId);
-          this.#host.faults.once('lease_lost', `the lease of run ${runId} expired before it was renewed; the run is closed as producer_lost`, runId);
+          if (!this.#host.settled()) {
+            void redis.set(this.#host.keys(runId).lease, gatewayId, 'PX', leaseMs, 'NX').catch((error: unknown) => this.#host.faults.failed('lease', `cannot take back the lease of run ${runId} after Redis came back`, error, runId));
+          } else {
+            this.#owned.delete(runId);
+            this.#host.faults.once('lease_lost', `the lease of run ${runId} expired before it was renewed (this process stalled for ${leaseMs} ms?); the run is closed as producer_lost`, runId);
+          }
         }
         if (typeof cancel === 'string') this.#host.deliverCancel(runId, cancel);
       });

@@ -23,6 +23,8 @@ export interface IdempotencyOptions {
   waitMs?: number;
 }
 
+const DEFAULTS = Object.freeze({ ttlMs: 24 * 60 * 60 * 1000, pendingMs: 30_000, waitMs: 10_000 });
+
 /** What {@link IdempotencyKeys} keeps keys in: the store's methods, or memory. */
 interface KeyBackend {
   claim(id: string, bodyHash: string, pendingMs: number): Promise<IdempotencyEntry | undefined>;
@@ -38,9 +40,9 @@ export class IdempotencyKeys {
   readonly #waitMs: number;
 
   constructor(store: RunStore, options: IdempotencyOptions = {}) {
-    this.#ttlMs = options.ttlMs ?? 24 * 60 * 60 * 1000;
-    this.#pendingMs = options.pendingMs ?? 30_000;
-    this.#waitMs = options.waitMs ?? 10_000;
+    this.#ttlMs = options.ttlMs ?? DEFAULTS.ttlMs;
+    this.#pendingMs = options.pendingMs ?? DEFAULTS.pendingMs;
+    this.#waitMs = options.waitMs ?? DEFAULTS.waitMs;
     this.#backend = backendOf(store);
   }
 

@@ -206,6 +206,33 @@ describe.runIf(enabled)('a Redis restart without persistence during a run', () =
   }, 60_000);
 });
 
+describe.runIf(enabled)('SIGTERM of a gateway that streams another gateway\'s run', () => {
+  it("under --shutdown cancel (the default), the stream ends cleanly without a terminal event and resumes on the producer", async () => {
+    const redis = await startRedis();
+    const [a, b] = await Promise.all([gateway(redis), gateway(redis)]);
+    try {
+      const { id } = await startRun(b.url, { agent: 'paced', input: { count: 300, intervalMs: 10 } });
+      const connection = await openSse(`${a.url}/api/runs/${id}/events`);
+      const events: AgentEvent[] = [];
+      let exit: Promise<number | null> | undefined;
+      // A cut connection makes this loop throw: the stream has to end as a clean close.
+      for await (const message of connection.messages) {
+        events.push(JSON.parse(message.data) as AgentEvent);
+        if (events.length === 10) exit = a.stop('SIGTERM');
+      }
+      expect(await within(exit as Promise<number | null>, 10_000, "A's exit")).toBe(0);
+      expect(events.filter((event) => event.type.startsWith('run.') && event.type !== 'run.started')).toEqual([]);
+      const last = events.at(-1)?.seq ?? 0;
+      const resumed = await collectEvents(`${b.url}/api/runs/${id}/events`, { headers: { 'last-event-id': String(last) } });
+      expect(seqs(resumed.events)).toEqual(range(last + 1, resumed.events.length + last));
+      expect(resumed.events.at(-1)).toMatchObject({ type: 'run.finished' });
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await redis.stop();
+    }
+  }, 60_000);
+});
+
 describe('serve --redis without a reachable Redis', () => {
   it('exits with code 1 and a one-line error naming the URL, instead of starting a gateway that cannot work', async () => {
     const url = `redis://127.0.0.1:${await freePort()}`;

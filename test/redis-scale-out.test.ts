@@ -1,7 +1,8 @@
 /**
  * Several `agentwire serve --redis` processes on one real redis-server: any gateway serves any
  * run, cancel works from any gateway, a killed gateway loses no event (its runs end with
- * `producer_lost`), subscriber presence spans gateways, and a Redis restart is survived.
+ * `producer_lost`), subscriber presence spans gateways, a Redis restart is survived, and one that
+ * lost the data ends every stream with `AW_LOG_LOST`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../src/protocol/events.js';
@@ -160,6 +161,71 @@ describe.runIf(enabled)('a Redis restart during a run', () => {
       expect(events.at(-1)).toMatchObject({ type: 'run.finished', output: { count: 120 } });
       expect(a.output()).toMatch(/redis: connection lost/);
       expect(a.output()).toMatch(/redis: connection restored/);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await redis.stop();
+    }
+  }, 60_000);
+});
+
+describe.runIf(enabled)('a Redis restart without persistence during a run', () => {
+  it('ends the stream on every gateway with run.failed AW_LOG_LOST, logged once, and a resume answers 404', async () => {
+    const redis = await startRedis();
+    const [a, b] = await Promise.all([gateway(redis), gateway(redis)]);
+    try {
+      const { id } = await startRun(a.url, { agent: 'paced', input: { count: 2000, intervalMs: 20 } });
+      const follow = async (url: string, onEvent: (count: number) => Promise<void>) => {
+        const connection = await openSse(`${url}/api/runs/${id}/events`);
+        const events: AgentEvent[] = [];
+        for await (const message of connection.messages) {
+          events.push(JSON.parse(message.data) as AgentEvent);
+          await onEvent(events.length);
+        }
+        return events;
+      };
+      let restarted = false;
+      const onA = follow(a.url, async () => {});
+      const onB = follow(b.url, async (count) => {
+        if (count !== 20 || restarted) return;
+        restarted = true;
+        await redis.kill();
+        await redis.restart(); // empty: --save '' and no append-only file
+      });
+      const [eventsA, eventsB] = await within(Promise.all([onA, onB]), 20_000, 'both streams end');
+      expect(restarted).toBe(true);
+      for (const events of [eventsA, eventsB]) {
+        expect(seqs(events)).toEqual(range(1, events.length));
+        expect(events.at(-1)).toMatchObject({ type: 'run.failed', error: { code: 'AW_LOG_LOST' } });
+      }
+      for (const url of [a.url, b.url]) expect((await fetch(`${url}/api/runs/${id}/events`, { headers: { 'last-event-id': '5' } })).status).toBe(404);
+      for (const process of [a, b]) expect(process.output().match(/"operation":"log_lost"/g)).toHaveLength(1);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await redis.stop();
+    }
+  }, 60_000);
+});
+
+describe.runIf(enabled)('SIGTERM of a gateway that streams another gateway\'s run', () => {
+  it("under --shutdown cancel (the default), the stream ends cleanly without a terminal event and resumes on the producer", async () => {
+    const redis = await startRedis();
+    const [a, b] = await Promise.all([gateway(redis), gateway(redis)]);
+    try {
+      const { id } = await startRun(b.url, { agent: 'paced', input: { count: 300, intervalMs: 10 } });
+      const connection = await openSse(`${a.url}/api/runs/${id}/events`);
+      const events: AgentEvent[] = [];
+      let exit: Promise<number | null> | undefined;
+      // A cut connection makes this loop throw: the stream has to end as a clean close.
+      for await (const message of connection.messages) {
+        events.push(JSON.parse(message.data) as AgentEvent);
+        if (events.length === 10) exit = a.stop('SIGTERM');
+      }
+      expect(await within(exit as Promise<number | null>, 10_000, "A's exit")).toBe(0);
+      expect(events.filter((event) => event.type.startsWith('run.') && event.type !== 'run.started')).toEqual([]);
+      const last = events.at(-1)?.seq ?? 0;
+      const resumed = await collectEvents(`${b.url}/api/runs/${id}/events`, { headers: { 'last-event-id': String(last) } });
+      expect(seqs(resumed.events)).toEqual(range(last + 1, resumed.events.length + last));
+      expect(resumed.events.at(-1)).toMatchObject({ type: 'run.finished' });
     } finally {
       await Promise.all([a.stop(), b.stop()]);
       await redis.stop();

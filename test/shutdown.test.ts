@@ -1,11 +1,15 @@
 /**
  * Graceful shutdown: new requests refused, runs cancelled or finished per policy within the
- * deadline, streams ended cleanly for a hand-off, and agents that misbehave cannot block it.
+ * deadline, streams ended cleanly for a hand-off (and, under `cancel`, the streams of runs another
+ * gateway produces), and agents that misbehave cannot block it.
  */
 import { describe, expect, it } from 'vitest';
 import { createGateway } from '../src/gateway/create-gateway.js';
 import { listen } from '../src/gateway/listen.js';
 import type { AgentContext } from '../src/producer/agent.js';
+import type { AgentEvent } from '../src/protocol/events.js';
+import { createRedisStore } from '../src/redis/redis-store.js';
+import { redisSuitesEnabled, startRedis } from './helpers/redis-server.js';
 import { openSse } from './helpers/sse-client.js';
 import { deferred, within } from './helpers/wait.js';
 
@@ -89,4 +93,40 @@ describe('graceful shutdown', () => {
     expect(types).toEqual(['run.started', 'text.delta', 'run.cancelled']);
     await within((await closing.promise).done, 5_000, 'the shutdown');
   });
+});
+
+describe.runIf(redisSuitesEnabled('shutdown with two gateways on one Redis'))('graceful shutdown of one of two gateways on one Redis', () => {
+  it("under 'cancel', a stream of a run another gateway produces ends cleanly, without a terminal event, and resumes there", async () => {
+    const redis = await startRedis();
+    const stores = await Promise.all([0, 1].map(() => createRedisStore({ url: redis.url, leaseMs: 1000, onConnectionChange: () => {} })));
+    const [a, b] = await Promise.all(stores.map((store) => listen(createGateway({ agents, store, graceMs: 'continue', uiDir: false }), { port: 0 })));
+    try {
+      const started = await fetch(`${b!.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent: 'endless', input: null }) });
+      const { id } = (await started.json()) as { id: string };
+      const connection = await openSse(`${a!.url}/api/runs/${id}/events`);
+      const seen: AgentEvent[] = [];
+      let closing: Promise<void> | undefined;
+      const begun = Date.now();
+      // A socket error would make this loop throw: the stream must end as a clean close.
+      for await (const message of connection.messages) {
+        seen.push(JSON.parse(message.data) as AgentEvent);
+        if (seen.length === 5) closing = a!.close({ runs: 'cancel', deadlineMs: 5_000 });
+      }
+      await within(closing as Promise<void>, 5_000, "A's shutdown");
+      // Not cut by the server's 2 s force-close: ended as soon as the runs on A had ended.
+      expect(Date.now() - begun).toBeLessThan(1_800);
+      expect(seen.filter((event) => event.type !== 'run.started' && event.type.startsWith('run.'))).toEqual([]);
+      const last = seen.at(-1)!.seq;
+      const resumed = await openSse(`${b!.url}/api/runs/${id}/events`, { headers: { 'last-event-id': String(last) } });
+      for await (const message of resumed.messages) {
+        expect(Number(message.id)).toBe(last + 1);
+        break;
+      }
+      resumed.close();
+    } finally {
+      await Promise.all([a!.close({ deadlineMs: 500 }), b!.close({ deadlineMs: 500 })]);
+      await Promise.all(stores.map((store) => store.close()));
+      await redis.stop();
+    }
+  }, 20_000);
 });

@@ -17,6 +17,7 @@ import { logRunEnd, logRunStart } from './logger.js';
 import { watchEventLoop } from './loop-monitor.js';
 import { GatewayMetrics } from './metrics.js';
 import { StreamLimits } from './stream-limits.js';
+import { watchStoreFaults } from './store-faults.js';
 import { type UpgradeHandler, createWebSocketTransport } from './transports/websocket.js';
 import { type FetchHandler, createFetchHandler } from './fetch-handler.js';
 import { type NodeListener, createNodeListener } from './node-listener.js';
@@ -114,18 +115,20 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(resolved.onAgentError ? { onAgentError: resolved.onAgentError } : logger ? { onAgentError: (error, run) => logger.error({ event: 'agent.error', ...run, err: error }, describeAgentError(run)) } : {}),
   });
   const stopLoopWatch = logger ? watchEventLoop(runner, logger, resolved.blockWarnMs) : () => {};
+  const stopFaultWatch = watchStoreFaults(store, logger, metrics);
   const authenticate = resolveAuthenticate(resolved.auth);
   const streamsClosing = new AbortController();
   // Every stream links to it: one listener, the streams in a set (see linked-signal.ts).
   shareSignal(streamsClosing.signal);
   const streamTokens = new StreamTokens(resolved.auth?.streamTokenSecret, resolved.auth?.streamTokenTtlMs);
+  const streamLimits = new StreamLimits(limits);
   const context = {
     runner,
     store,
     options: resolved,
-    limits: new StreamLimits(limits),
+    limits: streamLimits,
     streamTokens,
-    idempotency: new IdempotencyKeys(24 * 60 * 60 * 1000),
+    idempotency: new IdempotencyKeys(store),
     authEnabled: authenticate !== undefined,
     metrics,
     shutdownSignal: streamsClosing.signal,
@@ -158,8 +161,14 @@ export function createGateway(options: GatewayOptions): Gateway {
         if (closeOptions.endStreams) await webSocket.close();
         if (closeOptions.runs === 'finish') await runner.drain(closeOptions.deadlineMs ?? 10_000);
         await runner.shutdown();
+        // The runs here have ended: once their streams have sent that end, the streams left follow
+        // runs another gateway produces. End those as a hand-off does (no terminal event, a clean
+        // close), so their clients resume elsewhere instead of having the connection cut.
+        await streamLimits.settled(async (runId) => (await store.getRun(runId).catch(() => undefined))?.status === 'running', 1_000);
+        streamsClosing.abort();
         await webSocket.close(1_000);
         stopLoopWatch();
+        stopFaultWatch();
         metrics?.close();
         if (ownsStore) await store.close();
       })();

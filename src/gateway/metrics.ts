@@ -46,6 +46,7 @@ export class GatewayMetrics implements StreamObserver {
   readonly #refused: Counter<'code'>;
   readonly #dropped: Counter<'reason' | 'transport'>;
   readonly #cleanupErrors: Counter;
+  readonly #storeFaults: Counter<'operation'>;
   readonly #loop: ReturnType<typeof monitorEventLoopDelay>;
   readonly #sampler: ReturnType<typeof setInterval>;
 
@@ -110,6 +111,12 @@ export class GatewayMetrics implements StreamObserver {
       help: "Errors an agent's finally threw after its run was stopped",
       registers,
     });
+    this.#storeFaults = new Counter({
+      name: 'agentwire_store_errors_total',
+      help: 'Failures the run store met and retried (follow, lease, write, ...), by operation',
+      labelNames: ['operation'],
+      registers,
+    });
     this.#loop = monitorEventLoopDelay({ resolution: 10 });
     this.#loop.enable();
     this.#sampler = setInterval(() => {
@@ -165,6 +172,11 @@ export class GatewayMetrics implements StreamObserver {
   /** Counts a request refused with `code` (limits, auth). */
   refused(code: string): void {
     this.#refused.inc({ code });
+  }
+
+  /** Counts a failure the run store met (see `RunStore.onFault`). */
+  storeFault(operation: string): void {
+    this.#storeFaults.inc({ operation });
   }
 
   /** The metrics in Prometheus text format. */

@@ -19,6 +19,10 @@ export class StreamLimits {
   readonly #byPrincipal = new Map<string, number>();
   readonly #byRun = new Map<string, number>();
   #total = 0;
+  /** Open streams acquired before their run started (start-and-stream: always a run of this gateway). */
+  #unbound = 0;
+  /** Woken at each release (see {@link settled}). */
+  readonly #onRelease = new Set<() => void>();
 
   constructor(options: StreamLimitOptions) {
     this.#options = options;
@@ -51,6 +55,7 @@ export class StreamLimits {
     this.#total++;
     this.#byPrincipal.set(key, mine + 1);
     if (runId !== undefined) this.#byRun.set(runId, onRun + 1);
+    else this.#unbound++;
     let released = false;
     return () => {
       if (released) return;
@@ -58,7 +63,34 @@ export class StreamLimits {
       this.#total--;
       decrement(this.#byPrincipal, key);
       if (runId !== undefined) decrement(this.#byRun, runId);
+      else this.#unbound--;
+      for (const wake of [...this.#onRelease]) wake();
     };
+  }
+
+  /**
+   * Resolves once every open stream follows a run for which `stays` is true (the rest have closed,
+   * streams that started their own run among them), or after `waitMs`. `stays` is asked once per run.
+   */
+  async settled(stays: (runId: string) => Promise<boolean>, waitMs: number): Promise<void> {
+    const deadline = Date.now() + waitMs;
+    const staying = new Set<string>();
+    for (;;) {
+      const unknown = [...this.#byRun.keys()].filter((runId) => !staying.has(runId));
+      const answers = await Promise.all(unknown.map(async (runId) => [runId, await stays(runId)] as const));
+      for (const [runId, stay] of answers) if (stay) staying.add(runId);
+      const left = deadline - Date.now();
+      if ((this.#unbound === 0 && [...this.#byRun.keys()].every((runId) => staying.has(runId))) || left <= 0) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let wake: (() => void) | undefined;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        this.#onRelease.add(resolve);
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+      if (wake) this.#onRelease.delete(wake);
+    }
   }
 }
 

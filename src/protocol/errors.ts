@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   AW_RUN_ENDED: 409,
   /** An `Idempotency-Key` was reused with a different request body. */
   AW_IDEMPOTENCY_MISMATCH: 409,
+  /** A request with this `Idempotency-Key` is still starting its run (on this or another gateway); retry shortly. */
+  AW_IDEMPOTENCY_IN_PROGRESS: 409,
   /** The request body exceeds the limit. */
   AW_BODY_TOO_LARGE: 413,
   /** The request body has a content type other than JSON. */
@@ -80,6 +82,12 @@ export const ERROR_CODES = {
   AW_STORE_ERROR: 500,
   /** The run log's backend (Redis) cannot be reached. */
   AW_STORE_UNAVAILABLE: 503,
+  /**
+   * The run log lost the run under its live streams (Redis restarted without persistence, or its
+   * keys were deleted or evicted): the run cannot continue or be resumed. Appears in `run.failed`,
+   * which the stream's own gateway sends (the log has nowhere to keep it); a resume answers 404.
+   */
+  AW_LOG_LOST: 410,
 } as const;
 
 /** A code from the catalog. */

@@ -15,4 +15,4 @@
  * @module
  */
 export type { RedisStoreOptions } from './redis-store.js';
-export { PRODUCER_LOST, RedisStore, createRedisStore } from './redis-store.js';
+export { LOG_LOST, PRODUCER_LOST, RedisStore, createRedisStore } from './redis-store.js';

@@ -36,7 +36,14 @@ export function runKeys(prefix: string, runId: string): RunKeys {
 }
 
 /** The cross-run keys under `prefix`. */
-export function globalKeys(prefix: string): { runs: string; ownerRuns: (owner: string) => string; live: string; cancelChannel: string } {
+export function globalKeys(prefix: string): {
+  runs: string;
+  ownerRuns: (owner: string) => string;
+  live: string;
+  ownerLive: (owner: string) => string;
+  idempotency: (id: string) => string;
+  cancelChannel: string;
+} {
   return {
     /** Sorted set: run id → createdAt (for `listRuns`). */
     runs: `${prefix}runs`,
@@ -44,6 +51,10 @@ export function globalKeys(prefix: string): { runs: string; ownerRuns: (owner: s
     ownerRuns: (owner: string) => `${prefix}runs:owner:${owner}`,
     /** Sorted set: running run id → epoch ms its lease expires (what survivors scan). */
     live: `${prefix}live`,
+    /** Sorted set per owner: running run id → epoch ms its lease expires (the `maxRunsPerOwner` count). */
+    ownerLive: (owner: string) => `${prefix}live:owner:${owner}`,
+    /** String with a TTL per idempotency key (`id` is a hash): JSON `{ h: bodyHash, r?: runId }`. */
+    idempotency: (id: string) => `${prefix}idem:${id}`,
     /** Pub/sub channel of cancel requests: JSON `{ runId, reason }`. */
     cancelChannel: `${prefix}cancel`,
   };

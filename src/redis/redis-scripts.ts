@@ -96,3 +96,29 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 return 1
 `;
+
+/**
+ * Counts a new run against its owner's limit, atomically. KEYS: the owner's live set. ARGV: run id,
+ * limit, now (epoch ms), lease expiry (epoch ms). Entries whose lease expired (their producer is
+ * gone) are dropped first. Returns the owner's running runs before this one, and -1 when they
+ * are at the limit (nothing is added).
+ */
+export const RESERVE_RUN = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local running = redis.call('ZCARD', KEYS[1])
+if running >= tonumber(ARGV[2]) then return -1 end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+return running
+`;
+
+/**
+ * Claims an idempotency key. KEYS: the key. ARGV: JSON of the claim, its TTL in ms. Returns the
+ * stored JSON when the key was used already, or false when this call claimed it.
+ */
+export const CLAIM_KEY = `
+local used = redis.call('GET', KEYS[1])
+if used then return used end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false
+`;

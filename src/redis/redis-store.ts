@@ -16,11 +16,22 @@ import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { AgentwireError } from '../protocol/errors.js';
 import { isTerminalType } from '../protocol/events.js';
-import { type FollowOptions, type RunRecord, type RunStore, type StoreHealth, type StoredEvent } from '../store/store.js';
+import {
+  type CreateRunOptions,
+  type FollowOptions,
+  type IdempotencyEntry,
+  type RunRecord,
+  type RunStore,
+  type StoreFault,
+  type StoreHealth,
+  type StoredEvent,
+} from '../store/store.js';
 import { PRODUCER_LOST } from './closing-events.js';
+import { FaultLog, checkReplies, isReplyError } from './fault-log.js';
+import { LOG_LOST, logLostEvent, runsWithBrokenLog, runsWithoutRecord } from './lost-logs.js';
 import { parseEntry } from './parse-entry.js';
 import { type RunKeys, entryId, globalKeys, runKeys } from './redis-keys.js';
-import { APPEND, CREATE_RUN, SET_SNAPSHOT } from './redis-scripts.js';
+import { APPEND, CLAIM_KEY, CREATE_RUN, RESERVE_RUN, SET_SNAPSHOT } from './redis-scripts.js';
 import { RunSnapshots } from './run-snapshots.js';
 import { RunLeases } from './run-leases.js';
 import { StreamFollower } from './stream-follower.js';
@@ -68,6 +79,8 @@ type ResolvedOptions = Required<Omit<RedisStoreOptions, 'gatewayId' | 'onConnect
 type ScriptedRedis = Redis & {
   awCreateRun(...args: (string | number)[]): Promise<number>;
   awAppend(...args: (string | number)[]): Promise<number>;
+  awReserveRun(...args: (string | number)[]): Promise<number>;
+  awClaimKey(...args: (string | number)[]): Promise<string | null>;
 };
 
 /**
@@ -114,6 +127,8 @@ export class RedisStore implements RunStore {
   #lastConnectionError: unknown;
   #wentDown = false;
   #closed = false;
+  readonly #faults = new FaultLog();
+  readonly #verifyTimer: ReturnType<typeof setInterval>;
 
   constructor(options: RedisStoreOptions = {}) {
     const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as RedisStoreOptions;
@@ -140,7 +155,9 @@ export class RedisStore implements RunStore {
     this.#redis.defineCommand('awCreateRun', { numberOfKeys: 2, lua: CREATE_RUN });
     this.#redis.defineCommand('awAppend', { numberOfKeys: 6, lua: APPEND });
     this.#redis.defineCommand('awSetSnapshot', { numberOfKeys: 2, lua: SET_SNAPSHOT });
-    this.#snapshots = new RunSnapshots(this.#redis, this.#options.maxEventsPerRun);
+    this.#redis.defineCommand('awReserveRun', { numberOfKeys: 1, lua: RESERVE_RUN });
+    this.#redis.defineCommand('awClaimKey', { numberOfKeys: 1, lua: CLAIM_KEY });
+    this.#snapshots = new RunSnapshots(this.#redis, this.#options.maxEventsPerRun, this.#faults);
     this.#redis.on('ready', () => this.#setUp(true));
     this.#redis.on('error', (error) => {
       this.#lastConnectionError = error;
@@ -151,11 +168,15 @@ export class RedisStore implements RunStore {
     // with stale ids): the loop then backs off and re-reads from each run's last seq.
     const blocking = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false });
     blocking.on('error', () => {});
-    this.#follower = new StreamFollower(blocking, this.#redis, (runId) => this.#keys(runId).events);
+    this.#follower = new StreamFollower(blocking, this.#redis, (runId) => this.#keys(runId).events, this.#faults, (runIds) => this.#endBrokenRuns(runIds));
     this.#subscriber = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: null });
     this.#subscriber.on('error', () => {});
     this.#subscriber.on('message', (_channel: string, message: string) => this.#onCancelMessage(message));
-    this.#subscriber.subscribe(this.#global.cancelChannel).catch(() => {});
+    // Without the channel, cancels still arrive through the cancel key, a lease period late.
+    this.#subscriber.subscribe(this.#global.cancelChannel).then(
+      () => this.#faults.succeeded('cancel'),
+      (error: unknown) => this.#faults.failed('cancel', 'cannot subscribe to the cancel channel; cancels are read from their key at each lease renewal instead', error),
+    );
     this.#leases = new RunLeases({
       redis: this.#redis,
       gatewayId: this.gatewayId,
@@ -166,7 +187,12 @@ export class RedisStore implements RunStore {
       deliverCancel: (runId, reason) => this.#deliverCancel(runId, reason),
       read: (runId, after) => this.read(runId, after),
       appendFenced: (runId, events) => this.#appendWithRetry(runId, events, true),
+      faults: this.#faults,
     });
+    // A log can vanish with no error anywhere (a restart without persistence, an eviction): look
+    // for followed runs without one every lease period, and at once when Redis comes back.
+    this.#verifyTimer = setInterval(() => void this.#endLostRuns(), this.#options.leaseMs);
+    this.#verifyTimer.unref?.();
   }
 
   /** Resolves once Redis answers; rejects with `AW_STORE_UNAVAILABLE` after `connectTimeoutMs`. */
@@ -188,8 +214,22 @@ export class RedisStore implements RunStore {
     });
   }
 
+  /**
+   * `ok: false` while Redis is unreachable, or reachable but refusing the live reads or the lease
+   * renewals this gateway cannot serve without (then `failing` names them).
+   */
   health(): StoreHealth {
-    return { ok: this.#up, redis: this.#up ? 'up' : 'down' };
+    // Only while there is something to read or renew: a failure left from before cannot be retried without it.
+    const failing = [
+      ...(this.#faults.failing('follow') && this.#follower.size > 0 ? ['follow'] : []),
+      ...(this.#faults.failing('lease') && this.#leases.size > 0 ? ['lease'] : []),
+    ];
+    if (!this.#up) return { ok: false, redis: 'down' };
+    return failing.length === 0 ? { ok: true, redis: 'up' } : { ok: false, redis: 'up', failing };
+  }
+
+  onFault(listener: (fault: StoreFault) => void): () => void {
+    return this.#faults.listen(listener);
   }
 
   /** Runs followed by this process's follower loop, and its `XREAD` count (for tests and metrics). */
@@ -197,8 +237,12 @@ export class RedisStore implements RunStore {
     return { runs: this.#follower.size, reads: this.#follower.reads };
   }
 
-  async createRun(record: RunRecord): Promise<void> {
+  async createRun(record: RunRecord, options: CreateRunOptions = {}): Promise<void> {
     const keys = this.#keys(record.id);
+    const { owner } = record;
+    const limit = options.maxRunsPerOwner;
+    const counted = record.status === 'running' && owner !== undefined && limit !== undefined && Number.isFinite(limit);
+    if (counted) await this.#reserveRun(record.id, owner, limit);
     try {
       await this.#redis.awCreateRun(
         keys.meta,
@@ -215,9 +259,10 @@ export class RedisStore implements RunStore {
         this.#options.leaseMs,
       );
     } catch (error) {
+      if (counted) await this.#redis.zrem(this.#global.ownerLive(owner), record.id).catch(() => {});
       throw toStoreError(error, record.id);
     }
-    if (record.status === 'running') this.#leases.own(record.id);
+    if (record.status === 'running') this.#leases.own(record.id, counted ? owner : undefined);
     // The run indexes forget runs created more than a day before the retention window.
     const forgetBefore = Date.now() - this.#options.retentionMs - 24 * 60 * 60 * 1000;
     const pipeline = this.#redis.pipeline().zadd(this.#global.runs, record.createdAt, record.id).zremrangebyscore(this.#global.runs, '-inf', forgetBefore);
@@ -226,7 +271,17 @@ export class RedisStore implements RunStore {
       pipeline.zadd(ownerIndex, record.createdAt, record.id).zremrangebyscore(ownerIndex, '-inf', forgetBefore);
     }
     if (record.status === 'running') pipeline.zadd(this.#global.live, Date.now() + this.#options.leaseMs, record.id);
-    await pipeline.exec();
+    // The run is recorded; an index that could not be updated only hides it from lists (and from the reaper).
+    checkReplies(await pipeline.exec(), this.#faults, 'write', `indexing run ${record.id}`);
+  }
+
+  /** Counts `runId` against `owner`'s running runs, or throws `AW_TOO_MANY_RUNS` at `limit`. */
+  async #reserveRun(runId: string, owner: string, limit: number): Promise<void> {
+    const now = Date.now();
+    const before = await unavailableAs503(this.#redis.awReserveRun(this.#global.ownerLive(owner), runId, limit, now, now + this.#options.leaseMs), runId);
+    if (before < 0) {
+      throw new AgentwireError('AW_TOO_MANY_RUNS', `you have ${limit} runs running, the maximum; wait for one to end or cancel one`, { details: { retryAfterSeconds: 5 } });
+    }
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
@@ -240,13 +295,15 @@ export class RedisStore implements RunStore {
     const ids = await unavailableAs503(this.#redis.zrevrange(index, 0, limit * 2 + 10), 'listRuns');
     const pipeline = this.#redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.#keys(id).meta);
-    const replies = (await pipeline.exec()) ?? [];
+    const results = (await pipeline.exec()) ?? [];
+    const replies = checkReplies(results, this.#faults, 'read', 'listing runs');
     const records: RunRecord[] = [];
     const gone: string[] = [];
     ids.forEach((id, position) => {
-      const record = toRecord(replies[position]?.[1] as Record<string, string> | undefined);
+      const record = toRecord(replies[position] as Record<string, string> | undefined);
       if (record) records.push(record);
-      else gone.push(id);
+      // Only a run whose metadata is really gone leaves the index (not one whose read failed).
+      else if (results[position]?.[0] === null) gone.push(id);
     });
     if (gone.length > 0) await this.#redis.zrem(index, ...gone);
     records.sort((left, right) => right.createdAt - left.createdAt);
@@ -255,7 +312,14 @@ export class RedisStore implements RunStore {
 
   async append(runId: string, events: readonly StoredEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.#appendWithRetry(runId, events, false);
+    try {
+      await this.#appendWithRetry(runId, events, false);
+    } catch (error) {
+      // The producer gives up on a run whose append was refused (or timed out): its lease must not
+      // outlive it, or the run would stay `running` forever. A survivor closes it as producer_lost.
+      this.#leases.disown(runId);
+      throw error;
+    }
     // Stored: this process's own subscribers get the events now, without waiting for the XREAD loop.
     this.#follower.deliver(runId, events);
     const last = events[events.length - 1] as StoredEvent;
@@ -328,11 +392,17 @@ export class RedisStore implements RunStore {
   async requestCancel(runId: string, reason: string): Promise<boolean> {
     const keys = this.#keys(runId);
     if ((await unavailableAs503(this.#redis.hget(keys.meta, 'status'), runId)) !== 'running') return false;
-    await this.#redis
-      .multi()
-      .set(keys.cancel, reason, 'PX', this.#options.leaseMs * 3)
-      .publish(this.#global.cancelChannel, JSON.stringify({ runId, reason }))
-      .exec();
+    const results = await unavailableAs503(
+      this.#redis
+        .multi()
+        .set(keys.cancel, reason, 'PX', this.#options.leaseMs * 3)
+        .publish(this.#global.cancelChannel, JSON.stringify({ runId, reason }))
+        .exec(),
+      runId,
+    );
+    const [stored] = checkReplies(results, this.#faults, 'write', `requesting the cancel of run ${runId}`);
+    // Neither kept nor sent: the producer would never hear of it.
+    if (stored === undefined) throw new AgentwireError('AW_STORE_UNAVAILABLE', `run ${runId}: Redis refused the cancel request; try again shortly`);
     return true;
   }
 
@@ -346,6 +416,21 @@ export class RedisStore implements RunStore {
     };
   }
 
+  async claimIdempotencyKey(id: string, bodyHash: string, pendingMs: number): Promise<IdempotencyEntry | undefined> {
+    const used = await unavailableAs503(this.#redis.awClaimKey(this.#global.idempotency(id), JSON.stringify({ h: bodyHash }), pendingMs), 'Idempotency-Key');
+    if (used === null) return undefined;
+    const entry = JSON.parse(used) as { h: string; r?: string };
+    return { bodyHash: entry.h, runId: entry.r };
+  }
+
+  async bindIdempotencyKey(id: string, bodyHash: string, runId: string, ttlMs: number): Promise<void> {
+    await unavailableAs503(this.#redis.set(this.#global.idempotency(id), JSON.stringify({ h: bodyHash, r: runId }), 'PX', ttlMs), 'Idempotency-Key');
+  }
+
+  async releaseIdempotencyKey(id: string): Promise<void> {
+    await unavailableAs503(this.#redis.del(this.#global.idempotency(id)), 'Idempotency-Key');
+  }
+
   addSubscriber(runId: string): () => void {
     return this.#leases.addSubscriber(runId);
   }
@@ -357,6 +442,7 @@ export class RedisStore implements RunStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#verifyTimer);
     this.#leases.stop();
     await this.#follower.close();
     this.#subscriber.disconnect();
@@ -380,6 +466,31 @@ export class RedisStore implements RunStore {
     if (up) this.#upSince = Date.now();
     if (!up) this.#wentDown = true;
     if (!up || this.#wentDown) this.#onConnectionChange(up ? 'up' : 'down', error);
+    if (up && this.#wentDown) void this.#endLostRuns();
+  }
+
+  /** Ends, for their subscribers here, the followed runs whose log Redis no longer has. */
+  async #endLostRuns(): Promise<void> {
+    if (!this.#up || this.#closed) return;
+    try {
+      const lost = await runsWithoutRecord(this.#redis, this.#follower.runIds(), (runId) => this.#keys(runId).meta, this.#faults);
+      for (const runId of lost) this.#endLost(runId, 'the run log is gone from Redis (it restarted without persistence, or the run was deleted or evicted); the run cannot be resumed');
+    } catch (error) {
+      this.#faults.failed('verify', 'cannot check that followed runs still exist', error);
+    }
+  }
+
+  /** After Redis refused a read: ends the followed runs whose event key is not a stream. */
+  async #endBrokenRuns(runIds: string[]): Promise<void> {
+    for (const { runId, type } of await runsWithBrokenLog(this.#redis, runIds, (id) => this.#keys(id).events, this.#faults)) {
+      this.#endLost(runId, `the run log in Redis holds a ${type} where its event stream should be; the run cannot be read`);
+    }
+  }
+
+  #endLost(runId: string, message: string): void {
+    this.#leases.disown(runId);
+    this.#faults.once('log_lost', `run ${runId}: ${message} (its streams end with ${LOG_LOST})`, runId);
+    this.#follower.end(runId, logLostEvent(message));
   }
 
   async #appendWithRetry(runId: string, events: readonly StoredEvent[], requireNoLease: boolean): Promise<void> {
@@ -402,10 +513,17 @@ export class RedisStore implements RunStore {
   }
 
   async #ended(runId: string): Promise<void> {
+    const owner = this.#leases.ownerOf(runId);
     this.#leases.disown(runId);
     this.#cancelsDelivered.delete(runId);
     this.#cancelListeners.delete(runId);
-    await this.#redis.zrem(this.#global.live, runId).catch(() => {});
+    const pipeline = this.#redis.pipeline().zrem(this.#global.live, runId);
+    if (owner !== undefined) pipeline.zrem(this.#global.ownerLive(owner), runId);
+    // Left behind on failure, the entries expire with the lease they stand for.
+    await pipeline.exec().then(
+      (results) => checkReplies(results, this.#faults, 'write', `unlisting ended run ${runId}`),
+      (error: unknown) => this.#faults.failed('write', `cannot unlist ended run ${runId}`, error, runId),
+    );
   }
 
   /** Events after `cursor` straight from Redis (a subscriber behind the loop's window), retried while Redis is away. */
@@ -446,7 +564,7 @@ export class RedisStore implements RunStore {
   }
 }
 
-export { PRODUCER_LOST };
+export { LOG_LOST, PRODUCER_LOST };
 
 function toRecord(hash: Record<string, string> | undefined | null): RunRecord | undefined {
   if (!hash || hash.id === undefined) return undefined;
@@ -459,10 +577,6 @@ function toRecord(hash: Record<string, string> | undefined | null): RunRecord | 
     endedAt: hash.endedAt === undefined ? undefined : Number(hash.endedAt),
     lastSeq: Number(hash.lastSeq),
   };
-}
-
-function isReplyError(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ReplyError';
 }
 
 function toStoreError(error: unknown, runId: string): Error {

@@ -13,6 +13,7 @@ import { reduceAll } from '../reducer/reduce.js';
 import { type RunState, initialRunState } from '../reducer/run-state.js';
 import { type StoredEvent, toStoredEvent } from '../store/store.js';
 import { parseEntry } from './parse-entry.js';
+import type { FaultLog } from './fault-log.js';
 import { type RunKeys, entryId } from './redis-keys.js';
 
 type SnapshotRedis = Redis & { awSetSnapshot(...args: (string | number)[]): Promise<number> };
@@ -27,7 +28,10 @@ export class RunSnapshots {
   /** One checkpoint at a time per run, in order. */
   readonly #pending = new Map<string, Promise<void>>();
 
-  constructor(redis: Redis, maxEventsPerRun: number) {
+  readonly #faults: FaultLog;
+
+  constructor(redis: Redis, maxEventsPerRun: number, faults: FaultLog) {
+    this.#faults = faults;
     this.#redis = redis as SnapshotRedis;
     this.#every = Math.max(1, Math.floor(maxEventsPerRun / 2));
   }
@@ -38,7 +42,11 @@ export class RunSnapshots {
     const target = lastSeq;
     const chained = (this.#pending.get(runId) ?? Promise.resolve())
       .then(() => this.#checkpoint(keys, target))
-      .catch((error: unknown) => console.error(`[agentwire] redis: could not snapshot run ${runId} at seq ${target}:`, error))
+      .then(
+        () => this.#faults.succeeded('snapshot'),
+        // Trimming waits for the snapshot, so nothing is lost: the stream just grows past its cap meanwhile.
+        (error: unknown) => this.#faults.failed('snapshot', `could not snapshot run ${runId} at seq ${target}; its stream is not trimmed until one is written`, error, runId),
+      )
       .finally(() => {
         if (this.#pending.get(runId) === chained) this.#pending.delete(runId);
       });

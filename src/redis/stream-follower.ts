@@ -12,6 +12,7 @@ import { isTerminalType } from '../protocol/events.js';
 import type { StoredEvent } from '../store/store.js';
 import { entryId } from './redis-keys.js';
 import { parseEntry } from './parse-entry.js';
+import { type FaultLog, isReplyError } from './fault-log.js';
 
 /** Events kept per followed run for local subscribers; a subscriber further behind reads Redis. */
 const WINDOW = 2048;
@@ -102,7 +103,16 @@ export class StreamFollower {
   /** `XREAD` calls issued (for tests and metrics). */
   reads = 0;
 
-  constructor(blocking: Redis, control: Redis, streamKey: (runId: string) => string) {
+  readonly #faults: FaultLog | undefined;
+  readonly #onReplyError: ((runIds: string[]) => Promise<void>) | undefined;
+
+  /**
+   * `faults` hears of failed reads; `onReplyError` is given the runs of a read Redis refused (say
+   * `WRONGTYPE`: one run's key is not a stream), to end those that cannot be read, before the retry.
+   */
+  constructor(blocking: Redis, control: Redis, streamKey: (runId: string) => string, faults?: FaultLog, onReplyError?: (runIds: string[]) => Promise<void>) {
+    this.#faults = faults;
+    this.#onReplyError = onReplyError;
     this.#blocking = blocking;
     this.#control = control;
     this.#streamKey = streamKey;
@@ -115,6 +125,22 @@ export class StreamFollower {
   /** Number of runs followed. */
   get size(): number {
     return this.#watches.size;
+  }
+
+  /** The runs followed. */
+  runIds(): string[] {
+    return [...this.#watches.keys()];
+  }
+
+  /**
+   * Ends a followed run whose log cannot be read any more with `terminal` (made for the `seq` after
+   * the last one read), delivered to its subscribers here only: there is no log left to store it in.
+   */
+  end(runId: string, terminal: (seq: number) => StoredEvent): void {
+    const watch = this.#watches.get(runId);
+    if (!watch || watch.ended) return;
+    watch.push([terminal(watch.lastSeq + 1)]);
+    watch.wake();
   }
 
   /** Starts following `runId` (from `lastSeq`, when no one here follows it yet). Pair with {@link release}. */
@@ -211,6 +237,7 @@ export class StreamFollower {
           | null;
         this.#reading = false;
         failures = 0;
+        this.#faults?.succeeded('follow');
         if (!reply) continue;
         for (const [key, entries] of reply) {
           const watch = watches[keys.indexOf(key)];
@@ -221,10 +248,13 @@ export class StreamFollower {
       } catch (error) {
         this.#reading = false;
         if (this.#closed) return;
-        // Redis is away: back off (bounded) and read again from each run's last seq; nothing is lost.
+        // Redis is away or refused the read: back off (bounded) and read again from each run's last
+        // seq; nothing is lost. A refusal may come from one run's key: those runs are ended first.
         failures++;
+        const runIds = [...this.#watches.keys()];
+        this.#faults?.failed('follow', `reading ${runIds.length} followed run(s) failed (${(error as Error).message}); retrying with backoff`, error);
+        if (isReplyError(error)) await this.#onReplyError?.(runIds).catch(() => {});
         await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** Math.min(failures, 6))));
-        void error;
       }
     }
   }

@@ -213,7 +213,8 @@ export class Runner {
     const id = createRunId();
     const now = Date.now();
     const record: RunRecord = { id, agent: agent.name, owner: request.owner, createdAt: now, status: 'running', endedAt: undefined, lastSeq: 0 };
-    await this.store.createRun(record);
+    // The store checks the owner's limit again, atomically and across every process sharing it.
+    await this.store.createRun(record, Number.isFinite(this.#maxRunsPerOwner) ? { maxRunsPerOwner: this.#maxRunsPerOwner } : undefined);
     let finish!: () => void;
     const run: LiveRun = {
       id,
@@ -469,7 +470,8 @@ export class Runner {
 
   /** Reports what a stopped agent threw; the abort's own reason (an await on the run's signal) is not news. */
   #cleanupFailed(run: LiveRun, error: unknown): void {
-    if (error === run.controller.signal.reason) return;
+    // The abort itself is not news (its reason, or an AbortError such as a cancelled fetch's).
+    if (isAbortError(error, run.controller.signal)) return;
     const info: AgentErrorRun = { runId: run.id, agent: run.agent.name, phase: 'cleanup' };
     safely(() => this.#onAgentError(error, info));
     safely(() => this.#hooks.onAgentCleanupError?.(info));
@@ -719,6 +721,11 @@ function toYield(item: unknown): AgentYield {
   const check = validateAgentYield(item);
   if (!check.ok) throw new AgentwireError('AW_INVALID_EVENT', check.message);
   return check.value;
+}
+
+/** True for the rejection an abort itself causes (the signal's reason, or an `AbortError` such as fetch's). */
+function isAbortError(error: unknown, signal: AbortSignal): boolean {
+  return error === signal.reason || (error instanceof Error && error.name === 'AbortError');
 }
 
 /** Resolves ABORTED when the signal aborts (at once if it has). */

@@ -12,8 +12,10 @@ import { RunFold } from '../reducer/reduce.js';
 import { initialRunState, type RunState } from '../reducer/run-state.js';
 import { Follower } from './follower.js';
 import { JsonEvent } from './json-event.js';
+import { MemoryIdempotency } from './memory-idempotency.js';
+import { OwnerRunCounts } from './owner-run-counts.js';
 import { PackedLog } from './packed-log.js';
-import { type FollowOptions, type RunRecord, type RunStore, type StoredEvent, toStoredEvent } from './store.js';
+import { type CreateRunOptions, type FollowOptions, type IdempotencyEntry, type RunRecord, type RunStore, type StoredEvent, toStoredEvent } from './store.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -96,6 +98,8 @@ export class MemoryStore implements RunStore {
   #wakeScheduled = false;
   #closed = false;
   readonly #sweeper: ReturnType<typeof setInterval>;
+  readonly #ownerRuns = new OwnerRunCounts();
+  readonly #idempotency = new MemoryIdempotency();
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#options = { ...DEFAULTS, ...stripUndefined(options) };
@@ -111,8 +115,10 @@ export class MemoryStore implements RunStore {
     (this.#sweeper as { unref?: () => void }).unref?.();
   }
 
-  async createRun(record: RunRecord): Promise<void> {
+  async createRun(record: RunRecord, options: CreateRunOptions = {}): Promise<void> {
     if (this.#runs.has(record.id)) throw new AgentwireError('AW_INTERNAL', `run ${record.id} already exists`);
+    // Checked and counted before any await: concurrent starts cannot pass the limit.
+    if (record.status === 'running' && record.owner !== undefined) this.#ownerRuns.add(record.owner, options.maxRunsPerOwner);
     this.#runs.set(record.id, {
       record: { ...record },
       recent: [],
@@ -207,6 +213,7 @@ export class MemoryStore implements RunStore {
       log.record.status = stored.type === 'run.finished' ? 'finished' : stored.type === 'run.failed' ? 'failed' : 'cancelled';
       log.record.endedAt = stored.event.at;
       log.cancelListeners = undefined;
+      if (log.record.owner !== undefined) this.#ownerRuns.remove(log.record.owner);
     }
   }
 
@@ -277,6 +284,18 @@ export class MemoryStore implements RunStore {
     if (!log) return () => {};
     (log.cancelListeners ??= new Set()).add(listener);
     return () => log.cancelListeners?.delete(listener);
+  }
+
+  async claimIdempotencyKey(id: string, bodyHash: string, pendingMs: number): Promise<IdempotencyEntry | undefined> {
+    return this.#idempotency.claim(id, bodyHash, pendingMs);
+  }
+
+  async bindIdempotencyKey(id: string, bodyHash: string, runId: string, ttlMs: number): Promise<void> {
+    this.#idempotency.bind(id, bodyHash, runId, ttlMs);
+  }
+
+  async releaseIdempotencyKey(id: string): Promise<void> {
+    this.#idempotency.release(id);
   }
 
   /** Stops the sweeper and ends every `follow` (they return as if their signal had aborted). */

@@ -73,8 +73,13 @@ export interface FollowOptions {
  * store fits; `follow` yields batches so a fast subscriber pays one wake-up per batch, not per event.
  */
 export interface RunStore {
-  /** Records a new run. Throws if the id exists. */
-  createRun(record: RunRecord): Promise<void>;
+  /**
+   * Records a new run. Throws if the id exists, and `AW_TOO_MANY_RUNS` when `options.maxRunsPerOwner`
+   * is given and the run's owner already has that many runs running in the store: the check and the
+   * record are one atomic step, so a burst of starts cannot pass the limit, across every process
+   * sharing the store. A store that cannot count leaves the limit to its caller.
+   */
+  createRun(record: RunRecord, options?: CreateRunOptions): Promise<void>;
   /** A run's metadata, or `undefined` when unknown (or expired). */
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Recent runs, newest first. */
@@ -127,6 +132,55 @@ export interface RunStore {
   endRun?(runId: string, error: ErrorInfo): Promise<void>;
   /** Optional: the backend's health, shown by `/healthz` (`ok: false` answers 503). */
   health?(): StoreHealth;
+  /**
+   * Optional: calls `listener` with each failure the store handles by itself (retrying with a
+   * backoff) and when it clears, so the gateway can log and count them. Returns the unsubscribe.
+   */
+  onFault?(listener: (fault: StoreFault) => void): () => void;
+  /**
+   * Optional, with {@link bindIdempotencyKey} and {@link releaseIdempotencyKey}: claims the
+   * idempotency key `id` for a request whose body hashes to `bodyHash`, atomically, for `pendingMs`.
+   * Resolves `undefined` when the caller now holds the claim (it starts the run, then binds or
+   * releases it), or the entry of whoever used the key first (its `runId` is `undefined` while that
+   * request is still starting its run). A store shared by several processes makes a key work
+   * across them.
+   */
+  claimIdempotencyKey?(id: string, bodyHash: string, pendingMs: number): Promise<IdempotencyEntry | undefined>;
+  /** Records that the claim on `id` (for `bodyHash`) started `runId`; the entry lives `ttlMs`. */
+  bindIdempotencyKey?(id: string, bodyHash: string, runId: string, ttlMs: number): Promise<void>;
+  /** Drops a claim whose run could not be started, so a retry may start one. */
+  releaseIdempotencyKey?(id: string): Promise<void>;
+}
+
+/** Options of {@link RunStore.createRun}. */
+export interface CreateRunOptions {
+  /** Most runs the record's owner may have running at once (ignored without an owner). @defaultValue unlimited */
+  maxRunsPerOwner?: number;
+}
+
+/** What a store keeps per idempotency key (see {@link RunStore.claimIdempotencyKey}). */
+export interface IdempotencyEntry {
+  /** Hash of the body of the request that used the key first. */
+  readonly bodyHash: string;
+  /** The run that request started; `undefined` while it is still starting it. */
+  readonly runId: string | undefined;
+}
+
+/**
+ * A failure a store met and handles by itself (it backs off and retries), told at each occurrence
+ * (`state: 'failing'`, `occurrence` counting from 1 in this episode: log the first, count all) and
+ * once when the operation works again (`state: 'recovered'`).
+ */
+export interface StoreFault {
+  /** What failed: e.g. `follow` (live reads), `lease` (lease renewal), `write` (a command of a pipeline). */
+  readonly operation: string;
+  readonly state: 'failing' | 'recovered';
+  readonly occurrence: number;
+  /** What happened and what it affects, for a log line. */
+  readonly message: string;
+  /** The run concerned, when one is. */
+  readonly runId?: string;
+  readonly error?: unknown;
 }
 
 /** What {@link RunStore.health} reports: `ok` and details such as `{ redis: 'up' }`. */

@@ -47,15 +47,17 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
     const key = IdempotencyKeys.parse(request.header('idempotency-key'));
     // Serialised (up to maxBodyBytes) only when a key asks for the comparison.
     const bodyText = key === undefined ? '' : JSON.stringify(raw);
-    const repeated = key === undefined ? undefined : idempotency.find(principal, key, bodyText);
     const streaming = acceptsEventStream(request);
-    const start = () => runner.start({ agent: parsed.value.agent, input: parsed.value.input, owner: principal });
-    const { record, heldLimit } = repeated
-      ? { record: await findRun(repeated, principal), heldLimit: undefined }
-      : streaming
-        ? await acquireBeforeStart(context, principal, start)
-        : { record: await start(), heldLimit: undefined };
-    if (key !== undefined && !repeated) idempotency.remember(principal, key, bodyText, record.id);
+    // A streamed start takes its stream slot first, so a 429 starts no run.
+    let heldLimit: (() => void) | undefined;
+    const start = async () => {
+      const begin = () => runner.start({ agent: parsed.value.agent, input: parsed.value.input, owner: principal });
+      if (!streaming) return begin();
+      const held = await acquireBeforeStart(context, principal, begin);
+      heldLimit = held.heldLimit;
+      return held.record;
+    };
+    const { record, replayed: repeated } = await idempotency.start(principal, key, bodyText, start, (id) => findRun(id, principal));
     const replayHeaders: Record<string, string> = repeated ? { 'idempotent-replayed': 'true' } : {};
     const runLinks = links(record.id, principal);
     if (streaming) {

@@ -73,7 +73,13 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
         if (principal === undefined) return refuse(socket, 401, 'authentication required: send "Authorization: Bearer <token>" or ?token=&runId= with a stream token');
       }
       server.handleUpgrade(request, socket, head, (ws) => serveSocket(ws, principal, tokenRun));
-    })().catch(() => socket.destroy());
+    })().catch((error: unknown) => {
+      // Most likely `authenticate` threw: never drop the socket without a word.
+      const { logger } = context.options;
+      if (logger) logger.error({ event: 'ws.upgrade_failed', path: request.url?.split('?')[0], err: error }, 'a WebSocket upgrade failed (did authenticate throw?); the socket was closed');
+      else console.error('[agentwire] a WebSocket upgrade failed (did authenticate throw?); the socket was closed:', error);
+      socket.destroy();
+    });
   };
 
   const serveSocket = (ws: WebSocket, principal: string | undefined, tokenRun: string | undefined) => {

@@ -282,7 +282,10 @@ describe('reliability', () => {
     const careless = await outcome('throwsInFinally', true);
     expect(careless.types.at(-1)).toBe('run.cancelled');
     await waitFor(async () => metric(await scrape(server.url), 'agentwire_agent_cleanup_errors_total') === 1, 'the finally error to be counted');
-    const logged = server.output().split('\n').filter((line) => line.includes('threw in its finally'));
+    // The log line comes through the child's stdout pipe, which may arrive after the scrape's answer.
+    const finallyLines = () => server.output().split('\n').filter((line) => line.includes('threw in its finally'));
+    await waitFor(() => finallyLines().length > 0, 'the finally error to be logged');
+    const logged = finallyLines();
     expect(logged).toHaveLength(1);
     expect(logged[0]).toContain(`run ${careless.id}`);
     expect(server.output()).toContain('cleanup failed in throwsInFinally');

@@ -33,7 +33,7 @@ export { SSE_HEADERS } from './sse-stream.js';
 export type { AgentsInput } from '../runner/agents.js';
 export type { Attachment, RunnerOptions, StartRunRequest } from '../runner/runner.js';
 export { Runner } from '../runner/runner.js';
-export type { FollowOptions, RunRecord, RunRecordStatus, RunStore, StoredEvent } from '../store/store.js';
+export type { CreateRunOptions, FollowOptions, IdempotencyEntry, RunRecord, RunRecordStatus, RunStore, StoreFault, StoreHealth, StoredEvent } from '../store/store.js';
 export { toStoredEvent } from '../store/store.js';
 export type { MemoryStoreOptions } from '../store/memory-store.js';
 export { MemoryStore } from '../store/memory-store.js';

@@ -25,7 +25,7 @@ export const ENTRY_EXPORTS: Readonly<Record<string, readonly string[]>> = {
     'highlightCode', 'isSafeHref', 'renderMarkdown', 'runIndicator', 'runToMarkdown', 'stepToMarkdown', 'summarizeInput',
     'useNow', 'useRun', 'useRunStore', 'useStartRun', 'useStepToggles', 'useStickToBottom',
   ],
-  'agentwire/redis': ['PRODUCER_LOST', 'RedisStore', 'createRedisStore'],
+  'agentwire/redis': ['LOG_LOST', 'PRODUCER_LOST', 'RedisStore', 'createRedisStore'],
 };
 
 /** The entries that need an optional peer dependency installed beside agentwire, and that peer. */

@@ -1,7 +1,10 @@
-// agentwire: the built gateway (dist/) with a bench agent that yields the workload as `data` events.
+// agentwire: the built gateway (dist/) with a bench agent that yields the workload as `data` events,
+// mounted exactly as the README's "Mount it in your app" shows (`createServer(gateway.listener)`,
+// Node's default backlog), so every peer meets the same accept queue.
 // `POST /api/runs` (agent `bench`, Accept: text/event-stream) starts a run and streams it; agent
 // `fanout` waits until `startAt`, so subscribers can attach first. Grace from BENCH_GRACE_MS.
-import { createGateway, listen } from '../../dist/gateway/index.js';
+import { createServer } from 'node:http';
+import { createGateway } from '../../dist/gateway/index.js';
 import { defineAgent } from '../../dist/index.js';
 import { beforeEvent, createEventMaker, finalised, now, port, produced, workloadFrom, announce } from './workload.mjs';
 
@@ -32,5 +35,6 @@ const gateway = createGateway({
   // the defaults (1,000 runs) answer the 1,001st with 429.
   limits: { maxRuns: 100_000, maxStreams: 100_000, maxSubscribersPerRun: 10_000 },
 });
-const listening = await listen(gateway, { port: port(), host: '127.0.0.1' });
-announce(listening.port);
+const server = createServer(gateway.listener);
+server.on('upgrade', gateway.upgrade);
+server.listen(port(), '127.0.0.1', () => announce(server.address().port));

@@ -71,6 +71,8 @@ export const ERROR_CODES = {
   AW_TOOL_ERROR: 500,
   /** The run log's backend (Redis) cannot be reached. */
   AW_STORE_UNAVAILABLE: 503,
+  /** The gateway's memory budget for retained runs (`maxRetainedBytes`) is taken by running runs: no new run starts. */
+  AW_OVERLOADED: 503,
 } as const;
 
 /** A code from the catalog. */

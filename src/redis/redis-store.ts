@@ -16,6 +16,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { AgentwireError } from '../protocol/errors.js';
 import { isTerminalType } from '../protocol/events.js';
+import { reduceAll } from '../reducer/reduce.js';
+import type { RunState } from '../reducer/run-state.js';
 import { type FollowOptions, type RunRecord, type RunStore, type StoreHealth, type StoredEvent } from '../store/store.js';
 import { PRODUCER_LOST } from './closing-events.js';
 import { parseEntry } from './parse-entry.js';
@@ -267,6 +269,15 @@ export class RedisStore implements RunStore {
   async read(runId: string, after: number): Promise<StoredEvent[]> {
     const entries = (await unavailableAs503(this.#redis.call('XRANGE', this.#keys(runId).events, entryId(after + 1), '+'), runId)) as [string, string[]][];
     return this.#withSnapshot(runId, after, entries.map(parseEntry), Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * The run's state, folded from its snapshot and the events after it: Redis keeps no folded state
+   * (the producer may be another process), so this reads and parses the run's stream per call.
+   */
+  async state(runId: string): Promise<RunState | undefined> {
+    if (!(await this.getRun(runId))) return undefined;
+    return reduceAll((await this.read(runId, 0)).map((stored) => stored.event));
   }
 
   /** Resolves when the snapshots of long runs scheduled so far are written (for tests). */

@@ -6,6 +6,7 @@
  * @module
  */
 import type { AgentEvent, EventType } from '../protocol/events.js';
+import type { RunState } from '../reducer/run-state.js';
 
 /** An event as the store keeps it: the object and its JSON, serialised once for every subscriber. */
 export interface StoredEvent {
@@ -121,6 +122,12 @@ export interface RunStore {
   openAppender?(runId: string): (event: StoredEvent) => void;
   /** Optional: the backend's health, shown by `/healthz` (`ok: false` answers 503). */
   health?(): StoreHealth;
+  /**
+   * Optional: the run's state, the fold of all its events ({@link reduceAll} of a `read` from 0),
+   * kept as they are appended so a read costs no parse; `undefined` for an unknown run. The
+   * gateway serves `GET /api/runs/:id` and the resume of its stateful formats from it when present.
+   */
+  state?(runId: string): Promise<RunState | undefined>;
 }
 
 /** What {@link RunStore.health} reports: `ok` and details such as `{ redis: 'up' }`. */

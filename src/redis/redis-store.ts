@@ -275,9 +275,13 @@ export class RedisStore implements RunStore {
    * The run's state, folded from its snapshot and the events after it: Redis keeps no folded state
    * (the producer may be another process), so this reads and parses the run's stream per call.
    */
-  async state(runId: string): Promise<RunState | undefined> {
-    if (!(await this.getRun(runId))) return undefined;
-    return reduceAll((await this.read(runId, 0)).map((stored) => stored.event));
+  async state(runId: string, at?: number): Promise<RunState | undefined> {
+    const record = await this.getRun(runId);
+    if (!record || (at !== undefined && at > record.lastSeq)) return undefined;
+    const events = await this.read(runId, 0);
+    const first = events[0];
+    if (at !== undefined && first?.type === 'run.snapshot' && first.seq > at) return undefined;
+    return reduceAll(events.filter((stored) => at === undefined || stored.seq <= at).map((stored) => stored.event));
   }
 
   /** Resolves when the snapshots of long runs scheduled so far are written (for tests). */

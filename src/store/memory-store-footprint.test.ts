@@ -91,6 +91,24 @@ describe('MemoryStore.state', () => {
     expect(state).toEqual(reduceAll(events.map((stored) => stored.event)));
   });
 
+  it('serves the state at a seq of a long run by parsing at most one checkpoint interval, not the log', async () => {
+    const maxEventsPerRun = 16_000;
+    const store = createStore({ maxEventsPerRun });
+    await store.createRun(record('run_at'));
+    const events: StoredEvent[] = [stamp(1, { type: 'run.started', runId: 'run_at', agent: 'test', input: null })];
+    for (let seq = 2; seq <= 12_000; seq++) events.push(stamp(seq, seq % 4 === 0 ? { type: 'step.started', stepId: `s${seq}`, title: 'S' } : { type: 'step.log', stepId: `s${seq - (seq % 4)}`, text: `l${seq}` }));
+    events.push(stamp(12_001, { type: 'run.finished' }));
+    for (let start = 0; start < events.length; start += 100) store.appendNow('run_at', events.slice(start, start + 100));
+    for (const at of [1, 999, 7_777, 11_999, 12_000]) {
+      const parse = vi.spyOn(JSON, 'parse');
+      const state = await store.state('run_at', at);
+      expect(parse.mock.calls.length, `at ${at}`).toBeLessThanOrEqual(maxEventsPerRun / 16);
+      parse.mockRestore();
+      expect(state, `at ${at}`).toEqual(reduceAll(events.slice(0, at).map((stored) => stored.event)));
+    }
+    expect(await store.state('run_at', 12_002)).toBeUndefined();
+  });
+
   it('keeps the final state when the run ends, for as long as the run is retained', async () => {
     const store = createStore();
     const events = await answer(store, 'run_end', 50, 3);

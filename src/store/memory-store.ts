@@ -162,11 +162,30 @@ export class MemoryStore implements RunStore {
   /**
    * The state of every event of the run, folded as they were appended (nothing is read or parsed):
    * `undefined` for an unknown run. An ended run keeps its final state for as long as it is retained.
+   *
+   * With `at`, the state after the event `at` instead: folded from the newest checkpoint at or before
+   * it (one every 1/16 of the bounds), so at most that many events are parsed; `undefined` when `at`
+   * is beyond the run's last event or before its retained events (a snapshot stands for those).
    */
-  async state(runId: string): Promise<RunState | undefined> {
+  async state(runId: string, at?: number): Promise<RunState | undefined> {
     const log = this.#runs.get(runId);
     if (!log) return undefined;
-    return log.final ?? log.fold?.state ?? INITIAL_STATE;
+    if (at === undefined || at === log.record.lastSeq) return log.final ?? log.fold?.state ?? INITIAL_STATE;
+    if (at > log.record.lastSeq || at < log.evictedSeq) return undefined;
+    const { checkpoints } = log;
+    // The newest checkpoint at or before `at` (they are in seq order), else the snapshot.
+    let low = 0;
+    let high = checkpoints.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((checkpoints[middle] as Checkpoint).seq <= at) low = middle + 1;
+      else high = middle;
+    }
+    const base = checkpoints[low - 1];
+    const from = base?.seq ?? log.evictedSeq;
+    const fold = new RunFold(base?.state ?? (log.snapshot?.event as RunSnapshotEvent | undefined)?.state ?? INITIAL_STATE, this.#stateLimits);
+    for (const stored of this.#readNow(log, from, at - from, Number.POSITIVE_INFINITY)) fold.add(stored.event);
+    return fold.state;
   }
 
   /** Bytes all retained runs take, as `maxRetainedBytes` counts them (for tests and metrics). */
@@ -268,9 +287,9 @@ export class MemoryStore implements RunStore {
     this.#evict(log);
     if (log.record.status !== 'running') {
       // Ended: nothing more is folded or evicted, and a finished run is retained for a while.
+      // The checkpoints stay: `state(runId, at)` folds from them (a short run has none).
       log.final = log.fold?.state;
       log.fold = undefined;
-      log.checkpoints.length = 0;
     }
     this.#retainedBytes += footprint(log) - before;
     if (this.#overBudget()) this.#dropFinished();

@@ -215,6 +215,10 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
         await store.append(record.id, events.slice(6));
         expect(await store.state(record.id)).toEqual(reduceAll(events.map((stored) => stored.event)));
         expect(await store.state('run_unknown_state')).toBeUndefined();
+        for (const at of [1, 5, 11, 12]) {
+          expect(await store.state(record.id, at), `at ${at}`).toEqual(reduceAll(events.slice(0, at).map((stored) => stored.event)));
+        }
+        expect(await store.state(record.id, 13)).toBeUndefined();
       });
     });
 

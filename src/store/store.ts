@@ -123,11 +123,13 @@ export interface RunStore {
   /** Optional: the backend's health, shown by `/healthz` (`ok: false` answers 503). */
   health?(): StoreHealth;
   /**
-   * Optional: the run's state, the fold of all its events ({@link reduceAll} of a `read` from 0),
-   * kept as they are appended so a read costs no parse; `undefined` for an unknown run. The
-   * gateway serves `GET /api/runs/:id` and the resume of its stateful formats from it when present.
+   * Optional: the run's state, the fold of all its events (`reduceAll` of a `read` from 0), or with
+   * `at` of its events up to `at`; `undefined` for an unknown run, or when `at` is past its last
+   * event or before its retained ones. An in-process store keeps it as events are appended, so a
+   * read costs no parse. The gateway serves `GET /api/runs/:id` and the resume of its stateful
+   * formats from it when present.
    */
-  state?(runId: string): Promise<RunState | undefined>;
+  state?(runId: string, at?: number): Promise<RunState | undefined>;
 }
 
 /** What {@link RunStore.health} reports: `ok` and details such as `{ redis: 'up' }`. */

@@ -194,13 +194,17 @@ describe('MemoryStore: a run’s whole footprint stays within maxBytesPerRun', (
 });
 
 describe('MemoryStore: maxRetainedBytes, the budget of all retained runs', () => {
-  it('drops the oldest finished runs first to stay within it, never a running one', async () => {
+  it('drops the oldest finished runs first to make room for a new run, never a running one', async () => {
     const store = createStore({ maxRetainedBytes: 40_000 });
     for (const id of ['run_1', 'run_2', 'run_3']) {
       const events = await answer(store, id, 10, 1000);
       store.appendNow(id, [stamp(events.length + 1, { type: 'run.finished' })]);
     }
     await answer(store, 'run_live', 15, 1000);
+    // A run that just ended stays readable until a new one needs the room.
+    expect(store.retainedBytes).toBeGreaterThan(40_000);
+    expect(await store.getRun('run_1')).toBeDefined();
+    await store.createRun(record('run_new'));
     expect(store.retainedBytes).toBeLessThanOrEqual(40_000);
     expect(await store.getRun('run_1')).toBeUndefined();
     expect(await store.getRun('run_2')).toBeDefined();

@@ -36,10 +36,11 @@ export interface MemoryStoreOptions {
   /** Most runs kept in total; the oldest finished runs go first. @defaultValue 10000 */
   maxRuns?: number;
   /**
-   * Most bytes all retained runs may take in all (each counted as in `maxBytesPerRun`). Past it the
-   * oldest finished runs are dropped first; when running runs alone take it, a new run is refused
-   * with `AW_OVERLOADED` (503) until some end, while running runs go on (each within its own
-   * bound). @defaultValue 268435456 (256 MiB)
+   * Most bytes all retained runs may take in all (each counted as in `maxBytesPerRun`), checked when
+   * a run is created: past it the oldest finished runs are dropped first (a run that just ended
+   * stays readable until a new one needs the room); when running runs alone take it, the new run is
+   * refused with `AW_OVERLOADED` (503) until some end, while running runs go on (each within its
+   * own bound). @defaultValue 268435456 (256 MiB)
    */
   maxRetainedBytes?: number;
 }
@@ -292,7 +293,6 @@ export class MemoryStore implements RunStore {
       log.fold = undefined;
     }
     this.#retainedBytes += footprint(log) - before;
-    if (this.#overBudget()) this.#dropFinished();
     this.#wake(log);
   }
 

@@ -168,6 +168,26 @@ describe('MemoryStore: a run’s whole footprint stays within maxBytesPerRun', (
     expect(snapshot.state.truncated?.logLines).toBe(step?.truncated?.logLines);
   });
 
+  it('a state that alone nears the bound (tool calls are not truncated) is snapshotted once per 1/16 of the bound appended, not per event', async () => {
+    const maxBytesPerRun = 64 * 1024;
+    const store = createStore({ maxBytesPerRun });
+    await store.createRun(record('run_calls'));
+    const events = [stamp(1, { type: 'run.started', runId: 'run_calls', agent: 'test', input: null })];
+    for (let seq = 2; seq <= 400; seq++) events.push(stamp(seq, { type: 'tool.call', callId: `c${seq}`, name: 'fetch', args: 'a'.repeat(1000) }));
+    const stringify = vi.spyOn(JSON, 'stringify');
+    for (const event of events) store.appendNow('run_calls', [event]);
+    const snapshots = stringify.mock.calls.filter(([value]) => (value as { type?: string }).type === 'run.snapshot').length;
+    stringify.mockRestore();
+    const appended = jsonLength(events);
+    expect(snapshots).toBeGreaterThan(0);
+    // At most two per 1/16 appended (an eviction builds again when its snapshot outgrew the room it had).
+    expect(snapshots).toBeLessThanOrEqual(2 * Math.ceil(appended / (maxBytesPerRun / 16)) + 2);
+    // The run keeps its newest events, and goes past its bound by at most 1/16 of it (and one event).
+    const read = await store.read('run_calls', 0);
+    expect(read.at(-1)?.seq).toBe(400);
+    expect(jsonLength(read.slice(1))).toBeLessThanOrEqual(maxBytesPerRun / 16 + 1100);
+  });
+
   it('builds each snapshot once per eviction point: every late reader gets the same one, until the next eviction', async () => {
     const store = createStore({ maxBytesPerRun: 64 * 1024 });
     const events = await answer(store, 'run_shared', 400, 500);

@@ -27,8 +27,9 @@ export interface MemoryStoreOptions {
    * newest 256 events a run's log is packed into one string per batch, so this is about the memory
    * the log takes. The run's state (its snapshot) keeps at most an eighth of it of answer text and
    * an eighth of step log lines, the newest: older ones are dropped and counted in the state's
-   * `truncated`. When the rest of the state alone (tool calls, data, step text) is past the bound,
-   * the retained events give way down to the newest one. @defaultValue 16777216 (16 MiB)
+   * `truncated`. When the rest of the state alone (tool calls, data, step text) nears the bound, the
+   * retained events give way down to 1/16 of the bound (and the newest event is always kept), so
+   * then the run goes past it by that much. @defaultValue 16777216 (16 MiB)
    */
   maxBytesPerRun?: number;
   /** How long a finished run stays readable, in ms. @defaultValue 600000 (10 min) */
@@ -411,10 +412,16 @@ export class MemoryStore implements RunStore {
 
   /** True when the log, with `events` more events of `bytes` more JSON, is over a bound. */
   #overBound(log: RunLog, events: number, bytes: number): boolean {
-    return (
-      log.packed.length + log.recent.length + events > this.#options.maxEventsPerRun ||
-      footprint(log) + bytes > this.#options.maxBytesPerRun
-    );
+    return log.packed.length + log.recent.length + events > this.#options.maxEventsPerRun || this.#overBytes(log, this.#options.maxBytesPerRun, bytes);
+  }
+
+  /**
+   * True when the run, with `bytes` more JSON, is over `bound`, and its retained events hold at least
+   * 1/16 of the byte bound: a snapshot that alone is near the bound (state that is not truncated:
+   * tool calls, data, step text) is built again once per 1/16 appended, not at every append.
+   */
+  #overBytes(log: RunLog, bound: number, bytes: number): boolean {
+    return footprint(log) + bytes > bound && log.packed.jsonLength + log.recentBytes + bytes >= this.#chunkBytes;
   }
 
   #evict(log: RunLog): void {
@@ -431,7 +438,7 @@ export class MemoryStore implements RunStore {
     for (;;) {
       let cut: Checkpoint | undefined;
       // Cut at checkpoints, all before the newest event: the log never loses its tail.
-      while (held() > 1 && (held() > eventTarget || footprint(log) > byteTarget) && log.checkpoints.length > 0) {
+      while (held() > 1 && (held() > eventTarget || this.#overBytes(log, byteTarget, 0)) && log.checkpoints.length > 0) {
         cut = log.checkpoints.shift() as Checkpoint;
         this.#dropThrough(log, cut.seq);
       }

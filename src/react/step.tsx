@@ -106,6 +106,7 @@ function StepBody({ state, step, toggles, onToggle, depth }: { state: RunState; 
           <strong>{step.error.code}</strong> {step.error.message}
         </p>
       ) : null}
+      <NotKept count={step.truncated?.textChars} unit="characters" />
       {step.text ? <Thought text={step.text} /> : null}
       <NotKept count={step.truncated?.logLines} unit="lines" />
       {step.logs.length > 0 ? <Logs lines={step.logs} /> : null}

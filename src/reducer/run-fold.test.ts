@@ -142,7 +142,7 @@ describe('RunFold (the mutable builder)', () => {
 });
 
 describe('RunFold limits', () => {
-  const fold = (bodies: EventBody[], limits: { maxTextChars?: number; maxLogChars?: number }, handOutEvery = 7) => {
+  const fold = (bodies: EventBody[], limits: { maxTextChars?: number; maxStepChars?: number }, handOutEvery = 7) => {
     const builder = new RunFold(initialRunState(), limits);
     stamp(bodies).forEach((event, index) => {
       builder.add(event);
@@ -166,13 +166,13 @@ describe('RunFold limits', () => {
     expect(state.text).toMatch(/^(😀)+$/u);
   });
 
-  it('drops the run’s oldest log lines past maxLogChars, over all steps, and counts them per step and in all', () => {
+  it('drops the run’s oldest log lines past maxStepChars, over all steps, and counts them per step and in all', () => {
     const bodies: EventBody[] = [
       { type: 'step.started', stepId: 'a', title: 'A' },
       { type: 'step.started', stepId: 'b', title: 'B', parentId: 'a' },
     ];
     for (let index = 0; index < 100; index++) bodies.push({ type: 'step.log', stepId: index % 3 === 0 ? 'a' : 'b', text: `line ${String(index).padStart(3, '0')}` });
-    const state = fold(bodies, { maxLogChars: 160 });
+    const state = fold(bodies, { maxStepChars: 160 });
     const a = state.steps.a;
     const b = state.steps.b;
     const kept = [...(a?.logs ?? []), ...(b?.logs ?? [])];
@@ -183,6 +183,43 @@ describe('RunFold limits', () => {
     expect((a?.truncated?.logLines ?? 0) + (a?.logs.length ?? 0)).toBe(34);
     expect((b?.truncated?.logLines ?? 0) + (b?.logs.length ?? 0)).toBe(66);
     expect(state.truncated?.logLines).toBe(100 - kept.length);
+  });
+
+  it('for any mix of log lines and step text, keeps the newest of each step within maxStepChars, and counts exactly what it dropped', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.boolean(), fc.string({ maxLength: 12 })), { maxLength: 200 }),
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 9 }),
+        (items, maxStepChars, handOutEvery) => {
+          const bodies: EventBody[] = ['a', 'b', 'c'].map((stepId) => ({ type: 'step.started', stepId, title: stepId }));
+          const lines: Record<string, string[]> = { a: [], b: [], c: [] };
+          const texts: Record<string, string> = { a: '', b: '', c: '' };
+          for (const [stepId, isText, text] of items) {
+            bodies.push(isText ? { type: 'text.delta', stepId, text } : { type: 'step.log', stepId, text });
+            if (isText) texts[stepId] += text;
+            else lines[stepId]?.push(text);
+          }
+          const state = fold(bodies, { maxStepChars }, handOutEvery);
+          let kept = 0;
+          let droppedLines = 0;
+          for (const stepId of ['a', 'b', 'c']) {
+            const step = state.steps[stepId];
+            const all = lines[stepId] as string[];
+            const whole = texts[stepId] as string;
+            const logLines = step?.truncated?.logLines ?? 0;
+            expect(step?.logs).toEqual(all.slice(logLines));
+            expect(whole.endsWith(step?.text ?? '')).toBe(true);
+            expect((step?.truncated?.textChars ?? 0) + (step?.text.length ?? 0)).toBe(whole.length);
+            kept += (step?.text.length ?? 0) + (step?.logs.join('').length ?? 0);
+            droppedLines += logLines;
+          }
+          expect(kept).toBeLessThanOrEqual(maxStepChars + 1);
+          expect(state.truncated?.logLines ?? 0).toBe(droppedLines);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('without limits never truncates: the same state as reduce, with no truncated field', () => {

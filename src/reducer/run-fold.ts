@@ -6,9 +6,9 @@
  * after a state was handed out, so a handed-out state never changes and shares every part the
  * builder has not touched since. Handing out itself costs one shallow copy of the top object.
  *
- * It can also bound the state it builds ({@link RunFoldLimits}): the oldest answer text and step log
- * lines are dropped, and counted in `truncated`, so a state kept by a server for the life of a run
- * stays within a size whatever the run streams.
+ * It can also bound the state it builds ({@link RunFoldLimits}): the oldest answer text, step text
+ * and step log lines are dropped, and counted in `truncated`, so a state kept by a server for the
+ * life of a run stays within a size whatever the run streams.
  *
  * Browser-safe: no `node:*` import.
  *
@@ -25,10 +25,11 @@ export interface RunFoldLimits {
    */
   maxTextChars?: number;
   /**
-   * Most characters of step log lines kept, over all steps. Past it, the oldest lines of the run are
-   * dropped down to 3/4 of it and counted in `truncated.logLines` (the run's and the step's).
+   * Most characters of step log lines and step text kept, over all steps. Past it, the run's oldest
+   * lines and text are dropped down to 3/4 of it, and counted in the step's `truncated` (`logLines`,
+   * `textChars`) and in the run's `truncated.logLines`.
    */
-  maxLogChars?: number;
+  maxStepChars?: number;
 }
 
 /** See the module comment. */
@@ -41,12 +42,16 @@ export class RunFold {
   /** Parts of the draft created since the last hand-out: edited in place; any other is copied first. */
   readonly #owned = new Set<object>();
   readonly #maxText: number;
-  readonly #maxLog: number;
-  /** Log lines kept, oldest first, from `#logHead` (only with a log bound): their step and length. */
-  #logSteps: string[] = [];
-  #logLengths: number[] = [];
-  #logHead = 0;
-  #logChars = 0;
+  readonly #maxStep: number;
+  /**
+   * What the steps keep, oldest first from `#keptHead` (only with a step bound): per log line or run
+   * of text deltas, its step, its length and whether it is text.
+   */
+  #keptSteps: string[] = [];
+  #keptLengths: number[] = [];
+  #keptTexts: boolean[] = [];
+  #keptHead = 0;
+  #keptChars = 0;
 
   /**
    * @param state the state to fold into (the initial state when none is given); never mutated
@@ -56,8 +61,8 @@ export class RunFold {
     this.#handed = state;
     this.#draft = { ...state };
     this.#maxText = limits.maxTextChars ?? Number.POSITIVE_INFINITY;
-    this.#maxLog = limits.maxLogChars ?? Number.POSITIVE_INFINITY;
-    if (this.#maxLog !== Number.POSITIVE_INFINITY) this.#indexLogs();
+    this.#maxStep = limits.maxStepChars ?? Number.POSITIVE_INFINITY;
+    if (this.#maxStep !== Number.POSITIVE_INFINITY) this.#indexSteps();
   }
 
   /** The state of every event folded so far: the same object until another event changes it. Never mutated afterwards. */
@@ -77,7 +82,7 @@ export class RunFold {
       this.#draft = { ...event.state, lastSeq: event.seq };
       this.#owned.clear();
       this.#dirty = true;
-      if (this.#maxLog !== Number.POSITIVE_INFINITY) this.#indexLogs();
+      if (this.#maxStep !== Number.POSITIVE_INFINITY) this.#indexSteps();
       return;
     }
     if (event.seq <= draft.lastSeq) return;
@@ -127,7 +132,7 @@ export class RunFold {
         if (!step) return;
         step.logs = this.#array(step.logs);
         step.logs.push(event.text);
-        if (this.#maxLog !== Number.POSITIVE_INFINITY) this.#logged(step.id, event.text.length);
+        if (this.#maxStep !== Number.POSITIVE_INFINITY) this.#kept(step.id, event.text.length, false);
         return;
       }
       case 'step.updated': {
@@ -146,7 +151,9 @@ export class RunFold {
       case 'text.delta':
         if (event.stepId !== undefined) {
           const step = this.#step(event.stepId);
-          if (step) step.text += event.text;
+          if (!step) return;
+          step.text += event.text;
+          if (this.#maxStep !== Number.POSITIVE_INFINITY && event.text !== '') this.#kept(step.id, event.text.length, true);
           return;
         }
         draft.text += event.text;
@@ -230,50 +237,93 @@ export class RunFold {
     truncated.textChars += cut;
   }
 
-  /** Records a log line kept, and drops the run's oldest lines down to 3/4 of the bound when it is past it. */
-  #logged(stepId: string, length: number): void {
-    this.#logSteps.push(stepId);
-    this.#logLengths.push(length);
-    this.#logChars += length;
-    if (this.#logChars <= this.#maxLog) return;
-    const target = this.#maxLog - (this.#maxLog >> 2);
-    const dropped = new Map<string, number>();
-    while (this.#logChars > target && this.#logHead < this.#logSteps.length) {
-      const id = this.#logSteps[this.#logHead] as string;
-      this.#logChars -= this.#logLengths[this.#logHead] as number;
-      this.#logHead++;
-      dropped.set(id, (dropped.get(id) ?? 0) + 1);
+  /**
+   * Records a log line (or text, joined to the step's text just before it) kept by a step, and drops
+   * the steps' oldest lines and text down to 3/4 of the bound when they are past it.
+   */
+  #kept(stepId: string, length: number, text: boolean): void {
+    const last = this.#keptSteps.length - 1;
+    if (text && last >= this.#keptHead && this.#keptTexts[last] && this.#keptSteps[last] === stepId) {
+      this.#keptLengths[last] = (this.#keptLengths[last] as number) + length;
+    } else {
+      this.#keptSteps.push(stepId);
+      this.#keptLengths.push(length);
+      this.#keptTexts.push(text);
     }
-    if (this.#logHead > this.#logSteps.length >> 1) {
-      this.#logSteps = this.#logSteps.slice(this.#logHead);
-      this.#logLengths = this.#logLengths.slice(this.#logHead);
-      this.#logHead = 0;
+    this.#keptChars += length;
+    if (this.#keptChars > this.#maxStep) this.#dropOldest(this.#maxStep - (this.#maxStep >> 2));
+  }
+
+  /** Drops the steps' oldest lines and text until they keep at most `target` characters. */
+  #dropOldest(target: number): void {
+    const lines = new Map<string, number>();
+    const chars = new Map<string, number>();
+    while (this.#keptChars > target && this.#keptHead < this.#keptSteps.length) {
+      const head = this.#keptHead;
+      const id = this.#keptSteps[head] as string;
+      const length = this.#keptLengths[head] as number;
+      const over = this.#keptChars - target;
+      if (this.#keptTexts[head] && length > over) {
+        // Text is cut where the bound falls, not dropped whole.
+        this.#keptLengths[head] = length - over;
+        this.#keptChars -= over;
+        chars.set(id, (chars.get(id) ?? 0) + over);
+        break;
+      }
+      this.#keptChars -= length;
+      this.#keptHead++;
+      if (this.#keptTexts[head]) chars.set(id, (chars.get(id) ?? 0) + length);
+      else lines.set(id, (lines.get(id) ?? 0) + 1);
     }
-    let lines = 0;
-    for (const [id, count] of dropped) {
+    if (this.#keptHead > this.#keptSteps.length >> 1) {
+      this.#keptSteps = this.#keptSteps.slice(this.#keptHead);
+      this.#keptLengths = this.#keptLengths.slice(this.#keptHead);
+      this.#keptTexts = this.#keptTexts.slice(this.#keptHead);
+      this.#keptHead = 0;
+    }
+    // A step started again under the same id no longer has what was counted for its first life: clamp.
+    let dropped = 0;
+    for (const [id, count] of lines) {
       const step = this.#step(id);
-      // A step started again under the same id no longer has the lines counted for its first life.
       const drop = step ? Math.min(count, step.logs.length) : 0;
       if (!step || drop === 0) continue;
       step.logs = this.#mine(step.logs.slice(drop));
       this.#truncation(step).logLines += drop;
-      lines += drop;
+      dropped += drop;
     }
-    if (lines > 0) this.#truncation(this.#draft).logLines += lines;
+    if (dropped > 0) this.#truncation(this.#draft).logLines += dropped;
+    for (const [id, count] of chars) {
+      const step = this.#step(id);
+      if (!step) continue;
+      let drop = Math.min(count, step.text.length);
+      const code = step.text.charCodeAt(drop);
+      if (code >= 0xdc00 && code <= 0xdfff) drop++;
+      if (drop === 0) continue;
+      step.text = step.text.slice(drop);
+      this.#truncation(step).textChars += drop;
+    }
   }
 
-  /** Indexes the log lines of the state folded into (the given one, or a snapshot's), oldest step first. */
-  #indexLogs(): void {
-    this.#logSteps = [];
-    this.#logLengths = [];
-    this.#logHead = 0;
-    this.#logChars = 0;
+  /** Indexes what the steps of the state folded into (the given one, or a snapshot's) keep, oldest step first. */
+  #indexSteps(): void {
+    this.#keptSteps = [];
+    this.#keptLengths = [];
+    this.#keptTexts = [];
+    this.#keptHead = 0;
+    this.#keptChars = 0;
     const steps = Object.values(this.#draft.steps).sort((a, b) => a.seq - b.seq);
     for (const step of steps) {
       for (const line of step.logs) {
-        this.#logSteps.push(step.id);
-        this.#logLengths.push(line.length);
-        this.#logChars += line.length;
+        this.#keptSteps.push(step.id);
+        this.#keptLengths.push(line.length);
+        this.#keptTexts.push(false);
+        this.#keptChars += line.length;
+      }
+      if (step.text !== '') {
+        this.#keptSteps.push(step.id);
+        this.#keptLengths.push(step.text.length);
+        this.#keptTexts.push(true);
+        this.#keptChars += step.text.length;
       }
     }
   }

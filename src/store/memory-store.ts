@@ -26,8 +26,8 @@ export interface MemoryStoreOptions {
    * UTF-16 units: about bytes for typical JSON): a replay from 0 sends at most this much. Beyond its
    * newest 256 events a run's log is packed into one string per batch, so this is about the memory
    * the log takes. The run's state (its snapshot) keeps at most an eighth of it of answer text and
-   * an eighth of step log lines, the newest: older ones are dropped and counted in the state's
-   * `truncated`. When the rest of the state alone (tool calls, data, step text) nears the bound, the
+   * an eighth of step log lines and step text, the newest: older ones are dropped and counted in the
+   * state's `truncated`. When the rest of the state alone (tool calls, data) nears the bound, the
    * retained events give way down to 1/16 of the bound (and the newest event is always kept), so
    * then the run goes past it by that much. @defaultValue 16777216 (16 MiB)
    */
@@ -418,7 +418,7 @@ export class MemoryStore implements RunStore {
   /**
    * True when the run, with `bytes` more JSON, is over `bound`, and its retained events hold at least
    * 1/16 of the byte bound: a snapshot that alone is near the bound (state that is not truncated:
-   * tool calls, data, step text) is built again once per 1/16 appended, not at every append.
+   * tool calls, data) is built again once per 1/16 appended, not at every append.
    */
   #overBytes(log: RunLog, bound: number, bytes: number): boolean {
     return footprint(log) + bytes > bound && log.packed.jsonLength + log.recentBytes + bytes >= this.#chunkBytes;

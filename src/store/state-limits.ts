@@ -9,10 +9,10 @@ import type { RunFoldLimits } from '../reducer/run-fold.js';
 
 /**
  * The limits a run's state is folded within, for a `maxBytesPerRun`: an eighth of it for the
- * answer text and an eighth for the step log lines, so the truncatable parts of a snapshot take at
- * most a quarter of the bound and the retained events at least the rest.
+ * answer text and an eighth for the steps' log lines and text, so the truncatable parts of a
+ * snapshot take at most a quarter of the bound and the retained events at least the rest.
  */
 export function stateLimits(maxBytesPerRun: number): Required<RunFoldLimits> {
   const share = Math.max(1, Math.floor(maxBytesPerRun / 8));
-  return { maxTextChars: share, maxLogChars: share };
+  return { maxTextChars: share, maxStepChars: share };
 }

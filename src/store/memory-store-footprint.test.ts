@@ -149,6 +149,19 @@ describe('MemoryStore: a run’s whole footprint stays within maxBytesPerRun', (
     expect(state?.lastSeq).toBe(events.length);
   });
 
+  it('the issue’s figure: after 40 MB of answer with the default bound, a replay from 0 sends at most 16 MiB (it was a 23.6 MiB snapshot)', async () => {
+    const store = createStore();
+    await answer(store, 'run_40mb', 10_000, 4_000);
+    const read = await store.read('run_40mb', 0);
+    expect(read[0]?.type).toBe('run.snapshot');
+    expect(jsonLength(read)).toBeLessThanOrEqual(16 * 1024 * 1024);
+    // The snapshot keeps the newest 2 MiB of answer at most, and says how much more there was.
+    expect(read[0]?.json.length).toBeLessThanOrEqual(2 * 1024 * 1024 + 1024);
+    expect(((read[0] as StoredEvent).event as RunSnapshotEvent).state.truncated?.textChars).toBeGreaterThan(20_000_000);
+    // And the retained events are most of the bound.
+    expect(jsonLength(read.slice(1))).toBeGreaterThan(12 * 1024 * 1024);
+  });
+
   it('bounds step log lines the same way, over all steps', async () => {
     const maxBytesPerRun = 64 * 1024;
     const store = createStore({ maxBytesPerRun });

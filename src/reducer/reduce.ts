@@ -7,6 +7,7 @@
  * @module
  */
 import type { AgentEvent } from '../protocol/events.js';
+import { finishedStatus, newStep, newToolCall } from './new-parts.js';
 import { RunFold } from './run-fold.js';
 import { initialRunState, type RunState, type StepState, type ToolCallState } from './run-state.js';
 
@@ -38,21 +39,7 @@ function apply(state: RunState, event: AgentEvent): RunState {
     case 'run.started':
       return { ...state, runId: event.runId, agent: event.agent, input: event.input, status: 'running', startedAt: event.at };
     case 'step.started': {
-      const step: StepState = {
-        id: event.stepId,
-        parentId: event.parentId,
-        title: event.title,
-        kind: event.kind,
-        status: 'running',
-        startedAt: event.at,
-        endedAt: undefined,
-        logs: [],
-        text: '',
-        childIds: [],
-        toolCallIds: [],
-        error: undefined,
-        seq: event.seq,
-      };
+      const step = newStep(event);
       let steps = { ...state.steps, [step.id]: step };
       let rootStepIds = state.rootStepIds;
       const parent = event.parentId === undefined ? undefined : state.steps[event.parentId];
@@ -67,7 +54,7 @@ function apply(state: RunState, event: AgentEvent): RunState {
     case 'step.finished':
       return updateStep(state, event.stepId, (step) => ({
         ...step,
-        status: event.status === 'complete' ? 'complete' : event.error?.code === 'AW_RUN_CANCELLED' ? 'cancelled' : 'error',
+        status: finishedStatus(event),
         endedAt: event.at,
         error: event.error,
       }));
@@ -77,17 +64,7 @@ function apply(state: RunState, event: AgentEvent): RunState {
       }
       return { ...state, text: state.text + event.text, firstTokenAt: state.firstTokenAt ?? event.at };
     case 'tool.call': {
-      const call: ToolCallState = {
-        id: event.callId,
-        stepId: event.stepId,
-        name: event.name,
-        args: event.args,
-        status: 'running',
-        result: undefined,
-        error: undefined,
-        startedAt: event.at,
-        endedAt: undefined,
-      };
+      const call = newToolCall(event);
       const next = { ...state, toolCalls: { ...state.toolCalls, [call.id]: call } };
       const step = event.stepId === undefined ? undefined : state.steps[event.stepId];
       if (step) return { ...next, steps: { ...state.steps, [step.id]: { ...step, toolCallIds: [...step.toolCallIds, call.id] } } };

@@ -12,6 +12,13 @@ function stamp(bodies: EventBody[], firstSeq = 1): AgentEvent[] {
   return bodies.map((body, index) => ({ ...body, seq: firstSeq + index, at: T0 + (firstSeq + index) * 10 }) as AgentEvent);
 }
 
+/** A fold of these bodies, stamped from seq 1. */
+function folded(bodies: EventBody[]): RunFold {
+  const fold = new RunFold();
+  for (const event of stamp(bodies)) fold.add(event);
+  return fold;
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -85,14 +92,11 @@ describe('RunFold (the mutable builder)', () => {
   });
 
   it('shares what it did not touch since the last hand-out', () => {
-    const fold = new RunFold();
-    for (const event of stamp([
+    const fold = folded([
       { type: 'step.started', stepId: 'a', title: 'A' },
       { type: 'step.started', stepId: 'b', title: 'B' },
       { type: 'step.log', stepId: 'a', text: 'one' },
-    ])) {
-      fold.add(event);
-    }
+    ]);
     const before = fold.state;
     fold.add(stamp([{ type: 'step.log', stepId: 'b', text: 'two' }], 4)[0] as AgentEvent);
     const after = fold.state;
@@ -103,15 +107,11 @@ describe('RunFold (the mutable builder)', () => {
   });
 
   it('treats ids such as __proto__ and constructor as ordinary step ids', () => {
-    const fold = new RunFold();
-    for (const event of stamp([
+    const state = folded([
       { type: 'step.log', stepId: 'constructor', text: 'ghost' },
       { type: 'step.started', stepId: '__proto__', title: 'P' },
       { type: 'step.log', stepId: '__proto__', text: 'kept' },
-    ])) {
-      fold.add(event);
-    }
-    const state = fold.state;
+    ]).state;
     expect(Object.getPrototypeOf(state.steps)).toBe(Object.prototype);
     expect(Object.hasOwn(state.steps, '__proto__')).toBe(true);
     expect(Object.keys(state.steps)).toEqual(['__proto__']);

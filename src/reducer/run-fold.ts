@@ -15,6 +15,7 @@
  * @module
  */
 import type { AgentEvent } from '../protocol/events.js';
+import { finishedStatus, newStep, newToolCall } from './new-parts.js';
 import { initialRunState, type RunState, type StepState, type ToolCallState, type Truncation } from './run-state.js';
 
 /** Bounds of the state a {@link RunFold} builds (none by default). */
@@ -98,21 +99,10 @@ export class RunFold {
         return;
       case 'step.started': {
         const parent = event.parentId === undefined ? undefined : own(draft.steps, event.parentId);
-        const step: StepState = {
-          id: event.stepId,
-          parentId: event.parentId,
-          title: event.title,
-          kind: event.kind,
-          status: 'running',
-          startedAt: event.at,
-          endedAt: undefined,
-          logs: this.#mine([]),
-          text: '',
-          childIds: this.#mine([]),
-          toolCallIds: this.#mine([]),
-          error: undefined,
-          seq: event.seq,
-        };
+        const step = newStep(event);
+        this.#mine(step.logs);
+        this.#mine(step.childIds);
+        this.#mine(step.toolCallIds);
         const steps = this.#steps();
         put(steps, step.id, this.#mine(step));
         if (parent) {
@@ -143,7 +133,7 @@ export class RunFold {
       case 'step.finished': {
         const step = this.#step(event.stepId);
         if (!step) return;
-        step.status = event.status === 'complete' ? 'complete' : event.error?.code === 'AW_RUN_CANCELLED' ? 'cancelled' : 'error';
+        step.status = finishedStatus(event);
         step.endedAt = event.at;
         step.error = event.error;
         return;
@@ -161,17 +151,7 @@ export class RunFold {
         if (draft.text.length > this.#maxText) this.#cutText();
         return;
       case 'tool.call': {
-        const call: ToolCallState = {
-          id: event.callId,
-          stepId: event.stepId,
-          name: event.name,
-          args: event.args,
-          status: 'running',
-          result: undefined,
-          error: undefined,
-          startedAt: event.at,
-          endedAt: undefined,
-        };
+        const call = newToolCall(event);
         put(this.#toolCalls(), call.id, call);
         const step = event.stepId === undefined ? undefined : this.#step(event.stepId);
         if (step) {

@@ -88,6 +88,8 @@ export const ERROR_CODES = {
    * which the stream's own gateway sends (the log has nowhere to keep it); a resume answers 404.
    */
   AW_LOG_LOST: 410,
+  /** The gateway's memory budget for retained runs (`maxRetainedBytes`) is taken by running runs: no new run starts. */
+  AW_OVERLOADED: 503,
 } as const;
 
 /** A code from the catalog. */

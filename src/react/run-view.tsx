@@ -8,6 +8,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { RunSnapshot } from '../client/run-store.js';
 import type { RunState } from '../reducer/run-state.js';
 import { Answer } from './answer.js';
+import { NotKept } from './not-kept.js';
 import { CopyButton } from './copy-button.js';
 import { formatCount, formatDuration } from './format.js';
 import { type StepToggles, useNow, useStepToggles } from './hooks.js';
@@ -71,6 +72,7 @@ export function RunView({ snapshot, onStop, toggles: controlled, onToggle: onCon
       <StatusLine message={state.statusMessage} />
       {state.text !== '' || state.status === 'finished' ? (
         <section className="aw-answer-section" aria-label="Answer">
+          <NotKept count={state.truncated?.textChars} unit="characters" />
           <Answer text={state.text} streaming={streaming} />
           <div className="aw-answer-actions">
             <CopyButton label="Copy answer" text={() => state.text} />

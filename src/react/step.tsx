@@ -9,6 +9,7 @@ import { CopyButton } from './copy-button.js';
 import { formatDuration } from './format.js';
 import { type StepToggles, useNow, useStickToBottom } from './hooks.js';
 import { Chevron, StatusIcon } from './icons.js';
+import { NotKept } from './not-kept.js';
 import { stepToMarkdown } from './run-markdown.js';
 import { ToolCall } from './tool-call.js';
 
@@ -105,7 +106,9 @@ function StepBody({ state, step, toggles, onToggle, depth }: { state: RunState; 
           <strong>{step.error.code}</strong> {step.error.message}
         </p>
       ) : null}
+      <NotKept count={step.truncated?.textChars} unit="characters" />
       {step.text ? <Thought text={step.text} /> : null}
+      <NotKept count={step.truncated?.logLines} unit="lines" />
       {step.logs.length > 0 ? <Logs lines={step.logs} /> : null}
       {step.toolCallIds.map((callId) => {
         const call = state.toolCalls[callId];

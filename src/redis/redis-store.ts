@@ -16,6 +16,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { AgentwireError } from '../protocol/errors.js';
 import { isTerminalType } from '../protocol/events.js';
+import { reduceAll } from '../reducer/reduce.js';
+import type { RunState } from '../reducer/run-state.js';
 import {
   type CreateRunOptions,
   type FollowOptions,
@@ -331,6 +333,19 @@ export class RedisStore implements RunStore {
   async read(runId: string, after: number): Promise<StoredEvent[]> {
     const entries = (await unavailableAs503(this.#redis.call('XRANGE', this.#keys(runId).events, entryId(after + 1), '+'), runId)) as [string, string[]][];
     return this.#withSnapshot(runId, after, entries.map(parseEntry), Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * The run's state, folded from its snapshot and the events after it: Redis keeps no folded state
+   * (the producer may be another process), so this reads and parses the run's stream per call.
+   */
+  async state(runId: string, at?: number): Promise<RunState | undefined> {
+    const record = await this.getRun(runId);
+    if (!record || (at !== undefined && at > record.lastSeq)) return undefined;
+    const events = await this.read(runId, 0);
+    const first = events[0];
+    if (at !== undefined && first?.type === 'run.snapshot' && first.seq > at) return undefined;
+    return reduceAll(events.filter((stored) => at === undefined || stored.seq <= at).map((stored) => stored.event));
   }
 
   /** Resolves when the snapshots of long runs scheduled so far are written (for tests). */

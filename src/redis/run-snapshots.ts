@@ -3,15 +3,19 @@
  * events may be trimmed, the producing process folds them into a snapshot (the reducer's state as
  * of a `seq`), every half cap, from the events still in the stream. The append script never trims
  * past the stored snapshot, so a reader that is behind gets `run.snapshot` and then every later
- * event, as with the memory store.
+ * event, as with the memory store. The snapshot's state is folded within the memory store's default
+ * limits (its oldest answer text and log lines truncated, see `RunState.truncated`), and its event
+ * JSON is spliced from the stored string once per snapshot, not parsed and serialised per reader.
  *
  * @module
  */
 import type { Redis } from 'ioredis';
-import type { AgentEvent, RunSnapshotEvent } from '../protocol/events.js';
-import { reduceAll } from '../reducer/reduce.js';
+import type { AgentEvent } from '../protocol/events.js';
+import { RunFold } from '../reducer/run-fold.js';
 import { type RunState, initialRunState } from '../reducer/run-state.js';
-import { type StoredEvent, toStoredEvent } from '../store/store.js';
+import { JsonEvent } from '../store/json-event.js';
+import { stateLimits } from '../store/state-limits.js';
+import type { StoredEvent } from '../store/store.js';
 import { parseEntry } from './parse-entry.js';
 import type { FaultLog } from './fault-log.js';
 import { type RunKeys, entryId } from './redis-keys.js';
@@ -20,6 +24,12 @@ type SnapshotRedis = Redis & { awSetSnapshot(...args: (string | number)[]): Prom
 
 /** Events read per `XRANGE` while folding. */
 const PAGE = 1000;
+/** A snapshot's state keeps what the memory store's would with its default bound (16 MiB). */
+const LIMITS = stateLimits(16 * 1024 * 1024);
+/** Snapshots whose event is kept built, one per run, the least recently built dropped first. */
+const BUILT = 256;
+/** How a stored snapshot (`JSON.stringify({ seq, state })`) begins. */
+const STORED_HEAD = /^\{"seq":(\d+),"state":/;
 
 /** Writes and reads the snapshots of capped run streams. */
 export class RunSnapshots {
@@ -27,6 +37,8 @@ export class RunSnapshots {
   readonly #every: number;
   /** One checkpoint at a time per run, in order. */
   readonly #pending = new Map<string, Promise<void>>();
+  /** The `run.snapshot` last built per snapshot key, with the stored string it was built from. */
+  readonly #built = new Map<string, { raw: string; event: StoredEvent }>();
 
   readonly #faults: FaultLog;
 
@@ -58,13 +70,21 @@ export class RunSnapshots {
     await Promise.all(this.#pending.values());
   }
 
-  /** The stored snapshot as a `run.snapshot` event, or `undefined`. */
+  /**
+   * The stored snapshot as a `run.snapshot` event, or `undefined`: built once per snapshot (its
+   * JSON spliced from the stored string, parsed only if a reader asks for the object) and shared by
+   * every reader until the next one is stored.
+   */
   async read(keys: RunKeys): Promise<StoredEvent | undefined> {
     const raw = await this.#redis.get(keys.snapshot);
     if (raw === null) return undefined;
-    const { seq, state } = JSON.parse(raw) as { seq: number; state: RunState };
-    const event: RunSnapshotEvent & { seq: number; at: number } = { type: 'run.snapshot', seq, at: Date.now(), state };
-    return toStoredEvent(event as AgentEvent);
+    const built = this.#built.get(keys.snapshot);
+    if (built?.raw === raw) return built.event;
+    const event = snapshotEvent(raw);
+    this.#built.delete(keys.snapshot);
+    this.#built.set(keys.snapshot, { raw, event });
+    if (this.#built.size > BUILT) this.#built.delete(this.#built.keys().next().value as string);
+    return event;
   }
 
   async #checkpoint(keys: RunKeys, target: number): Promise<void> {
@@ -75,9 +95,22 @@ export class RunSnapshots {
       const entries = (await this.#redis.call('XRANGE', keys.events, entryId(seq + 1), entryId(target), 'COUNT', PAGE)) as [string, string[]][];
       if (entries.length === 0) break;
       const events = entries.map((entry) => parseEntry(entry).event);
-      state = reduceAll(events, state);
+      const fold = new RunFold(state, LIMITS);
+      for (const event of events) fold.add(event);
+      state = fold.state;
       seq = (events[events.length - 1] as AgentEvent).seq;
     }
     await this.#redis.awSetSnapshot(keys.meta, keys.snapshot, seq, JSON.stringify({ seq, state }));
   }
+}
+
+/** The `run.snapshot` event of a stored snapshot, its JSON spliced from the stored string. */
+function snapshotEvent(raw: string): StoredEvent {
+  const head = STORED_HEAD.exec(raw);
+  if (!head) {
+    const { seq, state } = JSON.parse(raw) as { seq: number; state: RunState };
+    return new JsonEvent(seq, 'run.snapshot', JSON.stringify({ type: 'run.snapshot', seq, at: Date.now(), state }));
+  }
+  const seq = Number(head[1]);
+  return new JsonEvent(seq, 'run.snapshot', `{"type":"run.snapshot","seq":${seq},"at":${Date.now()},"state":${raw.slice(head[0].length)}`);
 }

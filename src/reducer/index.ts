@@ -3,6 +3,6 @@
  *
  * @module
  */
-export { reduce, reduceAll, RunFold } from './reduce.js';
-export type { RunState, RunStatus, StepState, StepStatus, ToolCallState, ToolCallStatus } from './run-state.js';
+export { reduce, reduceAll, RunFold, type RunFoldLimits } from './reduce.js';
+export type { RunState, RunStatus, StepState, StepStatus, ToolCallState, ToolCallStatus, Truncation } from './run-state.js';
 export { initialRunState } from './run-state.js';

@@ -7,7 +7,11 @@
  * @module
  */
 import type { AgentEvent } from '../protocol/events.js';
+import { finishedStatus, newStep, newToolCall } from './new-parts.js';
+import { RunFold } from './run-fold.js';
 import { initialRunState, type RunState, type StepState, type ToolCallState } from './run-state.js';
+
+export { RunFold, type RunFoldLimits } from './run-fold.js';
 
 /** Folds one event into the state. Returns `state` itself when the event changes nothing. */
 export function reduce(state: RunState, event: AgentEvent): RunState {
@@ -21,7 +25,8 @@ export function reduce(state: RunState, event: AgentEvent): RunState {
 
 /**
  * Folds a list of events into a state (from {@link initialRunState} when none is given). Same
- * result as {@link reduce} one by one, but cheaper for long lists: see {@link RunFold}.
+ * result as {@link reduce} one by one, in O(1) per event (see {@link RunFold}); the given state is
+ * never mutated, and returned itself when no event is new.
  */
 export function reduceAll(events: Iterable<AgentEvent>, state: RunState = initialRunState()): RunState {
   const fold = new RunFold(state);
@@ -29,95 +34,12 @@ export function reduceAll(events: Iterable<AgentEvent>, state: RunState = initia
   return fold.state;
 }
 
-/**
- * {@link reduceAll} one event at a time: for a log that folds its events as they are appended and
- * reads the state only now and then. `lastSeq` is set when the state is read, and a run of answer
- * tokens or `data` values is gathered and applied in one step (they touch only `text`,
- * `firstTokenAt` and `data`, which no other event reads), so a burst of 100 tokens costs one state
- * copy, not 100.
- */
-export class RunFold {
-  #current: RunState;
-  #lastSeq: number;
-  #text = '';
-  #textAt: number | undefined;
-  #data: Record<string, unknown> | undefined;
-
-  /** @param state the state to fold into (the initial state when none is given) */
-  constructor(state: RunState = initialRunState()) {
-    this.#current = state;
-    this.#lastSeq = state.lastSeq;
-  }
-
-  /** Folds one more event in (ignored at or below the `lastSeq` reached, like {@link reduce}). */
-  add(event: AgentEvent): void {
-    if (event.type === 'run.snapshot') {
-      if (event.seq >= this.#lastSeq) {
-        // The snapshot stands for everything gathered so far.
-        this.#text = '';
-        this.#textAt = undefined;
-        this.#data = undefined;
-        this.#current = event.state;
-        this.#lastSeq = event.seq;
-      }
-      return;
-    }
-    if (event.seq <= this.#lastSeq) return;
-    this.#lastSeq = event.seq;
-    if (event.type === 'text.delta' && event.stepId === undefined) {
-      this.#text += event.text;
-      this.#textAt ??= event.at;
-    } else if (event.type === 'data') {
-      this.#data ??= { ...this.#current.data };
-      this.#data[event.name] = event.value;
-    } else {
-      this.#flush();
-      this.#current = apply(this.#current, event);
-    }
-  }
-
-  /** The state of every event folded so far. */
-  get state(): RunState {
-    this.#flush();
-    if (this.#current.lastSeq !== this.#lastSeq) this.#current = { ...this.#current, lastSeq: this.#lastSeq };
-    return this.#current;
-  }
-
-  /** Applies the gathered tokens and `data` values. */
-  #flush(): void {
-    const data = this.#data;
-    if (this.#textAt !== undefined) {
-      const current = this.#current;
-      this.#current = { ...current, text: current.text + this.#text, firstTokenAt: current.firstTokenAt ?? this.#textAt, ...(data && { data }) };
-    } else if (data) {
-      this.#current = { ...this.#current, data };
-    }
-    this.#text = '';
-    this.#textAt = undefined;
-    this.#data = undefined;
-  }
-}
-
 function apply(state: RunState, event: AgentEvent): RunState {
   switch (event.type) {
     case 'run.started':
       return { ...state, runId: event.runId, agent: event.agent, input: event.input, status: 'running', startedAt: event.at };
     case 'step.started': {
-      const step: StepState = {
-        id: event.stepId,
-        parentId: event.parentId,
-        title: event.title,
-        kind: event.kind,
-        status: 'running',
-        startedAt: event.at,
-        endedAt: undefined,
-        logs: [],
-        text: '',
-        childIds: [],
-        toolCallIds: [],
-        error: undefined,
-        seq: event.seq,
-      };
+      const step = newStep(event);
       let steps = { ...state.steps, [step.id]: step };
       let rootStepIds = state.rootStepIds;
       const parent = event.parentId === undefined ? undefined : state.steps[event.parentId];
@@ -132,7 +54,7 @@ function apply(state: RunState, event: AgentEvent): RunState {
     case 'step.finished':
       return updateStep(state, event.stepId, (step) => ({
         ...step,
-        status: event.status === 'complete' ? 'complete' : event.error?.code === 'AW_RUN_CANCELLED' ? 'cancelled' : 'error',
+        status: finishedStatus(event),
         endedAt: event.at,
         error: event.error,
       }));
@@ -142,17 +64,7 @@ function apply(state: RunState, event: AgentEvent): RunState {
       }
       return { ...state, text: state.text + event.text, firstTokenAt: state.firstTokenAt ?? event.at };
     case 'tool.call': {
-      const call: ToolCallState = {
-        id: event.callId,
-        stepId: event.stepId,
-        name: event.name,
-        args: event.args,
-        status: 'running',
-        result: undefined,
-        error: undefined,
-        startedAt: event.at,
-        endedAt: undefined,
-      };
+      const call = newToolCall(event);
       const next = { ...state, toolCalls: { ...state.toolCalls, [call.id]: call } };
       const step = event.stepId === undefined ? undefined : state.steps[event.stepId];
       if (step) return { ...next, steps: { ...state.steps, [step.id]: { ...step, toolCallIds: [...step.toolCallIds, call.id] } } };

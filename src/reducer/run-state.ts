@@ -34,6 +34,22 @@ export interface StepState {
   error: ErrorInfo | undefined;
   /** `seq` of the `step.started` event. */
   seq: number;
+  /**
+   * Present when a server bounded the state (see {@link RunState.truncated}): how many of the
+   * step's oldest characters are not in `text`, and of its oldest lines not in `logs`.
+   */
+  truncated?: Truncation;
+}
+
+/**
+ * What a server left out of a state to keep it within its bound: the oldest characters of the
+ * answer or of a step's text, and the oldest step log lines. What is kept is the newest.
+ */
+export interface Truncation {
+  /** Characters of the oldest answer text (on a step: of its text) not kept. */
+  textChars: number;
+  /** Oldest log lines not kept (on a run: over all its steps). */
+  logLines: number;
 }
 
 /** Where a tool call is in its life. */
@@ -82,6 +98,13 @@ export interface RunState {
   cancelReason: string | undefined;
   /** Epoch ms of the first answer `text.delta`. */
   firstTokenAt: number | undefined;
+  /**
+   * Present only when the server that folded the state bounded it (the gateway keeps a run's whole
+   * footprint within `maxBytesPerRun`): `text` then lacks its first `textChars` characters and the
+   * steps' `logs` lack `logLines` lines in all (each step says how many of its own, and how many
+   * characters of its `text`). A state without it is complete.
+   */
+  truncated?: Truncation;
 }
 
 /** The state before any event. */

@@ -11,6 +11,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AgentEvent, EventBody } from '../protocol/events.js';
+import { reduceAll } from '../reducer/reduce.js';
 import { type RunRecord, type RunStore, type StoredEvent, toStoredEvent } from './store.js';
 import { deferred, within } from '../../test/helpers/wait.js';
 
@@ -201,6 +202,23 @@ export function runStoreContract(name: string, makeStore: () => Promise<RunStore
 
       it('read of an unknown run resolves an empty list instead of throwing', async () => {
         expect(await store.read('run_unknown_read', 0)).toEqual([]);
+      });
+    });
+
+    describe('state (optional)', () => {
+      it('state() is the fold of every event, while running and once ended; undefined for an unknown run', async (context) => {
+        if (!store.state) return context.skip();
+        const record = await createRunningRun();
+        const events = runEvents(record.id, 12);
+        await store.append(record.id, events.slice(0, 6));
+        expect(await store.state(record.id)).toEqual(reduceAll(events.slice(0, 6).map((stored) => stored.event)));
+        await store.append(record.id, events.slice(6));
+        expect(await store.state(record.id)).toEqual(reduceAll(events.map((stored) => stored.event)));
+        expect(await store.state('run_unknown_state')).toBeUndefined();
+        for (const at of [1, 5, 11, 12]) {
+          expect(await store.state(record.id, at), `at ${at}`).toEqual(reduceAll(events.slice(0, at).map((stored) => stored.event)));
+        }
+        expect(await store.state(record.id, 13)).toBeUndefined();
       });
     });
 

@@ -6,6 +6,7 @@
  * @module
  */
 import type { AgentEvent, ErrorInfo, EventType } from '../protocol/events.js';
+import type { RunState } from '../reducer/run-state.js';
 
 /** An event as the store keeps it: the object and its JSON, serialised once for every subscriber. */
 export interface StoredEvent {
@@ -132,6 +133,14 @@ export interface RunStore {
   endRun?(runId: string, error: ErrorInfo): Promise<void>;
   /** Optional: the backend's health, shown by `/healthz` (`ok: false` answers 503). */
   health?(): StoreHealth;
+  /**
+   * Optional: the run's state, the fold of all its events (`reduceAll` of a `read` from 0), or with
+   * `at` of its events up to `at`; `undefined` for an unknown run, or when `at` is past its last
+   * event or before its retained ones. An in-process store keeps it as events are appended, so a
+   * read costs no parse. The gateway serves `GET /api/runs/:id` and the resume of its stateful
+   * formats from it when present.
+   */
+  state?(runId: string, at?: number): Promise<RunState | undefined>;
   /**
    * Optional: calls `listener` with each failure the store handles by itself (retrying with a
    * backoff) and when it clears, so the gateway can log and count them. Returns the unsubscribe.

@@ -6,7 +6,6 @@
  */
 import { AgentwireError } from '../../protocol/errors.js';
 import { parseCursor, parseStartRunBody } from '../../protocol/validate.js';
-import { reduceAll } from '../../reducer/reduce.js';
 import type { RunRecord } from '../../store/store.js';
 import type { GatewayRequest } from '../http-types.js';
 import { readJsonBody } from '../request-body.js';
@@ -15,7 +14,7 @@ import { IdempotencyKeys } from '../idempotency.js';
 import { findOwnedRun, resumeCursor } from '../run-lookup.js';
 import { type RunStreamContext, acquireBeforeStart, runStreamResponse } from '../run-stream-response.js';
 import { SSE_HEADERS } from '../sse-stream.js';
-import { STREAM_FORMATS } from '../stream-formats.js';
+import { runState, STREAM_FORMAT_HEADERS, STREAM_FORMATS } from '../stream-formats.js';
 
 /** What the run routes need. */
 export type RunRoutesContext = RunStreamContext;
@@ -86,7 +85,7 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
       kind: 'json',
       status: 200,
       headers: token ? { 'x-agentwire-stream-token': token } : ({} as Record<string, string>),
-      body: reduceAll((await store.read(record.id, 0)).map((stored) => stored.event)),
+      body: await runState(store, record.id),
     };
   });
 
@@ -105,8 +104,8 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
       // Nothing left to send: 204 tells a native EventSource to stop reconnecting.
       return { kind: 'empty', status: 204 };
     }
+    if (request.method === 'HEAD') return { kind: 'empty', status: 200, headers: { ...SSE_HEADERS, ...STREAM_FORMAT_HEADERS[formatName] } };
     const format = await makeFormat({ store, runId: record.id, after });
-    if (request.method === 'HEAD') return { kind: 'empty', status: 200, headers: { ...SSE_HEADERS, ...format.headers } };
     return runStreamResponse(context, record, request.principal, after, format, {}, formatName);
   }, { streamToken: true });
 

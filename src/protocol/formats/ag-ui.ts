@@ -9,7 +9,7 @@
  * | `run.started` | `RUN_STARTED` (`threadId` = `runId`) |
  * | `step.started` / `step.finished` | `STEP_STARTED` / `STEP_FINISHED`, `stepName` = "Parent › Child"; an error also sends `CUSTOM agentwire.step.error` |
  * | `step.log`, `step.updated`, `status` | `CUSTOM` `agentwire.step.log`, `agentwire.step.updated`, `agentwire.status` |
- * | `text.delta` (answer) | `TEXT_MESSAGE_START` / `_CONTENT` / `_END` (a message closes before any other event) |
+ * | `text.delta` (answer) | `TEXT_MESSAGE_START` / `_CONTENT` / `_END` (a message closes before any other event; its id: run id, `-message-`, the `seq` of its first delta) |
  * | `text.delta` in a step | `REASONING_START`, `REASONING_MESSAGE_START` / `_CONTENT` / `_END`, `REASONING_END` |
  * | `tool.call` | `TOOL_CALL_START`, `TOOL_CALL_ARGS` (the JSON arguments), `TOOL_CALL_END` |
  * | `tool.result` | `TOOL_CALL_RESULT` (content: the result as JSON text, or `error: message`) |
@@ -22,6 +22,7 @@
  * @module
  */
 import type { AgentEvent } from '../events.js';
+import type { RunState, StepState } from '../../reducer/run-state.js';
 
 /** One AG-UI event (the subset agentwire emits), as plain JSON. */
 export type AgUiEvent = { type: string } & Record<string, unknown>;
@@ -37,10 +38,22 @@ export class AgUiEncoder {
   readonly #stepNames = new Map<string, string>();
   readonly #openStepNames = new Set<string>();
   #open: OpenText | undefined;
-  #messages = 0;
 
   constructor(runId: string) {
     this.#runId = runId;
+  }
+
+  /**
+   * An encoder for a stream that resumes where `state` stands (its `lastSeq`), without replaying the
+   * events before: the steps it knows are the state's, named by their current titles, the running
+   * ones open. No message is open: a resumed stream's next text starts a message of its own.
+   * Follow with {@link AgUiEncoder.resume} of the same state.
+   */
+  static fromState(runId: string, state: RunState): AgUiEncoder {
+    const encoder = new AgUiEncoder(runId);
+    const steps = Object.values(state.steps).sort((a, b) => a.seq - b.seq);
+    for (const step of steps) encoder.#name(step.id, step.parentId, step.title, step.status === 'running');
+    return encoder;
   }
 
   /** The AG-UI events for one agentwire event. */
@@ -52,16 +65,9 @@ export class AgUiEncoder {
       case 'run.started':
         out.push({ type: 'RUN_STARTED', threadId: this.#runId, runId: this.#runId });
         break;
-      case 'step.started': {
-        const parent = event.parentId === undefined ? undefined : this.#stepNames.get(event.parentId);
-        let name = parent === undefined ? event.title : `${parent} › ${event.title}`;
-        // Names must be unique among open steps.
-        if (this.#openStepNames.has(name)) name = `${name} (${event.stepId})`;
-        this.#stepNames.set(event.stepId, name);
-        this.#openStepNames.add(name);
-        out.push({ type: 'STEP_STARTED', stepName: name });
+      case 'step.started':
+        out.push({ type: 'STEP_STARTED', stepName: this.#name(event.stepId, event.parentId, event.title, true) });
         break;
-      }
       case 'step.finished': {
         const name = this.#stepNames.get(event.stepId) ?? event.stepId;
         if (event.status === 'error') out.push(custom('agentwire.step.error', { stepId: event.stepId, stepName: name, error: event.error }));
@@ -79,7 +85,7 @@ export class AgUiEncoder {
         if (event.text === '') break;
         const kind = event.stepId === undefined ? 'text' : 'reasoning';
         if (!this.#open) {
-          const messageId = `${this.#runId}-${kind === 'text' ? 'message' : 'reasoning'}-${++this.#messages}`;
+          const messageId = `${this.#runId}-${kind === 'text' ? 'message' : 'reasoning'}-${event.seq}`;
           this.#open = { kind, messageId };
           if (kind === 'text') out.push({ type: 'TEXT_MESSAGE_START', messageId, role: 'assistant' });
           else out.push({ type: 'REASONING_START', messageId }, { type: 'REASONING_MESSAGE_START', messageId, role: 'reasoning' });
@@ -138,6 +144,16 @@ export class AgUiEncoder {
       out.push({ type: 'REASONING_START', messageId: this.#open.messageId }, { type: 'REASONING_MESSAGE_START', messageId: this.#open.messageId, role: 'reasoning' });
     }
     return out;
+  }
+
+  /** Names a step by its path ("Parent › Child"), unique among the open steps; `open`: it is one of them. */
+  #name(stepId: string, parentId: StepState['parentId'], title: string, open: boolean): string {
+    const parent = parentId === undefined ? undefined : this.#stepNames.get(parentId);
+    let name = parent === undefined ? title : `${parent} › ${title}`;
+    if (this.#openStepNames.has(name)) name = `${name} (${stepId})`;
+    this.#stepNames.set(stepId, name);
+    if (open) this.#openStepNames.add(name);
+    return name;
   }
 
   #close(out: AgUiEvent[]): void {

@@ -22,6 +22,7 @@
  * @module
  */
 import type { AgentEvent, ErrorInfo } from '../events.js';
+import type { RunState } from '../../reducer/run-state.js';
 
 /** One UI message stream chunk, as plain JSON. */
 export type AiSdkChunk = { type: string } & Record<string, unknown>;
@@ -51,6 +52,23 @@ export class AiSdkEncoder {
 
   constructor(runId: string) {
     this.#runId = runId;
+  }
+
+  /**
+   * An encoder for a stream that resumes where `state` stands (its `lastSeq`), without replaying the
+   * events before: the same encoder the replay would leave (its steps, open reasoning and answer
+   * text part), built from the state.
+   */
+  static fromState(runId: string, state: RunState): AiSdkEncoder {
+    const encoder = new AiSdkEncoder(runId);
+    const running = state.status === 'running' || state.status === 'idle';
+    for (const step of Object.values(state.steps).sort((a, b) => a.seq - b.seq)) {
+      const status = step.status === 'running' ? 'running' : step.status === 'complete' ? 'complete' : 'error';
+      encoder.#steps.set(step.id, { title: step.title, kind: step.kind, parentId: step.parentId, status, logs: [...step.logs], error: step.error });
+      if (running && step.status === 'running' && step.text !== '') encoder.#openReasoning.add(step.id);
+    }
+    if (running && (state.text !== '' || (state.truncated?.textChars ?? 0) > 0)) encoder.#textId = `${runId}-text-${++encoder.#texts}`;
+    return encoder;
   }
 
   /** The chunks for one agentwire event. */

@@ -1,0 +1,359 @@
+/**
+ * {@link RunFold}: the reducer as a mutable builder, for a log that folds every event as it is
+ * appended (the gateway's store) or a long list at once ({@link reduceAll}). Each event costs O(1)
+ * amortised, however many steps, logs or calls the run has: the builder edits its own draft in
+ * place, and copies a part (a step, its logs, the steps record) only the first time it edits it
+ * after a state was handed out, so a handed-out state never changes and shares every part the
+ * builder has not touched since. Handing out itself costs one shallow copy of the top object.
+ *
+ * It can also bound the state it builds ({@link RunFoldLimits}): the oldest answer text, step text
+ * and step log lines are dropped, and counted in `truncated`, so a state kept by a server for the
+ * life of a run stays within a size whatever the run streams.
+ *
+ * Browser-safe: no `node:*` import.
+ *
+ * @module
+ */
+import type { AgentEvent } from '../protocol/events.js';
+import { finishedStatus, newStep, newToolCall } from './new-parts.js';
+import { initialRunState, type RunState, type StepState, type ToolCallState, type Truncation } from './run-state.js';
+
+/** Bounds of the state a {@link RunFold} builds (none by default). */
+export interface RunFoldLimits {
+  /**
+   * Most characters of answer text kept. Past it, the oldest are dropped down to 3/4 of it (so a
+   * long answer is cut once per quarter, not per token) and counted in `truncated.textChars`.
+   */
+  maxTextChars?: number;
+  /**
+   * Most characters of step log lines and step text kept, over all steps. Past it, the run's oldest
+   * lines and text are dropped down to 3/4 of it, and counted in the step's `truncated` (`logLines`,
+   * `textChars`) and in the run's `truncated.logLines`.
+   */
+  maxStepChars?: number;
+}
+
+/** See the module comment. */
+export class RunFold {
+  /** What the next event edits; never handed out (its top object is copied at hand-out). */
+  #draft: RunState;
+  /** The state handed out last (or given), returned again while nothing changed. */
+  #handed: RunState;
+  #dirty = false;
+  /** Parts of the draft created since the last hand-out: edited in place; any other is copied first. */
+  readonly #owned = new Set<object>();
+  readonly #maxText: number;
+  readonly #maxStep: number;
+  /**
+   * What the steps keep, oldest first from `#keptHead` (only with a step bound): per log line or run
+   * of text deltas, its step, its length and whether it is text.
+   */
+  #keptSteps: string[] = [];
+  #keptLengths: number[] = [];
+  #keptTexts: boolean[] = [];
+  #keptHead = 0;
+  #keptChars = 0;
+
+  /**
+   * @param state the state to fold into (the initial state when none is given); never mutated
+   * @param limits bounds of the state built (none when not given)
+   */
+  constructor(state: RunState = initialRunState(), limits: RunFoldLimits = {}) {
+    this.#handed = state;
+    this.#draft = { ...state };
+    this.#maxText = limits.maxTextChars ?? Number.POSITIVE_INFINITY;
+    this.#maxStep = limits.maxStepChars ?? Number.POSITIVE_INFINITY;
+    if (this.#maxStep !== Number.POSITIVE_INFINITY) this.#indexSteps();
+  }
+
+  /** The state of every event folded so far: the same object until another event changes it. Never mutated afterwards. */
+  get state(): RunState {
+    if (!this.#dirty) return this.#handed;
+    this.#handed = { ...this.#draft };
+    this.#owned.clear();
+    this.#dirty = false;
+    return this.#handed;
+  }
+
+  /** Folds one more event in: the same result as {@link reduce}, ignoring events at or below the `lastSeq` reached. */
+  add(event: AgentEvent): void {
+    const draft = this.#draft;
+    if (event.type === 'run.snapshot') {
+      if (event.seq < draft.lastSeq) return;
+      this.#draft = { ...event.state, lastSeq: event.seq };
+      this.#owned.clear();
+      this.#dirty = true;
+      if (this.#maxStep !== Number.POSITIVE_INFINITY) this.#indexSteps();
+      return;
+    }
+    if (event.seq <= draft.lastSeq) return;
+    draft.lastSeq = event.seq;
+    this.#dirty = true;
+    switch (event.type) {
+      case 'run.started':
+        draft.runId = event.runId;
+        draft.agent = event.agent;
+        draft.input = event.input;
+        draft.status = 'running';
+        draft.startedAt = event.at;
+        return;
+      case 'step.started': {
+        const parent = event.parentId === undefined ? undefined : own(draft.steps, event.parentId);
+        const step = newStep(event);
+        this.#mine(step.logs);
+        this.#mine(step.childIds);
+        this.#mine(step.toolCallIds);
+        const steps = this.#steps();
+        put(steps, step.id, this.#mine(step));
+        if (parent) {
+          // The parent as it was before this start (the same step when a step names itself its parent).
+          const edited = parent.id === step.id ? this.#mine({ ...parent }) : (this.#step(parent.id) as StepState);
+          edited.childIds = this.#array(edited.childIds);
+          edited.childIds.push(step.id);
+          put(steps, edited.id, edited);
+        } else {
+          draft.rootStepIds = this.#array(draft.rootStepIds);
+          draft.rootStepIds.push(step.id);
+        }
+        return;
+      }
+      case 'step.log': {
+        const step = this.#step(event.stepId);
+        if (!step) return;
+        step.logs = this.#array(step.logs);
+        step.logs.push(event.text);
+        if (this.#maxStep !== Number.POSITIVE_INFINITY) this.#kept(step.id, event.text.length, false);
+        return;
+      }
+      case 'step.updated': {
+        const step = this.#step(event.stepId);
+        if (step) step.title = event.title;
+        return;
+      }
+      case 'step.finished': {
+        const step = this.#step(event.stepId);
+        if (!step) return;
+        step.status = finishedStatus(event);
+        step.endedAt = event.at;
+        step.error = event.error;
+        return;
+      }
+      case 'text.delta':
+        if (event.stepId !== undefined) {
+          const step = this.#step(event.stepId);
+          if (!step) return;
+          step.text += event.text;
+          if (this.#maxStep !== Number.POSITIVE_INFINITY && event.text !== '') this.#kept(step.id, event.text.length, true);
+          return;
+        }
+        draft.text += event.text;
+        draft.firstTokenAt ??= event.at;
+        if (draft.text.length > this.#maxText) this.#cutText();
+        return;
+      case 'tool.call': {
+        const call = newToolCall(event);
+        put(this.#toolCalls(), call.id, call);
+        const step = event.stepId === undefined ? undefined : this.#step(event.stepId);
+        if (step) {
+          step.toolCallIds = this.#array(step.toolCallIds);
+          step.toolCallIds.push(call.id);
+        } else {
+          draft.rootToolCallIds = this.#array(draft.rootToolCallIds);
+          draft.rootToolCallIds.push(call.id);
+        }
+        return;
+      }
+      case 'tool.result': {
+        const call = own(draft.toolCalls, event.callId);
+        if (!call) return;
+        const status = event.error ? 'error' : 'complete';
+        put(this.#toolCalls(), call.id, { ...call, status, result: event.result, error: event.error, endedAt: event.at });
+        return;
+      }
+      case 'status':
+        draft.statusMessage = event.message;
+        return;
+      case 'data':
+        draft.data = this.#record(draft.data);
+        put(draft.data, event.name, event.value);
+        return;
+      case 'run.finished':
+        this.#endRun(event.at);
+        draft.status = 'finished';
+        draft.output = event.output;
+        draft.usage = event.usage;
+        return;
+      case 'run.failed':
+        this.#endRun(event.at);
+        draft.status = 'failed';
+        draft.error = event.error;
+        return;
+      case 'run.cancelled':
+        this.#endRun(event.at);
+        draft.status = 'cancelled';
+        draft.cancelReason = event.reason;
+        return;
+    }
+  }
+
+  /** Ends the run: clears the status line and marks calls still running as cancelled. */
+  #endRun(at: number): void {
+    const draft = this.#draft;
+    for (const call of Object.values(draft.toolCalls)) {
+      if (call.status === 'running') put(this.#toolCalls(), call.id, { ...call, status: 'cancelled', endedAt: at });
+    }
+    draft.statusMessage = undefined;
+    draft.endedAt = at;
+  }
+
+  /** Drops the oldest answer text down to 3/4 of the bound (never half a surrogate pair). */
+  #cutText(): void {
+    const draft = this.#draft;
+    let cut = draft.text.length - (this.#maxText - (this.#maxText >> 2));
+    const code = draft.text.charCodeAt(cut);
+    if (code >= 0xdc00 && code <= 0xdfff) cut++;
+    draft.text = draft.text.slice(cut);
+    const truncated = this.#truncation(draft);
+    truncated.textChars += cut;
+  }
+
+  /**
+   * Records a log line (or text, joined to the step's text just before it) kept by a step, and drops
+   * the steps' oldest lines and text down to 3/4 of the bound when they are past it.
+   */
+  #kept(stepId: string, length: number, text: boolean): void {
+    const last = this.#keptSteps.length - 1;
+    if (text && last >= this.#keptHead && this.#keptTexts[last] && this.#keptSteps[last] === stepId) {
+      this.#keptLengths[last] = (this.#keptLengths[last] as number) + length;
+    } else {
+      this.#keptSteps.push(stepId);
+      this.#keptLengths.push(length);
+      this.#keptTexts.push(text);
+    }
+    this.#keptChars += length;
+    if (this.#keptChars > this.#maxStep) this.#dropOldest(this.#maxStep - (this.#maxStep >> 2));
+  }
+
+  /** Drops the steps' oldest lines and text until they keep at most `target` characters. */
+  #dropOldest(target: number): void {
+    const lines = new Map<string, number>();
+    const chars = new Map<string, number>();
+    while (this.#keptChars > target && this.#keptHead < this.#keptSteps.length) {
+      const head = this.#keptHead;
+      const id = this.#keptSteps[head] as string;
+      const length = this.#keptLengths[head] as number;
+      const over = this.#keptChars - target;
+      if (this.#keptTexts[head] && length > over) {
+        // Text is cut where the bound falls, not dropped whole.
+        this.#keptLengths[head] = length - over;
+        this.#keptChars -= over;
+        chars.set(id, (chars.get(id) ?? 0) + over);
+        break;
+      }
+      this.#keptChars -= length;
+      this.#keptHead++;
+      if (this.#keptTexts[head]) chars.set(id, (chars.get(id) ?? 0) + length);
+      else lines.set(id, (lines.get(id) ?? 0) + 1);
+    }
+    if (this.#keptHead > this.#keptSteps.length >> 1) {
+      this.#keptSteps = this.#keptSteps.slice(this.#keptHead);
+      this.#keptLengths = this.#keptLengths.slice(this.#keptHead);
+      this.#keptTexts = this.#keptTexts.slice(this.#keptHead);
+      this.#keptHead = 0;
+    }
+    // A step started again under the same id no longer has what was counted for its first life: clamp.
+    let dropped = 0;
+    for (const [id, count] of lines) {
+      const step = this.#step(id);
+      const drop = step ? Math.min(count, step.logs.length) : 0;
+      if (!step || drop === 0) continue;
+      step.logs = this.#mine(step.logs.slice(drop));
+      this.#truncation(step).logLines += drop;
+      dropped += drop;
+    }
+    if (dropped > 0) this.#truncation(this.#draft).logLines += dropped;
+    for (const [id, count] of chars) {
+      const step = this.#step(id);
+      if (!step) continue;
+      let drop = Math.min(count, step.text.length);
+      const code = step.text.charCodeAt(drop);
+      if (code >= 0xdc00 && code <= 0xdfff) drop++;
+      if (drop === 0) continue;
+      step.text = step.text.slice(drop);
+      this.#truncation(step).textChars += drop;
+    }
+  }
+
+  /** Indexes what the steps of the state folded into (the given one, or a snapshot's) keep, oldest step first. */
+  #indexSteps(): void {
+    this.#keptSteps = [];
+    this.#keptLengths = [];
+    this.#keptTexts = [];
+    this.#keptHead = 0;
+    this.#keptChars = 0;
+    const steps = Object.values(this.#draft.steps).sort((a, b) => a.seq - b.seq);
+    for (const step of steps) {
+      for (const line of step.logs) {
+        this.#keptSteps.push(step.id);
+        this.#keptLengths.push(line.length);
+        this.#keptTexts.push(false);
+        this.#keptChars += line.length;
+      }
+      if (step.text !== '') {
+        this.#keptSteps.push(step.id);
+        this.#keptLengths.push(step.text.length);
+        this.#keptTexts.push(true);
+        this.#keptChars += step.text.length;
+      }
+    }
+  }
+
+  /** The `truncated` counts of the (owned) run or step, created on first use. */
+  #truncation(target: { truncated?: Truncation | undefined }): Truncation {
+    if (!target.truncated || !this.#owned.has(target.truncated)) {
+      target.truncated = this.#mine({ textChars: target.truncated?.textChars ?? 0, logLines: target.truncated?.logLines ?? 0 });
+    }
+    return target.truncated;
+  }
+
+  /** The draft's step `id`, owned (copied into an owned steps record on its first edit), or `undefined`. */
+  #step(id: string): StepState | undefined {
+    const step = own(this.#draft.steps, id);
+    if (!step || this.#owned.has(step)) return step;
+    const copy = this.#mine({ ...step });
+    put(this.#steps(), id, copy);
+    return copy;
+  }
+
+  #steps(): Record<string, StepState> {
+    return (this.#draft.steps = this.#record(this.#draft.steps));
+  }
+
+  #toolCalls(): Record<string, ToolCallState> {
+    return (this.#draft.toolCalls = this.#record(this.#draft.toolCalls));
+  }
+
+  #record<T extends object>(value: T): T {
+    return this.#owned.has(value) ? value : this.#mine({ ...value });
+  }
+
+  #array<T>(value: T[]): T[] {
+    return this.#owned.has(value) ? value : this.#mine(value.slice());
+  }
+
+  #mine<T extends object>(value: T): T {
+    this.#owned.add(value);
+    return value;
+  }
+}
+
+/** `record[key]` when it is the record's own (a key such as `constructor` is not a step). */
+function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** Sets an own property, `__proto__` included (an assignment would set the prototype). */
+function put<T>(record: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true });
+  else record[key] = value;
+}

@@ -21,6 +21,7 @@ import type { CoreOptions } from '../core.js';
 import { linkSignals } from '../linked-signal.js';
 import { findOwnedRun } from '../run-lookup.js';
 import type { RunStreamContext } from '../run-stream-response.js';
+import { isWebSocketUpgrade, serveWithoutUpgrade } from '../upgrades.js';
 import { forEachBatch, type StoredEvent } from '../../store/store.js';
 
 /** Largest frame a client may send, in bytes. */
@@ -45,10 +46,15 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
   const active = new Set<Promise<void>>();
 
   const refuse = (socket: Duplex, status: number, message: string) => {
-    socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: `AW_WS_${status}`, message } })}`);
+    socket.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: `AW_WS_${status}`, message } })}`);
   };
 
   const upgrade: UpgradeHandler = (request, socket, head) => {
+    if (!isWebSocketUpgrade(request)) {
+      // `Upgrade: h2c` and the like: not ours to speak, so the request is served as plain HTTP/1.1.
+      if (!serveWithoutUpgrade(request, socket, head)) refuse(socket, 400, `this gateway upgrades only to websocket, not ${JSON.stringify(request.headers.upgrade?.slice(0, 40))}`);
+      return;
+    }
     void (async () => {
       const url = new URL(request.url ?? '/', 'http://gateway.invalid');
       if (url.pathname !== '/api/ws') return refuse(socket, 404, `no WebSocket endpoint at ${url.pathname}; use /api/ws`);

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { AgentwireError, isAgentwireError } from '../../protocol/errors.js';
@@ -56,7 +56,7 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
   const active = new Set<Promise<void>>();
 
   const refuse = (socket: Duplex, status: number, message: string) => {
-    socket.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: `AW_WS_${status}`, message } })}`);
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: `AW_WS_${status}`, message } })}`);
   };
 
   const upgrade: UpgradeHandler = (request, socket, head) => {

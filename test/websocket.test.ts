@@ -200,5 +200,10 @@ describe('WebSocket auth and origin', () => {
     await waitFor(() => viaToken.frames.some((frame) => frame.type === 'error'), 'the refusal');
     expect(viaToken.frames.find((frame) => frame.type === 'error')).toMatchObject({ code: 'AW_FORBIDDEN' });
     viaToken.ws.close();
+    // A tampered token is refused like a missing one: 401, whatever its bytes.
+    const [payload, signature] = streamToken.split('.') as [string, string];
+    for (const tampered of [`${payload}.${'é'.repeat(signature.length)}`, `${streamToken}.extra`, payload]) {
+      await expect(client(server.url, {}, `?runId=${id}&token=${encodeURIComponent(tampered)}`)).rejects.toThrow('HTTP 401');
+    }
   }, 20_000);
 });

@@ -57,7 +57,7 @@ export async function listen(gateway: Gateway, options: ListenOptions = {}): Pro
   // and are not cut by it (the stream adapter also clears the socket's idle timeout). Idle keep-alive
   // connections outlive the clients' and proxies' own idle timeouts (undici 4 s, load balancers 60 s),
   // so the client always closes first and never sends a request into a closing socket.
-  // Only WebSocket upgrades leave the HTTP path (Node ≥ 22.21 / 24.9; older ones, and HTTP/1.1 on
+  // Only WebSocket upgrades leave the HTTP path (Node ≥ 24.9; older versions, and HTTP/1.1 on
   // the TLS server, hand every upgrade to `gateway.upgrade`, which serves the others as plain requests).
   const http1Options = { requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 65_000, shouldUpgradeCallback: isWebSocketUpgrade };
   const server =

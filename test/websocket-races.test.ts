@@ -195,6 +195,9 @@ describe('WebSocket clients that send and do not read', () => {
   it('closes a socket flooding 200,000 bad frames with 1008 after a bounded number of replies, buffering little for it', async () => {
     const { socket, rest } = await openRawWebSocket(server.url);
     const side = await waitFor(() => gatewaySide, 'the gateway side of the socket');
+    const silent = await startRun(server.url, { agent: 'silent', input: null });
+    socket.write(clientFrame(1, JSON.stringify({ type: 'subscribe', runId: silent.id })));
+    await waitFor(async () => (await wsStreamsOpen(server.url)) === 1, 'the subscription');
     const bad = clientFrame(1, 'x');
     const flood = Buffer.alloc(bad.length * 200_000);
     for (let offset = 0; offset < flood.length; offset += bad.length) bad.copy(flood, offset);
@@ -210,6 +213,8 @@ describe('WebSocket clients that send and do not read', () => {
     clearInterval(sampler);
     peak = Math.max(peak, side.writableLength);
     expect(peak).toBeLessThan(256 * 1024);
+    // Closed for its frames: its subscription ends now, before the client completes the closing handshake.
+    await waitFor(async () => (await wsStreamsOpen(server.url)) === 0, 'the subscription to end with the close');
 
     const received: Buffer[] = [rest];
     const close = waitFor(() => serverFrames(Buffer.concat(received)).find((frame) => frame.opcode === 8), 'the close frame');
@@ -218,10 +223,14 @@ describe('WebSocket clients that send and do not read', () => {
     const closeFrame = await close;
     expect(closeFrame.payload.readUInt16BE(0)).toBe(1008);
     expect(closeFrame.payload.subarray(2).toString()).toMatch(/too many bad frames/);
-    const replies = serverFrames(Buffer.concat(received)).filter((frame) => frame.opcode === 1);
-    expect(replies.length).toBeGreaterThan(0);
-    expect(replies.length).toBeLessThanOrEqual(201);
-    expect(JSON.parse(replies[0]?.payload.toString() ?? '{}')).toMatchObject({ type: 'error', code: 'AW_BAD_REQUEST' });
+    const replies = serverFrames(Buffer.concat(received))
+      .filter((frame) => frame.opcode === 1)
+      .map((frame) => JSON.parse(frame.payload.toString()) as Frame);
+    expect(replies[0]).toMatchObject({ type: 'subscribed', runId: silent.id });
+    const errors = replies.filter((reply) => reply.type === 'error');
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.length).toBeLessThanOrEqual(200);
+    expect(new Set(errors.map((reply) => reply.code))).toEqual(new Set(['AW_BAD_REQUEST']));
     // The client completes the closing handshake; the gateway then ends the connection.
     socket.write(clientFrame(8, closeFrame.payload.subarray(0, 2)));
     await waitFor(() => side.destroyed, 'the gateway to end the connection');

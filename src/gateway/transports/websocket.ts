@@ -112,8 +112,13 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
     ws.on('pong', () => {
       alive = true;
     });
+    const abortAll = () => {
+      for (const stop of subscriptions.values()) stop.abort();
+    };
+    /** Closes the socket for what its client sent; its subscriptions end now, not at the closing handshake's end. */
     const closeFor = (reason: string) => {
       closing = true;
+      abortAll();
       ws.close(POLICY_VIOLATION, reason);
     };
     /** Sends a reply; over the high-water mark, stops reading the client's frames until it has reached the socket. */
@@ -220,7 +225,7 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
     ws.on('close', () => {
       clearInterval(heartbeat);
       sockets.delete(ws);
-      for (const stop of subscriptions.values()) stop.abort();
+      abortAll();
     });
     ws.on('error', () => ws.terminate());
   };

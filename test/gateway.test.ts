@@ -8,9 +8,21 @@ import { demoAgents } from '../src/demo/demo-agents.js';
 import type { AgentContext, AgentDefinition } from '../src/producer/agent.js';
 import type { AgentEvent } from '../src/protocol/events.js';
 import type { RunState } from '../src/reducer/run-state.js';
+import { seededRandom } from './helpers/chaos-server.js';
 import { ADAPTERS, type TestServer } from './helpers/servers.js';
 import { collectEvents, openSse, range, seqs, startRun } from './helpers/sse-client.js';
 import { deferred, waitFor } from './helpers/wait.js';
+
+/**
+ * The suite's random choices (tick delays, when late subscribers join, their cursors) come from one
+ * seeded generator: the same seed draws the same numbers (set AGENTWIRE_TEST_SEED to replay
+ * another); which test draws which depends on timing, as the runs interleave on a real clock.
+ */
+const SEED = Number(process.env.AGENTWIRE_TEST_SEED ?? 18);
+const random = seededRandom(SEED);
+/** Unique keys for the agents' gates and lifecycle records. */
+let keys = 0;
+const nextKey = (prefix: string) => `${prefix}-${++keys}`;
 
 const gates = new Map<string, ReturnType<typeof deferred<void>>>();
 const lifecycle = new Map<string, { aborted: boolean; finallyRan: boolean; abortedAt?: number }>();
@@ -30,7 +42,7 @@ const testAgents: Record<string, (ctx: AgentContext) => AsyncGenerator<unknown, 
   async *ticker(ctx) {
     const { count, delay } = ctx.input as { count: number; delay: number };
     for (let index = 1; index <= count; index++) {
-      if (delay > 0) await ctx.sleep(Math.random() * delay * 2);
+      if (delay > 0) await ctx.sleep(random() * delay * 2);
       yield `t${index} `;
     }
   },
@@ -104,7 +116,7 @@ describe.each(ADAPTERS)('gateway over the %s', (_name, start) => {
   });
 
   it('sends events as they are produced, not when the run ends', async () => {
-    const key = `gate-${Math.random()}`;
+    const key = nextKey('gate');
     const connection = await openSse(`${server.url}/api/runs`, {
       method: 'POST',
       headers: { ...json, accept: 'text/event-stream' },
@@ -129,7 +141,7 @@ describe.each(ADAPTERS)('gateway over the %s', (_name, start) => {
   });
 
   it('sends the headers and retry: at once on a stream with no event pending, and HEAD gets headers only', async () => {
-    const key = `gate-${Math.random()}`;
+    const key = nextKey('gate');
     const { id } = await startRun(server.url, { agent: 'gated', input: key });
     await waitFor(() => gates.get(key), 'the agent to reach its gate');
     const state = (await (await fetch(`${server.url}/api/runs/${id}`)).json()) as RunState;
@@ -193,9 +205,9 @@ describe.each(ADAPTERS)('gateway over the %s', (_name, start) => {
           return { after: 0, events: seen.map((seq) => ({ seq }) as AgentEvent) };
         })();
         const subscribers = range(1, 6).map(async (index) => {
-          await new Promise((resolve) => setTimeout(resolve, index * 25 * Math.random()));
+          await new Promise((resolve) => setTimeout(resolve, index * 25 * random()));
           const state = (await (await fetch(`${server.url}/api/runs/${id}`)).json()) as RunState;
-          const after = Math.floor(Math.random() * (state.lastSeq + 1));
+          const after = Math.floor(random() * (state.lastSeq + 1));
           const { events } = await collectEvents(`${server.url}/api/runs/${id}/events`, { headers: { 'last-event-id': String(after) } });
           return { after, events };
         });
@@ -208,7 +220,7 @@ describe.each(ADAPTERS)('gateway over the %s', (_name, start) => {
           expect(events).toEqual([]);
           continue;
         }
-        expect(seqs(events)).toEqual(range(after + 1, count + 2));
+        expect(seqs(events), `seed ${SEED}, after ${after}`).toEqual(range(after + 1, count + 2));
       }
     }
   });
@@ -224,7 +236,7 @@ describe.each(ADAPTERS)('gateway over the %s', (_name, start) => {
   });
 
   it('aborts the producer signal after the grace period when the client disconnects, and runs its finally', async () => {
-    const key = `forever-${Math.random()}`;
+    const key = nextKey('forever');
     const connection = await openSse(`${server.url}/api/runs`, {
       method: 'POST',
       headers: { ...json, accept: 'text/event-stream' },
@@ -250,7 +262,7 @@ describe.each(ADAPTERS)('gateway over the %s', (_name, start) => {
   });
 
   it('keeps a run going while a reconnecting client comes back within the grace period', async () => {
-    const key = `forever-${Math.random()}`;
+    const key = nextKey('forever');
     const response = await fetch(`${server.url}/api/runs`, { method: 'POST', headers: json, body: JSON.stringify({ agent: 'forever', input: key }) });
     const { id } = (await response.json()) as { id: string };
     const first = await openSse(`${server.url}/api/runs/${id}/events`);
@@ -369,7 +381,7 @@ describe.each(ADAPTERS)('gateway over the %s', (_name, start) => {
     const again = (await (await fetch(`${server.url}/api/runs/${id}/poll?after=42`)).json()) as { events: AgentEvent[]; done: boolean };
     expect(again).toEqual({ events: [], next: 42, done: true });
 
-    const key = `gate-${Math.random()}`;
+    const key = nextKey('gate');
     const gated = await startRun(server.url, { agent: 'gated', input: key });
     await waitFor(() => gates.get(key), 'the agent to reach its gate');
     const waitedFrom = Date.now();

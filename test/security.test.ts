@@ -2,8 +2,10 @@
  * Auth and run ownership, stream tokens for header-less EventSource, CORS, Idempotency-Key and
  * limits, over real HTTP.
  */
+import { createHmac } from 'node:crypto';
 import { EventSource } from 'eventsource';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { StreamTokens } from '../src/gateway/auth.js';
 import type { AgentContext, AgentDefinition } from '../src/producer/agent.js';
 import type { AgentEvent } from '../src/protocol/events.js';
 import { type TestServer, startNodeServer } from './helpers/servers.js';
@@ -12,6 +14,8 @@ import { collectEvents, openSse } from './helpers/sse-client.js';
 import { waitFor } from './helpers/wait.js';
 
 const TOKENS = { alice: 'alice-secret-token', bob: 'bob-secret-token-2' };
+/** The suite's stream-token secret, so a test can sign the tokens an attacker with the secret could. */
+const SECRET = 'stream-token-secret-for-tests';
 const as = (who: keyof typeof TOKENS, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${TOKENS[who]}`, ...extra });
 const json = { 'content-type': 'application/json' };
 
@@ -40,7 +44,7 @@ async function errorCode(response: Response): Promise<string> {
 describe('authentication and ownership', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startNodeServer({ agents, auth: { tokens: TOKENS, streamTokenTtlMs: 2_000 }, graceMs: 'continue' });
+    server = await startNodeServer({ agents, auth: { tokens: TOKENS, streamTokenSecret: SECRET }, graceMs: 'continue' });
   });
   afterAll(async () => {
     await server.close();
@@ -107,10 +111,48 @@ describe('authentication and ownership', () => {
 
   it('refuses an expired stream token', async () => {
     const run = await start('alice');
-    await new Promise((resolve) => setTimeout(resolve, 2_100)); // the token's lifetime in this suite is 2 s
-    const response = await fetch(`${server.url}${run.eventsUrl}`);
+    // Issued by the gateway's own signer, ten minutes ago: its 5-minute lifetime is over.
+    const expired = new StreamTokens(SECRET).issue(run.id, 'alice', Date.now() - 600_000);
+    const response = await fetch(`${server.url}/api/runs/${run.id}/events?token=${expired}`);
     expect(response.status).toBe(401);
     expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(/expired/);
+  });
+
+  it('answers 401, and logs nothing, for every malformed or tampered stream token', async () => {
+    const run = await start('alice');
+    const [payload, signature] = run.streamToken.split('.') as [string, string];
+    const sign = (text: string) => createHmac('sha256', SECRET).update(text).digest('base64url');
+    const signed = (claims: unknown) => {
+      const body = Buffer.from(typeof claims === 'string' ? claims : JSON.stringify(claims)).toString('base64url');
+      return `${body}.${sign(body)}`;
+    };
+    const tokens = {
+      // As many characters as the signature, more bytes: timingSafeEqual must not see unequal lengths.
+      'non-ASCII signature': `${payload}.${'é'.repeat(signature.length)}`,
+      'trailing segment': `${run.streamToken}.extra`,
+      'empty signature': `${payload}.`,
+      'no signature': payload,
+      'signed payload without expiry': signed({ r: run.id, p: 'alice' }),
+      'signed payload with a string expiry': signed({ r: run.id, p: 'alice', e: 'never' }),
+      'signed payload without principal': signed({ r: run.id, e: Date.now() + 60_000 }),
+      'signed non-JSON payload': signed('not json at all'),
+      'signed JSON that is not an object': signed('null'),
+    };
+    const logged = vi.spyOn(console, 'error');
+    try {
+      for (const [what, token] of Object.entries(tokens)) {
+        const response = await fetch(`${server.url}/api/runs/${run.id}/events?token=${encodeURIComponent(token)}`);
+        expect(response.status, what).toBe(401);
+        expect(await errorCode(response), what).toBe('AW_UNAUTHORIZED');
+      }
+      expect(logged).not.toHaveBeenCalled();
+    } finally {
+      logged.mockRestore();
+    }
+    // A well-formed token signed the same way is accepted: the refusals above are about the tokens.
+    const good = await fetch(`${server.url}/api/runs/${run.id}/events?token=${signed({ r: run.id, p: 'alice', e: Date.now() + 60_000 })}`);
+    expect(good.status).toBe(200);
+    await good.body?.cancel();
   });
 
   it('returns the same run for a repeated Idempotency-Key, 409 for the same key with another body, and separates principals', async () => {

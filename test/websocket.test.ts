@@ -31,6 +31,8 @@ const agents = {
   },
 };
 
+const lastSeq = async (url: string, id: string) => ((await (await fetch(`${url}/api/runs/${id}`)).json()) as { lastSeq: number }).lastSeq;
+
 type Frame = { type: string; runId?: string; events?: AgentEvent[]; code?: string; after?: number };
 
 /** A ws client that records frames. */
@@ -85,7 +87,11 @@ describe('WebSocket transport', () => {
     socket.send({ type: 'unsubscribe', runId: run.id });
     await waitFor(async () => metric(await scrape(server.url), 'agentwire_streams_open', 'transport="ws",format="agentwire"') === 0, 'the subscription to end');
     const count = socket.events(run.id).length;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // A clock made of events: another run of five ticks on the same socket, to its end. Frames
+    // arrive in order, so a subscription still live (the run ticks every 3 ms) would show by then.
+    const barrier = await startRun(server.url, { agent: 'ticker', input: 5 });
+    socket.send({ type: 'subscribe', runId: barrier.id });
+    await waitFor(() => socket.ended(barrier.id), 'the other run to end on the same socket');
     expect(socket.events(run.id).length).toBe(count);
     await fetch(`${server.url}/api/runs/${run.id}/cancel`, { method: 'POST' });
     socket.ws.close();
@@ -121,7 +127,7 @@ describe('WebSocket transport', () => {
     }
   });
 
-  it('feeds a socket that stops reading only as fast as it drains', async () => {
+  it('feeds a socket that stops reading only as fast as it drains, while its background run keeps producing', async () => {
     const socket = await client(server.url);
     const run = await startRun(server.url, { agent: 'firehose', input: null });
     // Stop reading at the TCP level: the kernel buffers fill, then the gateway must wait.
@@ -129,11 +135,39 @@ describe('WebSocket transport', () => {
     socket.send({ type: 'subscribe', runId: run.id });
     await waitFor(async () => metric(await scrape(server.url), 'agentwire_slow_consumer_waits_total') >= 1, 'the subscription to wait for the socket');
     const sent = metric(await scrape(server.url), 'agentwire_bytes_sent_total');
-    const state = (await (await fetch(`${server.url}/api/runs/${run.id}`)).json()) as { lastSeq: number };
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    // While stalled, almost nothing more is written to it although the run keeps producing.
+    const stalledAt = await lastSeq(server.url, run.id);
+    // graceMs 'continue': the run does not wait for its watchers. 64 more events are 2 MiB.
+    await waitFor(async () => (await lastSeq(server.url, run.id)) >= stalledAt + 64, 'the run to produce 2 MiB more');
     expect(metric(await scrape(server.url), 'agentwire_bytes_sent_total') - sent).toBeLessThan(1024 * 1024);
-    expect(state.lastSeq).toBeGreaterThan(0);
+    socket.ws.terminate();
+    await fetch(`${server.url}/api/runs/${run.id}/cancel`, { method: 'POST' });
+  });
+});
+
+describe('WebSocket backpressure on a run tied to its watchers', () => {
+  let server: ListeningGateway;
+  beforeAll(async () => {
+    server = await listen(createGateway({ agents, heartbeatMs: 10_000, graceMs: 10_000 }), { port: 0 });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('pauses the run while its only socket stops reading, and resumes it when the socket drains', async () => {
+    const socket = await client(server.url);
+    const run = await startRun(server.url, { agent: 'firehose', input: null });
+    const tcp = (socket.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    tcp.pause();
+    socket.send({ type: 'subscribe', runId: run.id });
+    await waitFor(async () => metric(await scrape(server.url), 'agentwire_slow_consumer_waits_total') >= 1, 'the subscription to wait for the socket');
+    const stalledAt = await lastSeq(server.url, run.id);
+    // A clock made of events: a ticker run to its end (30 ticks, 3 ms apart at least), in which an
+    // unpaused firehose writes hundreds of events.
+    const ticker = await startRun(server.url, { agent: 'ticker', input: 30 });
+    await collectEvents(`${server.url}${ticker.eventsUrl}`);
+    expect((await lastSeq(server.url, run.id)) - stalledAt).toBeLessThanOrEqual(16);
+    tcp.resume();
+    await waitFor(async () => (await lastSeq(server.url, run.id)) >= stalledAt + 64, 'the run to produce again once the socket reads');
     socket.ws.terminate();
     await fetch(`${server.url}/api/runs/${run.id}/cancel`, { method: 'POST' });
   });
@@ -166,5 +200,10 @@ describe('WebSocket auth and origin', () => {
     await waitFor(() => viaToken.frames.some((frame) => frame.type === 'error'), 'the refusal');
     expect(viaToken.frames.find((frame) => frame.type === 'error')).toMatchObject({ code: 'AW_FORBIDDEN' });
     viaToken.ws.close();
+    // A tampered token is refused like a missing one: 401, whatever its bytes.
+    const [payload, signature] = streamToken.split('.') as [string, string];
+    for (const tampered of [`${payload}.${'é'.repeat(signature.length)}`, `${streamToken}.extra`, payload]) {
+      await expect(client(server.url, {}, `?runId=${id}&token=${encodeURIComponent(tampered)}`)).rejects.toThrow('HTTP 401');
+    }
   }, 20_000);
 });

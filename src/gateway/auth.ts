@@ -75,15 +75,19 @@ export class StreamTokens {
 
   /**
    * The principal a token was issued to, when it is authentic, unexpired and for `runId`. Throws
-   * `AW_FORBIDDEN` for an authentic token of another run and `AW_UNAUTHORIZED` otherwise.
+   * `AW_FORBIDDEN` for an authentic token of another run and `AW_UNAUTHORIZED` for anything else:
+   * a malformed, tampered or expired token, or a signed payload that is not the claims `issue` writes.
    */
   verify(token: string, runId: string, now = Date.now()): string {
-    const [payload, signature] = token.split('.');
-    const expected = payload === undefined ? '' : this.#sign(payload);
-    if (!payload || !signature || signature.length !== expected.length || !timingSafeEqual(Buffer.from(signature), Buffer.from(expected))) {
-      throw new AgentwireError('AW_UNAUTHORIZED', 'the stream token is not valid');
-    }
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { r: string; p: string; e: number };
+    const parts = token.split('.');
+    const [payload, signature] = parts;
+    if (parts.length !== 2 || !payload || !signature) throw invalidToken();
+    // Compared as bytes: a signature of as many characters but more bytes (non-ASCII) is simply unequal.
+    const offered = Buffer.from(signature);
+    const expected = Buffer.from(this.#sign(payload));
+    if (offered.length !== expected.length || !timingSafeEqual(offered, expected)) throw invalidToken();
+    const claims = parseClaims(payload);
+    if (!claims) throw invalidToken();
     if (claims.e < now) throw new AgentwireError('AW_UNAUTHORIZED', 'the stream token has expired; get a new one from POST /api/runs/:id/stream-token');
     if (claims.r !== runId) throw new AgentwireError('AW_FORBIDDEN', 'this stream token is for another run');
     return claims.p;
@@ -92,6 +96,33 @@ export class StreamTokens {
   #sign(payload: string): string {
     return createHmac('sha256', this.#secret).update(payload).digest('base64url');
   }
+}
+
+interface StreamTokenClaims {
+  /** The run. */
+  r: string;
+  /** The principal. */
+  p: string;
+  /** Expiry, in ms since the epoch. */
+  e: number;
+}
+
+/** The claims of a (signed) payload, or `undefined` when it is not the JSON object `issue` writes. */
+function parseClaims(payload: string): StreamTokenClaims | undefined {
+  let claims: unknown;
+  try {
+    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof claims !== 'object' || claims === null) return undefined;
+  const { r, p, e } = claims as Partial<Record<keyof StreamTokenClaims, unknown>>;
+  if (typeof r !== 'string' || typeof p !== 'string' || p === '' || typeof e !== 'number' || !Number.isFinite(e)) return undefined;
+  return { r, p, e };
+}
+
+function invalidToken(): AgentwireError {
+  return new AgentwireError('AW_UNAUTHORIZED', 'the stream token is not valid');
 }
 
 /** The `authenticate` to use: the app's, then the bearer tokens; `undefined` when auth is off. */

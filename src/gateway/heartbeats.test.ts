@@ -10,26 +10,24 @@ afterEach(() => {
 });
 
 describe('joinHeartbeats', () => {
-  it('pings each stream once per interval, counted from when it joined, never early and at most a fifth late', () => {
+  it('pings each stream once per interval from when it joined, on the clock tick nearest its due time (within a tenth of the interval)', () => {
+    // Fake timers are the clock: the 1000 ms interval ticks exactly every 200 ms from the first join.
     const start = Date.now();
-    const first: number[] = [];
-    const second: number[] = [];
-    const firstBeat = joinHeartbeats(1000, () => first.push(Date.now() - start));
-    vi.advanceTimersByTime(400);
-    const secondBeat = joinHeartbeats(1000, () => second.push(Date.now() - start));
-    vi.advanceTimersByTime(4600);
-    expect(first).toHaveLength(5);
-    first.forEach((at, index) => {
-      expect(at).toBeGreaterThanOrEqual((index + 1) * 1000 - 100);
-      expect(at).toBeLessThanOrEqual((index + 1) * 1000 + 200);
-    });
-    expect(second).toHaveLength(4);
-    second.forEach((at, index) => {
-      expect(at).toBeGreaterThanOrEqual(400 + (index + 1) * 1000 - 100);
-      expect(at).toBeLessThanOrEqual(400 + (index + 1) * 1000 + 200);
-    });
-    firstBeat.leave();
-    secondBeat.leave();
+    const pings = { atTick: [] as number[], betweenTicksEarly: [] as number[], betweenTicksLate: [] as number[] };
+    const beats = [joinHeartbeats(1000, () => pings.atTick.push(Date.now() - start))];
+    vi.advanceTimersByTime(350);
+    beats.push(joinHeartbeats(1000, () => pings.betweenTicksLate.push(Date.now() - start)));
+    vi.advanceTimersByTime(100);
+    beats.push(joinHeartbeats(1000, () => pings.betweenTicksEarly.push(Date.now() - start)));
+    vi.advanceTimersByTime(5000 - 450);
+    // Joined on a tick: pinged exactly every interval.
+    expect(pings.atTick).toEqual([1000, 2000, 3000, 4000, 5000]);
+    // Joined at 350 (due 1350): the tick at 1400, 50 ms late, then every interval from there.
+    expect(pings.betweenTicksLate).toEqual([1400, 2400, 3400, 4400]);
+    // Joined at 450 (due 1450): the tick at 1400, 50 ms early (half a tick of slack absorbs timer
+    // jitter, so a ping is never a whole tick late), then every interval from there.
+    expect(pings.betweenTicksEarly).toEqual([1400, 2400, 3400, 4400]);
+    for (const beat of beats) beat.leave();
   });
 
   it('never pings a stream after it left', () => {
@@ -51,18 +49,24 @@ describe('joinHeartbeats', () => {
   });
 
   it('starts a new timer when the clock lost its own (fake timers installed, then removed)', async () => {
-    const lost = joinHeartbeats(50, () => {}); // its interval is a fake timer
+    // The fake clock stands 10 s in the past, so once real timers are back the clock's last tick
+    // is long ago, as it is for a timer lost with the fake timers; no waiting needed.
+    vi.useFakeTimers({ now: Date.now() - 10_000 });
+    const lost = joinHeartbeats(50, () => {}); // its interval is a fake timer, never to fire
     vi.useRealTimers();
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    const pinged = new Promise<number>((resolve) => {
-      const started = Date.now();
-      const beat = joinHeartbeats(50, () => {
-        beat.leave();
-        resolve(Date.now() - started);
-      });
-    });
-    const noPing = new Promise<number>((resolve) => setTimeout(() => resolve(Number.POSITIVE_INFINITY), 2000));
-    expect(await Promise.race([pinged, noPing])).toBeLessThan(1000);
+    const started = Date.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const pinged = await Promise.race([
+      new Promise<number>((resolve) => {
+        const beat = joinHeartbeats(50, () => {
+          beat.leave();
+          resolve(Date.now() - started);
+        });
+      }),
+      new Promise<number>((resolve) => (timer = setTimeout(() => resolve(Number.POSITIVE_INFINITY), 2000))),
+    ]);
+    clearTimeout(timer);
+    expect(pinged).toBeLessThan(1000);
     lost.leave();
   });
 

@@ -5,10 +5,11 @@
  *
  * Every stream is pinged once per interval, busy or quiet: a comment line every 15 s costs a busy
  * stream nothing worth counting, and tracking each write's time cost every event a clock read and
- * a store into one more per-stream object. The clock ticks five times per interval and pings the
- * streams that joined about an interval ago or more since their last ping, so each is pinged every
- * interval (within a fifth of it). It stops after a tick that finds no stream, and is `unref`'d so
- * it never keeps a process alive.
+ * a store into one more per-stream object. The clock ticks five times per interval and pings, on
+ * each tick, the streams whose ping is due within half a tick, so each is pinged every interval to
+ * within half a tick (a tenth of the interval), early or late: early by design, so that timer
+ * jitter never makes a ping a whole tick late. It stops after a tick that finds no stream, and is
+ * `unref`'d so it never keeps a process alive.
  *
  * The same ticks watch for stalled streams (a client that reads nothing while its stream waits to
  * write), so the stall timeout costs a stream no timer either: a stall is seen at the first tick

@@ -9,6 +9,7 @@ import { type Server, createServer } from 'node:http';
 import { type Http2SecureServer, type Http2Server, type Http2Session, createSecureServer, createServer as createH2cServer } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { CloseOptions, Gateway } from './create-gateway.js';
+import { isWebSocketUpgrade } from './upgrades.js';
 
 const DEFAULT_BACKLOG = 4096;
 
@@ -56,7 +57,9 @@ export async function listen(gateway: Gateway, options: ListenOptions = {}): Pro
   // and are not cut by it (the stream adapter also clears the socket's idle timeout). Idle keep-alive
   // connections outlive the clients' and proxies' own idle timeouts (undici 4 s, load balancers 60 s),
   // so the client always closes first and never sends a request into a closing socket.
-  const http1Options = { requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 };
+  // Only WebSocket upgrades leave the HTTP path (Node ≥ 24.9; older versions, and HTTP/1.1 on
+  // the TLS server, hand every upgrade to `gateway.upgrade`, which serves the others as plain requests).
+  const http1Options = { requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 65_000, shouldUpgradeCallback: isWebSocketUpgrade };
   const server =
     protocol === 'h2'
       ? createSecureServer({ ...options.tls, allowHTTP1: true, settings: { maxConcurrentStreams: 1000 } }, listener)

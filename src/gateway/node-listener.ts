@@ -49,8 +49,8 @@ async function serve(core: GatewayCore, request: IncomingMessage, response: Serv
   const result = await core.handle(gatewayRequest);
   if (result.kind === 'stream') return pumpStream(request, response, result, gone);
   const headers: Record<string, string> = { ...result.headers };
-  if (result.status === 413 && request.httpVersionMajor === 1) {
-    // A body of a sane declared size is drained (discarded) so the connection, and the 413 on it,
+  if ((result.status === 413 || result.status === 415) && request.httpVersionMajor === 1) {
+    // A refused body of a sane declared size is drained (discarded) so the connection, and the answer on it,
     // survive; closing while the client still sends would reset it and lose the answer. Anything
     // bigger, or of unknown size, closes the connection.
     const declared = Number(request.headers['content-length']);

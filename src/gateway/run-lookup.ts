@@ -32,7 +32,7 @@ export function resumeCursor(request: GatewayRequest): number {
   ];
   for (const [name, raw] of sources) {
     const cursor = parseCursor(raw);
-    if (cursor === null) throw new AgentwireError('AW_BAD_CURSOR', `${name} must be a non-negative integer (an event's seq), got ${JSON.stringify(raw)}`);
+    if (cursor === null) throw new AgentwireError('AW_BAD_CURSOR', `${name} must be a non-negative integer (an event's seq), got ${JSON.stringify(raw && raw.length > 40 ? `${raw.slice(0, 40)}…` : raw)}`);
     if (cursor !== undefined) return cursor;
   }
   return 0;

@@ -7,12 +7,14 @@
  * per frame), `{ "type": "error", "runId"?, "code", "message" }`. A subscription ends by itself
  * after the run's terminal event. Resume by subscribing again with `after` = the last `seq` seen.
  * The server pings every heartbeat interval and drops a socket that has not answered a ping by the
- * next one; a socket whose send buffer is full stops being fed until it drains (memory stays
- * bounded).
+ * next one; a socket whose send buffer is full stops being fed, and its frames stop being read,
+ * until it drains (memory stays bounded). A client sending frames faster than its budget (256 at
+ * once, then 64 a second), or too many that are answered with an `error` (200 at once, then one a
+ * second), is closed with 1008 and a reason saying which.
  *
  * @module
  */
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { AgentwireError, isAgentwireError } from '../../protocol/errors.js';
@@ -21,14 +23,23 @@ import type { CoreOptions } from '../core.js';
 import { linkSignals } from '../linked-signal.js';
 import { findOwnedRun } from '../run-lookup.js';
 import type { RunStreamContext } from '../run-stream-response.js';
+import { isWebSocketUpgrade, serveWithoutUpgrade } from '../upgrades.js';
 import { forEachBatch, type StoredEvent } from '../../store/store.js';
+import { TokenBucket } from './token-bucket.js';
+import { sendWithinHighWater } from './ws-backpressure.js';
 
 /** Largest frame a client may send, in bytes. */
 const MAX_PAYLOAD = 16 * 1024;
-/** Bytes buffered for a socket before its subscriptions wait for it to drain. */
-const HIGH_WATER = 256 * 1024;
-/** Most subscriptions one socket may hold at once. */
+/** Most subscriptions one socket may hold at once, pending ones (still looking up their run) included. */
 const MAX_SUBSCRIPTIONS = 100;
+/** Frames a client may send at once (a reconnect resubscribing everything), then per second. */
+const FRAME_BURST = 2 * MAX_SUBSCRIPTIONS + 56;
+const FRAMES_PER_SECOND = 64;
+/** Frames answered with an `error` a client may send at once (every subscription refused), then per second. */
+const BAD_FRAME_BURST = 2 * MAX_SUBSCRIPTIONS;
+const BAD_FRAMES_PER_SECOND = 1;
+/** The close code for a client over either budget (RFC 6455: policy violation). */
+const POLICY_VIOLATION = 1008;
 
 /** A Node `upgrade` listener: `server.on('upgrade', gateway.upgrade)`. */
 export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -45,10 +56,15 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
   const active = new Set<Promise<void>>();
 
   const refuse = (socket: Duplex, status: number, message: string) => {
-    socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: `AW_WS_${status}`, message } })}`);
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: `AW_WS_${status}`, message } })}`);
   };
 
   const upgrade: UpgradeHandler = (request, socket, head) => {
+    if (!isWebSocketUpgrade(request)) {
+      // `Upgrade: h2c` and the like: not ours to speak, so the request is served as plain HTTP/1.1.
+      if (!serveWithoutUpgrade(request, socket, head)) refuse(socket, 400, `this gateway upgrades only to websocket, not ${JSON.stringify(request.headers.upgrade?.slice(0, 40))}`);
+      return;
+    }
     void (async () => {
       const url = new URL(request.url ?? '/', 'http://gateway.invalid');
       if (url.pathname !== '/api/ws') return refuse(socket, 404, `no WebSocket endpoint at ${url.pathname}; use /api/ws`);
@@ -84,10 +100,17 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
 
   const serveSocket = (ws: WebSocket, principal: string | undefined, tokenRun: string | undefined) => {
     sockets.add(ws);
+    /** Every subscription, from its `subscribe` frame on: a pending one (run lookup) holds its slot too. */
     const subscriptions = new Map<string, AbortController>();
+    const frames = new TokenBucket(FRAME_BURST, FRAMES_PER_SECOND);
+    const badFrames = new TokenBucket(BAD_FRAME_BURST, BAD_FRAMES_PER_SECOND);
+    /** Set once the gateway closes the socket for its frames: what the client still sends is ignored. */
+    let closing = false;
+    /** Replies over the high-water mark still waiting to reach the socket; the client's frames are not read meanwhile. */
+    let repliesWaiting = 0;
     let alive = true;
     /** Subscriptions waiting for the socket to drain, and since when it has not (0: none waits). */
-    let waiting = 0;
+    let draining = 0;
     let stalledSince = 0;
     const heartbeat = setInterval(() => {
       if (stalledSince !== 0 && Date.now() - stalledSince >= context.options.stallTimeoutMs) {
@@ -102,28 +125,58 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
     ws.on('pong', () => {
       alive = true;
     });
-    const send = (message: unknown) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+    const abortAll = () => {
+      for (const stop of subscriptions.values()) stop.abort();
+    };
+    /** Closes the socket for what its client sent; its subscriptions end now, not at the closing handshake's end. */
+    const closeFor = (reason: string) => {
+      closing = true;
+      abortAll();
+      ws.close(POLICY_VIOLATION, reason);
+    };
+    /** Sends a reply; over the high-water mark, stops reading the client's frames until it has reached the socket. */
+    const reply = (message: unknown) => {
+      if (ws.readyState !== ws.OPEN) return;
+      const waiting = sendWithinHighWater(ws, JSON.stringify(message));
+      if (!waiting) return;
+      if (repliesWaiting++ === 0) ws.pause();
+      void waiting.then(() => {
+        if (--repliesWaiting === 0 && ws.readyState === ws.OPEN) ws.resume();
+      });
     };
     const fail = (error: unknown, runId?: string) => {
+      if (closing) return;
+      if (!badFrames.take()) return closeFor(`too many bad frames: at most ${BAD_FRAME_BURST} at once, then ${BAD_FRAMES_PER_SECOND} per second`);
       const known = isAgentwireError(error);
-      send({ type: 'error', ...(runId ? { runId } : {}), code: known ? error.code : 'AW_INTERNAL', message: known ? error.message : 'internal error' });
+      reply({ type: 'error', ...(runId ? { runId } : {}), code: known ? error.code : 'AW_INTERNAL', message: known ? error.message : 'internal error' });
     };
 
     const subscribe = async (runId: string, after: number) => {
       if (subscriptions.has(runId)) throw new AgentwireError('AW_BAD_REQUEST', `already subscribed to ${runId}; unsubscribe first`);
       if (subscriptions.size >= MAX_SUBSCRIPTIONS) throw new AgentwireError('AW_TOO_MANY_STREAMS', `a socket holds at most ${MAX_SUBSCRIPTIONS} subscriptions`);
       if (tokenRun !== undefined && runId !== tokenRun) throw new AgentwireError('AW_FORBIDDEN', 'this stream token is for another run');
-      const record = await findOwnedRun(context, runId, principal);
-      if (after > record.lastSeq) throw new AgentwireError('AW_BAD_CURSOR', `cursor ${after} is beyond the run's last event (${record.lastSeq})`);
-      const release = context.limits.acquire(principal, record.id);
-      const detach = context.runner.attach(record.id);
+      // The slot is taken before the lookup's await, so frames pipelined behind this one see it (a
+      // duplicate, the cap), and an unsubscribe or the socket's close during the lookup aborts it.
       const stop = new AbortController();
       subscriptions.set(runId, stop);
+      try {
+        const record = await findOwnedRun(context, runId, principal);
+        if (stop.signal.aborted || ws.readyState !== ws.OPEN) return;
+        if (after > record.lastSeq) throw new AgentwireError('AW_BAD_CURSOR', `cursor ${after} is beyond the run's last event (${record.lastSeq})`);
+        await stream(record.id, after, stop);
+      } finally {
+        subscriptions.delete(runId);
+      }
+    };
+
+    /** Feeds one subscription until its run ends, it is unsubscribed, the socket closes or the gateway shuts down. */
+    const stream = async (runId: string, after: number, stop: AbortController) => {
+      const release = context.limits.acquire(principal, runId);
+      const detach = context.runner.attach(runId);
       const linked = linkSignals(stop.signal, context.shutdownSignal);
       const { signal } = linked;
       context.metrics?.opened('agentwire', after > 0, 'ws');
-      send({ type: 'subscribed', runId, after });
+      reply({ type: 'subscribed', runId, after });
       try {
         const onBatch = (batch: StoredEvent[]): Promise<void> | undefined => {
           if (signal.aborted) return undefined;
@@ -138,27 +191,21 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
           });
           frame += ']}';
           context.metrics?.wrote(batch.length, frame.length);
-          if (ws.bufferedAmount + frame.length <= HIGH_WATER) {
-            ws.send(frame);
-            return undefined;
-          }
+          const drained = sendWithinHighWater(ws, frame);
+          if (!drained) return undefined;
           // Full: wait until this frame has reached the socket before reading more of the log.
           context.metrics?.waited();
           detach.blocked(true);
-          if (waiting++ === 0) stalledSince = Date.now();
-          return new Promise<void>((resolve) =>
-            ws.send(frame, () => {
-              // A frame reached the socket: it drains, so the stall clock starts again.
-              stalledSince = --waiting === 0 ? 0 : Date.now();
-              detach.blocked(false);
-              resolve();
-            }),
-          );
+          if (draining++ === 0) stalledSince = Date.now();
+          return drained.then(() => {
+            // A frame reached the socket: it drains, so the stall clock starts again.
+            stalledSince = --draining === 0 ? 0 : Date.now();
+            detach.blocked(false);
+          });
         };
-        await forEachBatch(context.store.follow(record.id, after, { signal }), onBatch, signal);
+        await forEachBatch(context.store.follow(runId, after, { signal }), onBatch, signal);
       } finally {
         linked.dispose();
-        subscriptions.delete(runId);
         detach();
         release();
         context.metrics?.closed('agentwire', 'ws');
@@ -166,6 +213,8 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
     };
 
     ws.on('message', (data, isBinary) => {
+      if (closing) return;
+      if (!frames.take()) return closeFor(`too many frames: at most ${FRAME_BURST} at once, then ${FRAMES_PER_SECOND} per second`);
       let message: { type?: unknown; runId?: unknown; after?: unknown };
       try {
         if (isBinary) throw new Error('binary');
@@ -194,7 +243,7 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
     ws.on('close', () => {
       clearInterval(heartbeat);
       sockets.delete(ws);
-      for (const stop of subscriptions.values()) stop.abort();
+      abortAll();
     });
     ws.on('error', () => ws.terminate());
   };

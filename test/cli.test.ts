@@ -143,10 +143,16 @@ describe('agentwire CLI', () => {
     }
   });
 
-  it('requires the --auth-token bearer token and allows --cors-origin', async () => {
-    const server = await startServe(['--auth-token', 'ops:s3cret-token', '--cors-origin', 'http://app.example']);
+  it('requires the --auth-token bearer token, prints a curl line that carries one, and allows --cors-origin', async () => {
+    const server = await startServe(['--auth-token', 'ops:s3cret-token', '--cors-origin', 'http://app.example', '--demo-speed', '0']);
     try {
       expect((await fetch(`${server.url}/api/runs`)).status).toBe(401);
+      // The curl line serve prints, with TOKEN filled in, streams a run (without a token it would get 401).
+      const printed = await waitFor(() => /^ {2}(curl .*)$/m.exec(server.output())?.[1], 'the curl line serve prints');
+      expect(printed).toContain("-H 'authorization: Bearer TOKEN'");
+      const args = [...printed.matchAll(/'([^']*)'|(\S+)/g)].map((match) => match[1] ?? match[2]).slice(1).map((arg) => arg?.replace('Bearer TOKEN', 'Bearer s3cret-token') ?? '');
+      const streamed = await run('curl', ['-s', ...args], { timeoutMs: 30_000 });
+      expect(streamed.stdout).toContain('event: run.finished');
       const ok = await fetch(`${server.url}/api/runs`, { headers: { authorization: 'Bearer s3cret-token', origin: 'http://app.example' } });
       expect(ok.status).toBe(200);
       expect(ok.headers.get('access-control-allow-origin')).toBe('http://app.example');

@@ -1,7 +1,8 @@
 /**
- * The mount and agent snippets of the README and the mount guide, run exactly as printed (only the
- * port is replaced): each serves `/healthz`, streams a run over SSE and answers a WebSocket
- * subscription, and the guide's snippets are the files in `examples/`. Docs and code cannot drift.
+ * The mount and agent snippets of the README and the mount guide, and the client guide's Node
+ * script, run exactly as printed (only the port is replaced): each server serves `/healthz`, streams
+ * a run over SSE and answers a WebSocket subscription, the guide's snippets are the files in
+ * `examples/`, and the script streams and replays a run. Docs and code cannot drift.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { extractSnippet, replacePort } from './helpers/markdown-snippets.js';
 import { freePort } from './helpers/nginx.js';
-import { ROOT, requireBuild, startServe } from './helpers/process.js';
+import { ROOT, requireBuild, run, startServe } from './helpers/process.js';
 import { startRunAt } from './helpers/servers.js';
 import { waitFor, within } from './helpers/wait.js';
 
@@ -152,6 +153,30 @@ describe('the README snippets, as printed', () => {
 
   it('the guide shows the same agent as the README', () => {
     expect(extractSnippet('docs/guide/write-an-agent.md', 'js [my-agents.js]')).toBe(extractSnippet('README.md', 'js [my-agents.js]'));
+  });
+});
+
+describe('the client guide snippet, as printed', () => {
+  it('streams a demo run from a Node script, replays it and reports it ended', async () => {
+    const snippet = extractSnippet('docs/guide/client.md', 'js [client.mjs]');
+    const serve = await startServe(['--demo-speed', '0']);
+    try {
+      const dir = join(WORK_DIR, 'client');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'client.mjs'), replacePort(snippet, 8787, Number(new URL(serve.url).port)));
+      const result = await run(process.execPath, ['client.mjs'], { cwd: dir, timeoutMs: 30_000 });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^You asked: “Hi”\./);
+      // Replayed to the end, as many events as the run had, and already over when cancelled.
+      const [, id, replayed] = /\n(run_\S+): (\d+) events replayed\n/.exec(result.stdout) ?? [];
+      const state = (await (await fetch(`${serve.url}/api/runs/${id}`)).json()) as { status: string; lastSeq: number };
+      expect(state.status).toBe('finished');
+      expect(Number(replayed)).toBe(state.lastSeq);
+      expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('ended');
+    } finally {
+      await serve.stop();
+    }
   });
 });
 

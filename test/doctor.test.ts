@@ -2,8 +2,8 @@
  * `agentwire doctor` passes agentwire (directly and through nginx) and reports the right failures
  * against deliberately broken servers: missing headers, no ids, wildcard CORS with credentials, no
  * heartbeats, an unterminated last event, a batching, compressing proxy; it stops at a URL that is
- * no event stream, does not judge heartbeats without an idle period, and suggests -k for a
- * self-signed certificate.
+ * no event stream (saying to pass --token on a 401), does not judge heartbeats without an idle
+ * period, and suggests -k for a self-signed certificate.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -83,6 +83,10 @@ describe('agentwire doctor', () => {
         response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
         events(true);
         return response.end('id: 7\ndata: cut off');
+      }
+      if (path === '/auth') {
+        response.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
+        return response.end('{"error":{"code":"AW_UNAUTHORIZED","message":"authentication required"}}');
       }
       if (path === '/json') {
         response.writeHead(200, { 'content-type': 'application/json' });
@@ -167,6 +171,14 @@ describe('agentwire doctor', () => {
     const text = await run(process.execPath, [CLI, 'doctor', url()]);
     expect(text.code).toBe(1);
     expect(text.stdout).toMatch(/^FAIL {2}event stream {2}not an event stream: /m);
+  });
+
+  it('on a 401 says to pass --token, or that the token passed was refused', async () => {
+    const without = await doctor(`${brokenUrl}/auth`);
+    expect(without.code).toBe(1);
+    expect(without.findings['event stream']).toMatchObject({ status: 'fail', fix: expect.stringMatching(/^the gateway needs a bearer token: pass --token <token>/) });
+    const refused = await doctor(`${brokenUrl}/auth`, '--token', 'alice:wrong-token');
+    expect(refused.findings['event stream']?.fix).toMatch(/^the token was not accepted: with serve --auth-token alice:TOKEN, pass only TOKEN/);
   });
 
   it('does not judge heartbeats on a short stream with no idle period', async () => {

@@ -1,6 +1,7 @@
 /**
  * What a user gets before the package is on the registry, installed the way the docs say:
- * `npm pack` in the clone, then `npm install ./agentwire-<version>.tgz` in their own project. There
+ * `npm pack` in the clone, then, in a new project (`npm init -y`, `npm pkg set type=module`),
+ * `npm install ./agentwire-<version>.tgz`. There
  * `npx agentwire serve` runs, every export resolves (with its types), and a script starts a
  * gateway and follows a run with the client.
  */
@@ -25,7 +26,13 @@ describe('the packed package', () => {
     expect(packed.code, packed.stderr).toBe(0);
     // The file name the docs print: `npm install ./agentwire-0.1.0.tgz`.
     expect(readdirSync(project)).toEqual([`agentwire-${version}.tgz`]);
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    // A new project as the docs make one: `npm init -y` (which writes "type": "commonjs" on npm 11), then
+    // `npm pkg set type=module`, which the ESM-only package and the docs' import snippets need.
+    for (const args of [['init', '-y'], ['pkg', 'set', 'type=module']]) {
+      const step = await run(npm, args, { cwd: project, timeoutMs: 60_000 });
+      expect(step.code, step.stderr).toBe(0);
+    }
+    expect((JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { type?: string }).type).toBe('module');
     const installed = await run(npm, ['install', '--no-audit', '--no-fund', '--loglevel=error', `./agentwire-${version}.tgz`], { cwd: project, timeoutMs: 240_000 });
     expect(installed.code, installed.stderr).toBe(0);
     // Recorded as a file dependency, so the project's own `npm install` keeps it.

@@ -60,9 +60,15 @@ describe('authentication and ownership', () => {
     const none = await fetch(`${server.url}/api/runs`);
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
-    expect(await errorCode(none)).toBe('AW_UNAUTHORIZED');
-    expect((await fetch(`${server.url}/api/runs`, { headers: { authorization: 'Bearer nope-nope-nope' } })).status).toBe(401);
-    expect((await fetch(`${server.url}/api/agents`, { headers: { authorization: 'Basic abc' } })).status).toBe(401);
+    const noneError = ((await none.json()) as { error: { code: string; message: string } }).error;
+    expect(noneError.code).toBe('AW_UNAUTHORIZED');
+    expect(noneError.message).toMatch(/^authentication required: send "Authorization: Bearer <token>"/);
+    for (const authorization of ['Bearer nope-nope-nope', 'Basic abc']) {
+      const refused = await fetch(`${server.url}/api/agents`, { headers: { authorization } });
+      expect(refused.status, authorization).toBe(401);
+      // A caller that sent credentials is told they were refused, not asked to send some.
+      expect(((await refused.json()) as { error: { message: string } }).error.message, authorization).toMatch(/^the Authorization header was not accepted: check the token/);
+    }
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${server.url}/`)).status).toBe(200);
   });

@@ -1,7 +1,8 @@
 /**
  * `agentwire tail` as a user runs it: against a real gateway process, piped (plain text), with
  * --json, following an existing run, a failing run, Ctrl-C, a reader that goes away (`| head -2`),
- * connection failures with their cause (a closed port, a self-signed certificate, `-k`), and bad usage.
+ * connection failures with their cause (a closed port, a self-signed certificate, `-k`), auth on
+ * (`--token` missing or wrong), and bad usage.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -111,6 +112,23 @@ describe('agentwire tail', () => {
       `agentwire tail: the start request failed before the run id was known (fetch failed: connect ECONNREFUSED 127.0.0.1:${port}); it was not retried (AW_START_INTERRUPTED)\n` +
         '  nothing is listening there: is the gateway running (agentwire serve), on that host and port?\n',
     );
+  });
+
+  it('on a gateway with auth on says to pass --token, or that the token was refused, and streams with the right one', async () => {
+    const guarded = await startServe(['--demo-speed', '0', '--auth-token', 'alice:s3cret-alice']);
+    try {
+      const without = await run(process.execPath, [CLI, 'tail', guarded.url, '--input', 'x'], { env: { ...process.env, AGENTWIRE_TOKEN: '' } });
+      expect(without.code).toBe(1);
+      expect(without.stderr).toMatch(/^agentwire tail: authentication required: .*\(AW_UNAUTHORIZED\)\n {2}the gateway needs a bearer token: pass --token <token>/);
+      const refused = await run(process.execPath, [CLI, 'tail', guarded.url, '--input', 'x', '--token', 'alice:s3cret-alice']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^agentwire tail: the Authorization header was not accepted: .*\n {2}the token was not accepted: with serve --auth-token alice:TOKEN, pass only TOKEN/);
+      const accepted = await run(process.execPath, [CLI, 'tail', guarded.url, '--input', 'x', '--token', 's3cret-alice']);
+      expect(accepted.stderr).toBe('');
+      expect(accepted.code).toBe(0);
+    } finally {
+      await guarded.stop();
+    }
   });
 
   it('names a self-signed certificate, suggests -k, and streams with -k', async () => {

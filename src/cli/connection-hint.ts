@@ -1,6 +1,7 @@
 /**
  * What to do about a failed connection, from the error codes in its cause chain: shared by `tail`
- * and `doctor`, whose users meet the same closed ports and self-signed certificates.
+ * and `doctor`, whose users meet the same closed ports, self-signed certificates and gateways with
+ * auth on.
  *
  * @module
  */
@@ -33,4 +34,14 @@ export function connectionHint(error: unknown): string | undefined {
   if (codes.includes('ENOTFOUND') || codes.includes('EAI_AGAIN')) return 'the host name does not resolve: check the URL';
   if (codes.includes('EPROTO') || codes.includes('ERR_SSL_WRONG_VERSION_NUMBER')) return 'TLS failed: is the server speaking plain http? (try http://)';
   return undefined;
+}
+
+/**
+ * What to do about a `401`: send a token (`--token` on both commands), or, when one was sent, send
+ * the right part of it — `serve --auth-token alice:TOKEN` makes people paste the whole pair.
+ */
+export function credentialsHint(tokenSent: boolean): string {
+  return tokenSent
+    ? 'the token was not accepted: with serve --auth-token alice:TOKEN, pass only TOKEN (the part after the colon)'
+    : 'the gateway needs a bearer token: pass --token <token> (with serve --auth-token alice:TOKEN, it is TOKEN)';
 }

@@ -51,7 +51,13 @@ export class GatewayCore {
         const token = options.streamToken ? request.url.searchParams.get('token') : null;
         if (principal === undefined && token) principal = this.#options.streamTokens.verify(token, params.id ?? '');
         if (principal === undefined) {
-          throw new AgentwireError('AW_UNAUTHORIZED', 'authentication required: send "Authorization: Bearer <token>" (or a stream token in ?token= for an event stream)');
+          // Someone who sent a token needs to hear that it was refused, not to be told to send one.
+          throw new AgentwireError(
+            'AW_UNAUTHORIZED',
+            request.header('authorization')
+              ? 'the Authorization header was not accepted: check the token (send "Authorization: Bearer <token>" with a token this gateway knows)'
+              : 'authentication required: send "Authorization: Bearer <token>" (or a stream token in ?token= for an event stream)',
+          );
         }
       }
       const response = await handler({ ...request, principal }, params);

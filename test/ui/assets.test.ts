@@ -48,6 +48,9 @@ describe('the built viewer', () => {
     // No inline script or style: the CSP would block them.
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
     expect(html).not.toMatch(/<style|style="/);
+    // An icon of its own (a data: image, which the CSP allows), or every browser asks for /favicon.ico and logs a 404.
+    expect(html).toMatch(/<link rel="icon" href="data:image\/svg\+xml,/);
+    expect(page.headers.get('content-security-policy')).toContain("img-src 'self' data:");
     const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((match) => match[1] as string);
     expect(assets.some((path) => path.endsWith('.js'))).toBe(true);
     expect(assets.some((path) => path.endsWith('.css'))).toBe(true);

@@ -85,7 +85,7 @@ export async function doctor(raw: string, flags: DoctorFlags): Promise<Finding[]
     return [{ status: 'fail', check: 'connect', evidence: causeText(error), fix: connectionHint(error) ?? 'check the URL and that the server is listening' }];
   }
   const analysis = analyzeStream(first);
-  const notAStream = checkIsEventStream(first, analysis);
+  const notAStream = checkIsEventStream(first, analysis, headers.authorization !== undefined);
   if (notAStream) return [notAStream];
   const h2 = url.protocol === 'https:' ? await offersHttp2(url, flags.insecure) : undefined;
   const findings: Finding[] = [

@@ -109,10 +109,15 @@ export function registerServeCommand(program: Command): void {
       const names = gateway.runner.agents.list().map((agent) => agent.name);
       const protocol = { http1: '', h2: '  (HTTP/2 + HTTP/1.1 over TLS)', h2c: '  (cleartext HTTP/2)' }[server.protocol];
       console.log(`agentwire listening on ${server.url}  (agents: ${names.join(', ')})${store ? '  (run log: Redis)' : ''}${protocol}`);
-      console.log(`  open ${server.url}/ in a browser, or stream a run:`);
+      // With auth on, the line to copy must carry a token (a placeholder: the real ones stay out of logs).
+      console.log(
+        auth
+          ? `  open ${server.url}/ in a browser and sign in with your token, or stream a run (TOKEN: for --auth-token alice:TOKEN, the part after the colon):`
+          : `  open ${server.url}/ in a browser, or stream a run:`,
+      );
       const curlFlags = server.protocol === 'h2' ? '-N -k' : server.protocol === 'h2c' ? '-N --http2-prior-knowledge' : '-N';
       console.log(
-        `  curl ${curlFlags} -X POST -H 'accept: text/event-stream' -H 'content-type: application/json' -d '{"input":"What is the capital of France?"}' ${server.url}/api/runs`,
+        `  curl ${curlFlags}${auth ? " -H 'authorization: Bearer TOKEN'" : ''} -X POST -H 'accept: text/event-stream' -H 'content-type: application/json' -d '{"input":"What is the capital of France?"}' ${server.url}/api/runs`,
       );
       let stopping = false;
       const stop = (signal: string) => {

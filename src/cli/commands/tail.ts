@@ -17,7 +17,7 @@ import type { AgentEvent } from '../../protocol/events.js';
 import { isTerminalType } from '../../protocol/events.js';
 import { reduce } from '../../reducer/reduce.js';
 import { initialRunState } from '../../reducer/run-state.js';
-import { connectionHint, isCertificateError } from '../connection-hint.js';
+import { connectionHint, credentialsHint, errorCodes, isCertificateError } from '../connection-hint.js';
 import { UsageError } from '../usage-error.js';
 import { createInsecureFetch } from '../tail/insecure-fetch.js';
 import { createPlainPrinter } from '../tail/plain-printer.js';
@@ -112,7 +112,7 @@ async function tail(url: string, flags: TailFlags): Promise<number> {
     outputClosed ??= stop().then(() => controller.abort());
   });
   const report = (error: unknown) => {
-    const hint = connectionHint(error);
+    const hint = connectionHint(error) ?? (errorCodes(error).includes('AW_UNAUTHORIZED') ? credentialsHint(Boolean(token)) : undefined);
     process.stderr.write(`agentwire tail: ${causeText(error)}\n${hint ? `  ${hint}\n` : ''}`);
   };
 

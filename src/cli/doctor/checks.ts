@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { credentialsHint } from '../connection-hint.js';
 import type { Probe } from './probe.js';
 import { type Finding, plural } from './report.js';
 import type { ArrivedEvent, StreamAnalysis } from './stream-analysis.js';
@@ -14,7 +15,7 @@ const ms = (value: number) => `${Math.round(value)} ms`;
  * The finding that ends the audit early when the response is no event stream at all (an error
  * status, a JSON or HTML page): the other checks would only report noise. `undefined` for a stream.
  */
-export function checkIsEventStream(probe: Probe, analysis: StreamAnalysis): Finding | undefined {
+export function checkIsEventStream(probe: Probe, analysis: StreamAnalysis, tokenSent: boolean): Finding | undefined {
   const type = probe.headers['content-type'] ?? '';
   const streamType = type.toLowerCase().startsWith('text/event-stream');
   const ok = probe.status >= 200 && probe.status < 300 && probe.status !== 204;
@@ -31,7 +32,10 @@ export function checkIsEventStream(probe: Probe, analysis: StreamAnalysis): Find
     status: 'fail',
     check: 'event stream',
     evidence: `${evidence.join(', ')} (the other checks were not run)`,
-    fix: "point doctor at the stream: a gateway's URL, …/api/runs/<id>/events, or the endpoint with its method and body (-X POST -d '{…}')",
+    fix:
+      probe.status === 401
+        ? credentialsHint(tokenSent)
+        : "point doctor at the stream: a gateway's URL, …/api/runs/<id>/events, or the endpoint with its method and body (-X POST -d '{…}')",
   };
 }
 

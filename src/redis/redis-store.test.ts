@@ -200,10 +200,15 @@ describe.runIf(enabled)('RedisStore across processes (several stores on one Redi
 
   it('does not close a run whose producer is alive and renewing its lease', async () => {
     const producer = await open({ leaseMs: 300 });
-    await open({ leaseMs: 300 });
+    const survivor = await open({ leaseMs: 300 });
     await producer.createRun(record('alive'));
+    // The lease set by createRun, had it not been renewed, would be expired by then.
+    const unrenewedExpiry = Date.now() + 300;
     await producer.append('alive', [event(1, { type: 'run.started', runId: 'alive', agent: 'a', input: null })]);
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // five lease periods: a reaper would have acted
+    // Two complete passes of the survivor's reaper that looked past that expiry.
+    await waitFor(() => survivor.reaperStats.scannedUpTo > unrenewedExpiry, 'a reaper pass past the unrenewed lease', 10_000);
+    const seen = survivor.reaperStats.scannedUpTo;
+    await waitFor(() => survivor.reaperStats.scannedUpTo > seen, 'a second reaper pass', 10_000);
     expect(await producer.getRun('alive')).toMatchObject({ status: 'running', lastSeq: 1 });
   });
 });

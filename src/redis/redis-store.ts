@@ -239,6 +239,11 @@ export class RedisStore implements RunStore {
     return { runs: this.#follower.size, reads: this.#follower.reads };
   }
 
+  /** Up to when (epoch ms) this process's reaper last looked for runs whose lease expired (for tests). */
+  get reaperStats(): { scannedUpTo: number } {
+    return { scannedUpTo: this.#leases.scannedUpTo };
+  }
+
   async createRun(record: RunRecord, options: CreateRunOptions = {}): Promise<void> {
     const keys = this.#keys(record.id);
     const { owner } = record;

@@ -20,6 +20,8 @@ export interface RunKeys {
   readonly subscribers: string;
   /** String: JSON `{ seq, state }`, the reduced state of events 1…seq (what trimmed events stand for). */
   readonly snapshot: string;
+  /** Hash: seq → JSON `{ seq, state }`, checkpoints of the folded state (see `state-checkpoints.ts`). */
+  readonly state: string;
 }
 
 /** The keys of run `runId` under `prefix`. */
@@ -32,6 +34,7 @@ export function runKeys(prefix: string, runId: string): RunKeys {
     cancel: `${base}:cancel`,
     subscribers: `${base}:subs`,
     snapshot: `${base}:snapshot`,
+    state: `${base}:state`,
   };
 }
 

@@ -343,7 +343,7 @@ export class RedisStore implements RunStore {
     }
     // Stored: this process's own subscribers get the events now, without waiting for the XREAD loop.
     this.#follower.deliver(runId, events);
-    this.#snapshots.afterAppend(runId, this.#keys(runId), (events[0] as StoredEvent).seq - 1, last.seq, terminal);
+    this.#snapshots.afterAppend(runId, this.#keys(runId), (events[0] as StoredEvent).seq - 1, last.seq, terminal, this.#checkpoints.stateOf(runId));
     if (terminal) {
       this.#checkpoints.drop(runId);
       await this.#ended(runId);

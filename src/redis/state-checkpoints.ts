@@ -160,6 +160,11 @@ export class StateCheckpoints {
     return { seq: last.seq, json, eventJson: last.json, keep: [...folding.kept.values()].filter((seq) => seq !== last.seq) };
   }
 
+  /** The state `runId` was folded to, when this process folds it. */
+  stateOf(runId: string): RunState | undefined {
+    return this.#folding.get(runId)?.fold.state;
+  }
+
   /** Forgets the fold of `runId` (it ended, or this process gave it up). */
   drop(runId: string): void {
     this.#folding.delete(runId);

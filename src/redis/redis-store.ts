@@ -5,7 +5,9 @@
  * cannot leave a gap or a duplicate. Live events reach this process's subscribers through one
  * multiplexed `XREAD` loop ({@link StreamFollower}); cancel requests travel over pub/sub (with a
  * key as fallback); the producing process holds a lease per run, and a survivor closes a run whose
- * lease expired with `run.failed` (`producer_lost`).
+ * lease expired with `run.failed` (`producer_lost`). The producer also folds what it appends and
+ * stores checkpoints of the run's state, so a read of the state on any process costs the events
+ * since the newest checkpoint, not the whole log ({@link StateCheckpoints}).
  *
  * Connections per process: three (commands, the blocking follower loop, pub/sub), whatever the
  * number of runs and subscribers.

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { RunFold } from '../reducer/run-fold.js';
 import type { RunState } from '../reducer/run-state.js';
 import { stateLimits } from '../store/state-limits.js';
@@ -112,12 +112,13 @@ export interface StateReadStats {
 
 /** The producer's folds and checkpoint writes, and the reads of the checkpoints, of one store. */
 export class StateCheckpoints {
-  readonly #redis: Redis;
+  readonly #redis: Redis | Cluster;
   readonly #everyEvents: number;
   readonly #folding = new Map<string, Folding>();
   readonly stats: StateReadStats = { calls: 0, roundTrips: 0, parsedEvents: 0, fallbacks: 0 };
 
-  constructor(redis: Redis, everyEvents: number) {
+  /** @param redis the commands connection (a cluster's too: every key of a run is in one slot) */
+  constructor(redis: Redis | Cluster, everyEvents: number) {
     this.#redis = redis;
     this.#everyEvents = everyEvents;
     redis.defineCommand('awSetState', { numberOfKeys: 3, lua: SET_STATE });

@@ -3,10 +3,15 @@
  * the demo pace, user agent modules, heartbeats and a clean shutdown on SIGTERM.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createParser } from 'eventsource-parser';
 import { describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../src/protocol/events.js';
 import { chunk, sseHead, startFakeServer, usageChunk } from './helpers/fake-upstream.js';
+import { metric, scrape } from './helpers/metrics.js';
 import { CLI, ROOT, run, startServe } from './helpers/process.js';
 import { openSse } from './helpers/sse-client.js';
 import { waitFor } from './helpers/wait.js';
@@ -30,6 +35,7 @@ describe('agentwire CLI', () => {
       expect(result.stdout).toContain(flag);
     }
     expect(result.stdout).toMatch(/--redis-lease <ms>[^-]*\(default: 10000\)/);
+    expect(result.stdout).toMatch(/--stall-timeout <ms>[^-]*\(default:\s+45000\)/);
   });
 
   it.each([
@@ -40,6 +46,8 @@ describe('agentwire CLI', () => {
     [['serve', '--port', 'abc'], /--port must be an integer/],
     [['serve', '--demo-speed', '-1'], /demo-speed/],
     [['serve', '--grace', 'soon'], /--grace must be/],
+    [['serve', '--stall-timeout', '0'], /--stall-timeout must be an integer from 1 to 3600000/],
+    [['serve', '--stall-timeout', '45s'], /--stall-timeout must be an integer/],
     [['serve', '--agent-module', 'does-not-exist.js'], /no such file/],
     [['serve', '--agent-module', 'package.json'], /could not import|exports no agents/],
     [['frobnicate'], /unknown command 'frobnicate'/],
@@ -170,6 +178,30 @@ describe('agentwire CLI', () => {
       expect(raw.match(/^: ping$/gm)?.length ?? 0).toBeGreaterThanOrEqual(3);
     } finally {
       await server.stop();
+    }
+  });
+
+  it('drops a subscriber that stops reading after --stall-timeout, long before the 45 s default', async () => {
+    // An agent streaming 64 KiB events: a client that reads nothing fills its socket buffers at once.
+    const dir = mkdtempSync(join(tmpdir(), 'agentwire-stall-'));
+    const module = join(dir, 'chunks.mjs');
+    writeFileSync(module, "export async function* chunks(ctx) { const payload = 'x'.repeat(65536); for (let i = 0; i < 100000; i++) { if (i % 8 === 0) await ctx.sleep(1); yield ctx.data('chunk', payload); } }\n");
+    const server = await startServe(['--agent-module', module, '--stall-timeout', '300', '--heartbeat', '100']);
+    const { hostname, port } = new URL(server.url);
+    const socket = connect(Number(port), hostname);
+    try {
+      socket.pause();
+      socket.on('error', () => {});
+      const body = JSON.stringify({ agent: 'chunks', input: null });
+      const sentAt = performance.now();
+      socket.write(`POST /api/runs HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      const dropped = async () => metric(await scrape(server.url), 'agentwire_subscribers_dropped_total', 'reason="stalled",transport="sse"');
+      await waitFor(async () => (await dropped()) === 1, 'the stalled subscriber to be dropped', 10_000, 20);
+      expect(performance.now() - sentAt).toBeGreaterThanOrEqual(300);
+    } finally {
+      socket.destroy();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -15,4 +15,5 @@
  * @module
  */
 export type { RedisStoreOptions } from './redis-store.js';
+export type { StateReadStats } from './state-checkpoints.js';
 export { LOG_LOST, PRODUCER_LOST, RedisStore, createRedisStore } from './redis-store.js';

@@ -12,6 +12,8 @@ export interface RunKeys {
   readonly meta: string;
   /** Stream of events; entry id `0-<seq>`, one field `j` holding the event's JSON. */
   readonly events: string;
+  /** Hash: seq → JSON `{ seq, state }`, checkpoints of the folded state (see `state-checkpoints.ts`). */
+  readonly state: string;
   /** String with a TTL: the id of the gateway producing the run, renewed while it lives. */
   readonly lease: string;
   /** String with a TTL: a pending cancel request's reason (the fallback of the pub/sub message). */
@@ -28,6 +30,7 @@ export function runKeys(prefix: string, runId: string): RunKeys {
   return {
     meta: `${base}:meta`,
     events: `${base}:events`,
+    state: `${base}:state`,
     lease: `${base}:lease`,
     cancel: `${base}:cancel`,
     subscribers: `${base}:subs`,

@@ -21,6 +21,10 @@ describe.runIf(enabled)('RedisStore', () => {
   // One key prefix per test: the contract assumes a fresh store, and owners ('alice') recur across tests.
   let stores = 0;
   runStoreContract('RedisStore', () => createRedisStore({ url: redis.url, leaseMs: 2000, keyPrefix: `aw:contract${++stores}:` }));
+  // state() from checkpoints (while running, at every seq), not only from the final one and the log.
+  runStoreContract('RedisStore, a state checkpoint every event', () =>
+    createRedisStore({ url: redis.url, leaseMs: 2000, keyPrefix: `aw:contract${++stores}:`, stateCheckpointEvents: 1 }),
+  );
 });
 
 describe.runIf(enabled)('RedisStore across processes (several stores on one Redis)', () => {
@@ -78,7 +82,7 @@ describe.runIf(enabled)('RedisStore across processes (several stores on one Redi
     expect(keys).toEqual([`${prefix}{run:ttl}:events`, `${prefix}{run:ttl}:lease`, `${prefix}{run:ttl}:meta`]);
     expect(await admin.pttl(`${prefix}{run:ttl}:meta`)).toBe(-1);
     await store.append('ttl', [event(2, { type: 'run.finished' })]);
-    for (const key of [`${prefix}{run:ttl}:meta`, `${prefix}{run:ttl}:events`]) {
+    for (const key of [`${prefix}{run:ttl}:meta`, `${prefix}{run:ttl}:events`, `${prefix}{run:ttl}:state`]) {
       const ttl = await admin.pttl(key);
       expect(ttl, key).toBeGreaterThan(50_000);
       expect(ttl, key).toBeLessThanOrEqual(60_000);
@@ -172,10 +176,13 @@ describe.runIf(enabled)('RedisStore across processes (several stores on one Redi
     await store.createRun(record('long'));
     const all: StoredEvent[] = [event(1, { type: 'run.started', runId: 'long', agent: 'a', input: null }), event(2, { type: 'step.started', stepId: 's1', title: 'work' })];
     for (let seq = 3; seq <= 60; seq++) all.push(event(seq, { type: 'text.delta', text: `${seq} `, stepId: 's1' }));
+    await admin.config('RESETSTAT');
     for (let index = 0; index < all.length; index += 3) {
       await store.append('long', all.slice(index, index + 3));
       await store.snapshotsSettled();
     }
+    // The producer snapshots the state it folded as it appended: it reads nothing back.
+    expect(await admin.info('commandstats')).not.toMatch(/cmdstat_xrange:/);
     expect(await admin.xlen(`${prefix}{run:long}:events`)).toBeLessThanOrEqual(10 + 5 + 3);
     const read = await store.read('long', 0);
     const snapshot = read[0] as StoredEvent;
@@ -198,12 +205,101 @@ describe.runIf(enabled)('RedisStore across processes (several stores on one Redi
     expect(await admin.pttl(`${prefix}{run:long}:snapshot`)).toBeGreaterThan(0);
   });
 
+  /** `store.state(...)` and what it cost: round trips, stream entries parsed, whether it folded the log. */
+  async function measuredState(store: RedisStore, runId: string, at?: number) {
+    const before = store.stateStats;
+    const state = await store.state(runId, at);
+    const after = store.stateStats;
+    return { state, roundTrips: after.roundTrips - before.roundTrips, parsed: after.parsedEvents - before.parsedEvents, fallbacks: after.fallbacks - before.fallbacks };
+  }
+  /** Event `seq` of a long run whose state stays small: status lines, a progress value, now and then a log line or a word. */
+  const longRunEvent = (runId: string, seq: number): StoredEvent => {
+    if (seq === 1) return event(1, { type: 'run.started', runId, agent: 'a', input: null });
+    if (seq === 2) return event(2, { type: 'step.started', stepId: 's1', title: 'work' });
+    if (seq % 1000 === 0) return event(seq, { type: 'step.log', stepId: 's1', text: `line ${seq}` });
+    if (seq % 100 === 0) return event(seq, { type: 'text.delta', text: `${seq} ` });
+    return seq % 10 === 0 ? event(seq, { type: 'data', name: 'progress', value: seq }) : event(seq, { type: 'status', message: `working on ${seq}` });
+  };
+
+  it('serves state() of a 100,000-event run from checkpoints: a read parses at most an interval of events, on any gateway, running or ended', async () => {
+    const producer = await open();
+    const reader = await open({ gatewayId: 'reader' });
+    await producer.createRun(record('big'));
+    const all: StoredEvent[] = [];
+    const reads: { events: number; roundTrips: number; parsed: number; fallbacks: number }[] = [];
+    for (const mark of [1_000, 10_000, 50_000, 100_000]) {
+      // Batches of 100: a read falls anywhere between two checkpoints (every 256 events at least).
+      while (all.length < mark) {
+        const batch = range(all.length + 1, all.length + 100).map((seq) => longRunEvent('big', seq));
+        await producer.append('big', batch);
+        all.push(...batch);
+      }
+      const { state, ...cost } = await measuredState(reader, 'big');
+      expect(state, `state after ${mark} events`).toEqual(reduceAll(all.map((stored) => stored.event)));
+      reads.push({ events: mark, ...cost });
+    }
+    await producer.snapshotsSettled();
+    // The same work at 1,000 events as at 100,000: one round trip for the record and the checkpoint, one for the events after it.
+    for (const read of reads) {
+      expect(read.fallbacks, `${read.events} events`).toBe(0);
+      expect(read.parsed, `${read.events} events`).toBeLessThan(256 + 100);
+      expect(read.roundTrips, `${read.events} events`).toBeLessThanOrEqual(2);
+    }
+    // A resume d events behind the tail folds from a checkpoint before it, in proportion to d.
+    for (const behind of [1, 150, 1_000, 3_000]) {
+      const at = all.length - behind;
+      const resumed = await measuredState(reader, 'big', at);
+      expect(resumed.state, `state at ${at}`).toEqual(reduceAll(all.slice(0, at).map((stored) => stored.event)));
+      expect(resumed.fallbacks, `at ${at}`).toBe(0);
+      expect(resumed.parsed, `at ${at}`).toBeLessThanOrEqual(8 * behind + 2 * (256 + 100));
+    }
+    // Ended: the final checkpoint is the state, read in one round trip, nothing parsed; kept with the run's TTL.
+    await producer.append('big', [event(all.length + 1, { type: 'run.finished', output: 'done' })]);
+    const full = reduceAll((await reader.read('big', 0)).map((stored) => stored.event));
+    expect(full.status).toBe('finished');
+    const ended = await measuredState(reader, 'big');
+    expect(ended).toEqual({ state: full, roundTrips: 1, parsed: 0, fallbacks: 0 });
+    expect(await admin.pttl(`${prefix}{run:big}:state`)).toBeGreaterThan(0);
+    expect(await admin.hlen(`${prefix}{run:big}:state`)).toBeLessThanOrEqual(6);
+    // A gateway started afterwards (a restart) reads the same, as cheaply.
+    await producer.close();
+    await reader.close();
+    const restarted = await open({ gatewayId: 'restarted' });
+    expect(await measuredState(restarted, 'big')).toEqual({ state: full, roundTrips: 1, parsed: 0, fallbacks: 0 });
+  }, 120_000);
+
+  it('folds the closing events a survivor appends for a lost producer onto its last checkpoint, which takes the TTL', async () => {
+    const dying = await open({ leaseMs: 300, stateCheckpointEvents: 10 });
+    const survivor = await open({ leaseMs: 300, retentionMs: 60_000 });
+    await dying.createRun(record('orphan'));
+    const all = range(1, 95).map((seq) => longRunEvent('orphan', seq));
+    for (let index = 0; index < all.length; index += 5) await dying.append('orphan', all.slice(index, index + 5));
+    const running = await measuredState(survivor, 'orphan');
+    expect(running.state).toEqual(reduceAll(all.map((stored) => stored.event)));
+    expect(running.parsed).toBeLessThan(10 + 5);
+    await dying.close(); // a crash: the survivor closes the run as producer_lost
+    await waitFor(async () => (await survivor.getRun('orphan'))?.status === 'failed', 'the survivor closes the run', 10_000);
+    const closed = await measuredState(survivor, 'orphan');
+    expect(closed.state).toEqual(reduceAll((await survivor.read('orphan', 0)).map((stored) => stored.event)));
+    expect(closed.state).toMatchObject({ status: 'failed', error: { code: PRODUCER_LOST } });
+    expect(closed.fallbacks).toBe(0);
+    expect(closed.parsed).toBeLessThan(10 + 5 + 2);
+    const ttl = await admin.pttl(`${prefix}{run:orphan}:state`);
+    expect(ttl).toBeGreaterThan(50_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
   it('does not close a run whose producer is alive and renewing its lease', async () => {
     const producer = await open({ leaseMs: 300 });
-    await open({ leaseMs: 300 });
+    const survivor = await open({ leaseMs: 300 });
     await producer.createRun(record('alive'));
+    // The lease set by createRun, had it not been renewed, would be expired by then.
+    const unrenewedExpiry = Date.now() + 300;
     await producer.append('alive', [event(1, { type: 'run.started', runId: 'alive', agent: 'a', input: null })]);
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // five lease periods: a reaper would have acted
+    // Two complete passes of the survivor's reaper that looked past that expiry.
+    await waitFor(() => survivor.reaperStats.scannedUpTo > unrenewedExpiry, 'a reaper pass past the unrenewed lease', 10_000);
+    const seen = survivor.reaperStats.scannedUpTo;
+    await waitFor(() => survivor.reaperStats.scannedUpTo > seen, 'a second reaper pass', 10_000);
     expect(await producer.getRun('alive')).toMatchObject({ status: 'running', lastSeq: 1 });
   });
 });

@@ -5,7 +5,9 @@
  * cannot leave a gap or a duplicate. Live events reach this process's subscribers through one
  * multiplexed `XREAD` loop ({@link StreamFollower}); cancel requests travel over pub/sub (with a
  * key as fallback); the producing process holds a lease per run, and a survivor closes a run whose
- * lease expired with `run.failed` (`producer_lost`).
+ * lease expired with `run.failed` (`producer_lost`). The producer also folds what it appends and
+ * stores checkpoints of the run's state, so a read of the state on any process costs the events
+ * since the newest checkpoint, not the whole log ({@link StateCheckpoints}).
  *
  * Connections per process: three (commands, the blocking follower loop, pub/sub), whatever the
  * number of runs and subscribers.
@@ -13,7 +15,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { type ChainableCommander, Redis, type RedisOptions } from 'ioredis';
 import { AgentwireError } from '../protocol/errors.js';
 import { isTerminalType } from '../protocol/events.js';
 import { reduceAll } from '../reducer/reduce.js';
@@ -36,6 +38,7 @@ import { type RunKeys, entryId, globalKeys, runKeys } from './redis-keys.js';
 import { APPEND, CLAIM_KEY, CREATE_RUN, RESERVE_RUN, SET_SNAPSHOT } from './redis-scripts.js';
 import { RunSnapshots } from './run-snapshots.js';
 import { RunLeases } from './run-leases.js';
+import { type Checkpoint, type StateReadStats, StateCheckpoints } from './state-checkpoints.js';
 import { StreamFollower } from './stream-follower.js';
 
 /** Options of {@link createRedisStore}. Times in ms. */
@@ -49,6 +52,13 @@ export interface RedisStoreOptions {
    * reader that is behind starts from a `run.snapshot`. @defaultValue 100000
    */
   maxEventsPerRun?: number;
+  /**
+   * The producing process writes a checkpoint of a run's folded state once this many events (and at
+   * least as many bytes of event JSON as the last checkpoint) were appended since the last one, and
+   * at the run's end; `state()` (`GET /api/runs/:id`, the AG-UI and AI SDK resume) reads the newest
+   * checkpoint and folds only the events after it. @defaultValue 256
+   */
+  stateCheckpointEvents?: number;
   /** How long an ended run's keys live (TTL). @defaultValue 600000 (10 min) */
   retentionMs?: number;
   /**
@@ -70,6 +80,7 @@ const DEFAULTS = Object.freeze({
   url: 'redis://127.0.0.1:6379',
   keyPrefix: 'aw:',
   maxEventsPerRun: 100_000,
+  stateCheckpointEvents: 256,
   retentionMs: 10 * 60 * 1000,
   leaseMs: 10_000,
   appendRetryMs: 60_000,
@@ -118,6 +129,7 @@ export class RedisStore implements RunStore {
   readonly #subscriber: Redis;
   readonly #follower: StreamFollower;
   readonly #snapshots: RunSnapshots;
+  readonly #checkpoints: StateCheckpoints;
   readonly #global: ReturnType<typeof globalKeys>;
   readonly #onConnectionChange: (state: 'up' | 'down', error?: unknown) => void;
   readonly #leases: RunLeases;
@@ -135,7 +147,7 @@ export class RedisStore implements RunStore {
   constructor(options: RedisStoreOptions = {}) {
     const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as RedisStoreOptions;
     this.#options = { ...DEFAULTS, ...defined } as ResolvedOptions;
-    for (const name of ['maxEventsPerRun', 'retentionMs', 'leaseMs', 'appendRetryMs', 'connectTimeoutMs'] as const) {
+    for (const name of ['maxEventsPerRun', 'stateCheckpointEvents', 'retentionMs', 'leaseMs', 'appendRetryMs', 'connectTimeoutMs'] as const) {
       const value = this.#options[name];
       if (!Number.isFinite(value) || value < 1) throw new AgentwireError('AW_INVALID_OPTION', `RedisStore option ${name} must be a positive number, got ${value}`);
     }
@@ -160,6 +172,7 @@ export class RedisStore implements RunStore {
     this.#redis.defineCommand('awReserveRun', { numberOfKeys: 1, lua: RESERVE_RUN });
     this.#redis.defineCommand('awClaimKey', { numberOfKeys: 1, lua: CLAIM_KEY });
     this.#snapshots = new RunSnapshots(this.#redis, this.#options.maxEventsPerRun, this.#faults);
+    this.#checkpoints = new StateCheckpoints(this.#redis, this.#options.stateCheckpointEvents);
     this.#redis.on('ready', () => this.#setUp(true));
     this.#redis.on('error', (error) => {
       this.#lastConnectionError = error;
@@ -239,6 +252,11 @@ export class RedisStore implements RunStore {
     return { runs: this.#follower.size, reads: this.#follower.reads };
   }
 
+  /** Up to when (epoch ms) this process's reaper last looked for runs whose lease expired (for tests). */
+  get reaperStats(): { scannedUpTo: number } {
+    return { scannedUpTo: this.#leases.scannedUpTo };
+  }
+
   async createRun(record: RunRecord, options: CreateRunOptions = {}): Promise<void> {
     const keys = this.#keys(record.id);
     const { owner } = record;
@@ -314,9 +332,12 @@ export class RedisStore implements RunStore {
 
   async append(runId: string, events: readonly StoredEvent[]): Promise<void> {
     if (events.length === 0) return;
+    const last = events[events.length - 1] as StoredEvent;
+    const terminal = isTerminalType(last.type);
     try {
-      await this.#appendWithRetry(runId, events, false);
+      await this.#appendWithRetry(runId, events, false, this.#checkpoints.fold(runId, events, terminal));
     } catch (error) {
+      this.#checkpoints.drop(runId);
       // The producer gives up on a run whose append was refused (or timed out): its lease must not
       // outlive it, or the run would stay `running` forever. A survivor closes it as producer_lost.
       this.#leases.disown(runId);
@@ -324,10 +345,11 @@ export class RedisStore implements RunStore {
     }
     // Stored: this process's own subscribers get the events now, without waiting for the XREAD loop.
     this.#follower.deliver(runId, events);
-    const last = events[events.length - 1] as StoredEvent;
-    const terminal = isTerminalType(last.type);
-    this.#snapshots.afterAppend(runId, this.#keys(runId), (events[0] as StoredEvent).seq - 1, last.seq, terminal);
-    if (terminal) await this.#ended(runId);
+    this.#snapshots.afterAppend(runId, this.#keys(runId), (events[0] as StoredEvent).seq - 1, last.seq, terminal, this.#checkpoints.stateOf(runId));
+    if (terminal) {
+      this.#checkpoints.drop(runId);
+      await this.#ended(runId);
+    }
   }
 
   async read(runId: string, after: number): Promise<StoredEvent[]> {
@@ -336,16 +358,27 @@ export class RedisStore implements RunStore {
   }
 
   /**
-   * The run's state, folded from its snapshot and the events after it: Redis keeps no folded state
-   * (the producer may be another process), so this reads and parses the run's stream per call.
+   * The run's state: the newest checkpoint the producer stored (at or before `at`, when given)
+   * and the events after it, so a read parses at most about `stateCheckpointEvents` events however
+   * long the run. Without such a checkpoint (a short run, or `at` older than every one kept) it is
+   * folded from the run's snapshot and stream instead.
    */
   async state(runId: string, at?: number): Promise<RunState | undefined> {
-    const record = await this.getRun(runId);
+    const keys = this.#keys(runId);
+    const { meta, state } = await unavailableAs503(this.#checkpoints.read(keys, at), runId);
+    const record = toRecord(meta);
     if (!record || (at !== undefined && at > record.lastSeq)) return undefined;
+    if (state) return state;
     const events = await this.read(runId, 0);
+    this.#checkpoints.stats.parsedEvents += events.length;
     const first = events[0];
     if (at !== undefined && first?.type === 'run.snapshot' && first.seq > at) return undefined;
     return reduceAll(events.filter((stored) => at === undefined || stored.seq <= at).map((stored) => stored.event));
+  }
+
+  /** What `state()` calls cost so far, cumulated: round trips, stream entries parsed, folds of the whole log (for tests and metrics). */
+  get stateStats(): Readonly<StateReadStats> {
+    return { ...this.#checkpoints.stats };
   }
 
   /** Resolves when the snapshots of long runs scheduled so far are written (for tests). */
@@ -458,6 +491,7 @@ export class RedisStore implements RunStore {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#verifyTimer);
+    this.#checkpoints.clear();
     this.#leases.stop();
     await this.#follower.close();
     this.#subscriber.disconnect();
@@ -504,19 +538,37 @@ export class RedisStore implements RunStore {
 
   #endLost(runId: string, message: string): void {
     this.#leases.disown(runId);
+    this.#checkpoints.drop(runId);
     this.#faults.once('log_lost', `run ${runId}: ${message} (its streams end with ${LOG_LOST})`, runId);
     this.#follower.end(runId, logLostEvent(message));
   }
 
-  async #appendWithRetry(runId: string, events: readonly StoredEvent[], requireNoLease: boolean): Promise<void> {
+  /**
+   * Appends with the script, retried while Redis is unreachable. With a checkpoint, or a terminal
+   * event (whose TTL the run's checkpoints take), the checkpoint's write goes in the same pipeline.
+   */
+  async #appendWithRetry(runId: string, events: readonly StoredEvent[], requireNoLease: boolean, checkpoint?: Checkpoint): Promise<void> {
     const keys = this.#keys(runId);
     const args: (string | number)[] = [keys.meta, keys.events, keys.lease, keys.cancel, keys.subscribers, keys.snapshot];
     args.push(this.#options.maxEventsPerRun, this.#options.retentionMs, requireNoLease ? '1' : '0', events.length);
     for (const stored of events) args.push(stored.seq, stored.type, stored.json, stored.event.at);
+    const withCheckpoint = checkpoint !== undefined || isTerminalType((events[events.length - 1] as StoredEvent).type);
     const deadline = Date.now() + this.#options.appendRetryMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#redis.awAppend(...args);
+        if (!withCheckpoint) {
+          await this.#redis.awAppend(...args);
+          return;
+        }
+        const pipeline = (this.#redis.pipeline() as ChainableCommander & { awAppend(...args: (string | number)[]): ChainableCommander }).awAppend(...args);
+        this.#checkpoints.queue(pipeline, keys, checkpoint);
+        const results = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
+        const appendError = results.length === 0 ? new Error('the pipeline was not run') : results[0]?.[0];
+        if (appendError) throw appendError;
+        const checkpointError = results[1]?.[0];
+        // The events are stored: a checkpoint not written only makes reads fold from an older one.
+        if (checkpointError) this.#faults.failed('checkpoint', `could not store the state checkpoint of run ${runId} at seq ${checkpoint?.seq ?? '-'}; reads of its state fold from an older one`, checkpointError, runId);
+        else this.#faults.succeeded('checkpoint');
         return;
       } catch (error) {
         // A refused append (seq, ended, unknown run) is final; a lost connection is retried: the

@@ -39,6 +39,8 @@ export class RunLeases {
   readonly #subscribers = new Map<string, number>();
   readonly #timers: ReturnType<typeof setInterval>[];
   #stopped = false;
+  /** The time up to which the last complete reaper pass looked for expired leases (0: none yet). */
+  scannedUpTo = 0;
 
   constructor(host: LeaseHost) {
     this.#host = host;
@@ -176,7 +178,8 @@ export class RunLeases {
   async #reap(): Promise<void> {
     if (!this.#host.settled()) return;
     const { redis, global } = this.#host;
-    const expired = await redis.zrangebyscore(global.live, '-inf', Date.now(), 'LIMIT', 0, 20);
+    const now = Date.now();
+    const expired = await redis.zrangebyscore(global.live, '-inf', now, 'LIMIT', 0, 20);
     let failure: unknown;
     for (const runId of expired) {
       if (this.#owned.has(runId) || this.#stopped) continue;
@@ -187,6 +190,7 @@ export class RunLeases {
       });
     }
     if (failure === undefined) this.#host.faults.succeeded('reap');
+    this.scannedUpTo = now;
   }
 
   async #close(runId: string): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * Snapshots of long runs in Redis. A run stream is capped (`maxEventsPerRun`); before its oldest
- * events may be trimmed, the producing process folds them into a snapshot (the reducer's state as
- * of a `seq`), every half cap, from the events still in the stream. The append script never trims
+ * events may be trimmed, the producing process stores a snapshot (the reducer's state as of a
+ * `seq`), every half cap: the state it folded as it appended (see `state-checkpoints.ts`), or,
+ * without one, folded from the events still in the stream. The append script never trims
  * past the stored snapshot, so a reader that is behind gets `run.snapshot` and then every later
  * event, as with the memory store. The snapshot's state is folded within the memory store's default
  * limits (its oldest answer text and log lines truncated, see `RunState.truncated`), and its event
@@ -14,18 +15,16 @@ import type { AgentEvent } from '../protocol/events.js';
 import { RunFold } from '../reducer/run-fold.js';
 import { type RunState, initialRunState } from '../reducer/run-state.js';
 import { JsonEvent } from '../store/json-event.js';
-import { stateLimits } from '../store/state-limits.js';
 import type { StoredEvent } from '../store/store.js';
 import { parseEntry } from './parse-entry.js';
 import type { FaultLog } from './fault-log.js';
 import { type RunKeys, entryId } from './redis-keys.js';
+import { STATE_LIMITS } from './state-checkpoints.js';
 
 type SnapshotRedis = Redis & { awSetSnapshot(...args: (string | number)[]): Promise<number> };
 
 /** Events read per `XRANGE` while folding. */
 const PAGE = 1000;
-/** A snapshot's state keeps what the memory store's would with its default bound (16 MiB). */
-const LIMITS = stateLimits(16 * 1024 * 1024);
 /** Snapshots whose event is kept built, one per run, the least recently built dropped first. */
 const BUILT = 256;
 /** How a stored snapshot (`JSON.stringify({ seq, state })`) begins. */
@@ -48,12 +47,15 @@ export class RunSnapshots {
     this.#every = Math.max(1, Math.floor(maxEventsPerRun / 2));
   }
 
-  /** After an append from `previousSeq` to `lastSeq`: folds a snapshot when a half-cap boundary was crossed. */
-  afterAppend(runId: string, keys: RunKeys, previousSeq: number, lastSeq: number, terminal: boolean): void {
+  /**
+   * After an append from `previousSeq` to `lastSeq`: stores a snapshot when a half-cap boundary was
+   * crossed, of `folded` (the run's state after `lastSeq`) when the caller has it, else folded here.
+   */
+  afterAppend(runId: string, keys: RunKeys, previousSeq: number, lastSeq: number, terminal: boolean, folded?: RunState): void {
     if (terminal || Math.floor(lastSeq / this.#every) === Math.floor(previousSeq / this.#every)) return;
     const target = lastSeq;
     const chained = (this.#pending.get(runId) ?? Promise.resolve())
-      .then(() => this.#checkpoint(keys, target))
+      .then(() => (folded?.lastSeq === target ? this.#store(keys, target, folded) : this.#checkpoint(keys, target)))
       .then(
         () => this.#faults.succeeded('snapshot'),
         // Trimming waits for the snapshot, so nothing is lost: the stream just grows past its cap meanwhile.
@@ -95,11 +97,15 @@ export class RunSnapshots {
       const entries = (await this.#redis.call('XRANGE', keys.events, entryId(seq + 1), entryId(target), 'COUNT', PAGE)) as [string, string[]][];
       if (entries.length === 0) break;
       const events = entries.map((entry) => parseEntry(entry).event);
-      const fold = new RunFold(state, LIMITS);
+      const fold = new RunFold(state, STATE_LIMITS);
       for (const event of events) fold.add(event);
       state = fold.state;
       seq = (events[events.length - 1] as AgentEvent).seq;
     }
+    await this.#store(keys, seq, state);
+  }
+
+  async #store(keys: RunKeys, seq: number, state: RunState): Promise<void> {
     await this.#redis.awSetSnapshot(keys.meta, keys.snapshot, seq, JSON.stringify({ seq, state }));
   }
 }

@@ -24,6 +24,7 @@ interface ServeFlags {
   demoSpeed: number;
   grace: number | 'continue';
   heartbeat: number;
+  stallTimeout: number;
   retry: number;
   exposeErrors: boolean;
   openaiBaseUrl?: string;
@@ -54,6 +55,8 @@ export function registerServeCommand(program: Command): void {
     .option('--demo-speed <multiplier>', 'demo pace: 1 = 15–80 tokens/s, 2 = twice as fast, 0 = as fast as possible', number('demo-speed'), 1)
     .option('--grace <ms|continue>', "keep a run with no subscriber going this long (ms) before cancelling it; 'continue' never cancels", grace, 30_000)
     .option('--heartbeat <ms>', 'interval of the heartbeat comment on every stream (ms)', integer('heartbeat', 1, 3_600_000), 15_000)
+    // The gateway's own default (stallTimeoutMs), repeated so --help shows it.
+    .option('--stall-timeout <ms>', 'drop a subscriber that reads nothing this long (ms), so it cannot hold its run paused', integer('stall-timeout', 1, 3_600_000), 45_000)
     .option('--retry <ms>', 'reconnect delay sent to clients in the retry: field (ms)', integer('retry', 0, 3_600_000), 2_000)
     .option('--expose-errors', 'show unexpected agent error messages to clients (development only)', false)
     .option('--openai-base-url <url>', 'also serve an agent "openai" streaming from this OpenAI-compatible endpoint (key from OPENAI_API_KEY)')
@@ -93,6 +96,7 @@ export function registerServeCommand(program: Command): void {
         ...(flags.corsOrigin.length > 0 ? { corsOrigins: flags.corsOrigin } : {}),
         graceMs: flags.grace,
         heartbeatMs: flags.heartbeat,
+        stallTimeoutMs: flags.stallTimeout,
         retryMs: flags.retry,
         exposeErrors: flags.exposeErrors,
       });

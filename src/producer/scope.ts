@@ -65,17 +65,67 @@ export interface ScopeHost {
 
 /** Creates the helpers for the scope of `stepId` (`undefined`: the top level). */
 export function createScope(host: ScopeHost, stepId: string | undefined): StepScope {
-  const scope: StepScope = {
-    stepId,
-    step: (title, body) => runStep(host, stepId, typeof title === 'string' ? { title } : title, body),
-    tool: (name, args, run) => runTool(host, stepId, name, args, run),
-    log: (text) => (stepId === undefined ? { type: 'status', message: text } : { type: 'step.log', stepId, text }),
-    text: (text) => (stepId === undefined ? { type: 'text.delta', text } : { type: 'text.delta', text, stepId }),
-    update: (title) => (stepId === undefined ? { type: 'status', message: title } : { type: 'step.updated', stepId, title }),
-    status: (message) => ({ type: 'status', message }),
-    data: (name, value) => ({ type: 'data', name, value }),
-  };
-  return scope;
+  return new Scope(host, stepId);
+}
+
+const status = (message: string): StatusEvent => ({ type: 'status', message });
+const data = (name: string, value: unknown): DataEvent => ({ type: 'data', name, value });
+const topLevelText = (text: string): TextDeltaEvent => ({ type: 'text.delta', text });
+
+/**
+ * A scope's helpers. They are getters that return plain functions, so `scope.log(…)` and
+ * `const { log } = scope` both work; a helper that depends on the scope is made the first time it
+ * is read, and the top level's text helpers are the same functions for every run, so a scope costs
+ * one small object plus the helpers its agent uses.
+ */
+export class Scope implements StepScope {
+  readonly stepId: string | undefined;
+  readonly #host: ScopeHost;
+  #step: StepScope['step'] | undefined;
+  #tool: StepScope['tool'] | undefined;
+  #log: ((text: string) => StepLogEvent) | undefined;
+  #text: ((text: string) => TextDeltaEvent) | undefined;
+  #update: ((title: string) => StepUpdatedEvent) | undefined;
+
+  /** `host` undefined: the scope is its own host (a subclass implementing {@link ScopeHost}). */
+  constructor(host: ScopeHost | undefined, stepId: string | undefined) {
+    this.#host = host ?? (this as unknown as ScopeHost);
+    this.stepId = stepId;
+  }
+
+  get step(): StepScope['step'] {
+    return (this.#step ??= (title, body) => runStep(this.#host, this.stepId, typeof title === 'string' ? { title } : title, body));
+  }
+
+  get tool(): StepScope['tool'] {
+    return (this.#tool ??= (name, args, run) => runTool(this.#host, this.stepId, name, args, run));
+  }
+
+  get log(): StepScope['log'] {
+    const { stepId } = this;
+    if (stepId === undefined) return status;
+    return (this.#log ??= (text) => ({ type: 'step.log', stepId, text }));
+  }
+
+  get text(): StepScope['text'] {
+    const { stepId } = this;
+    if (stepId === undefined) return topLevelText;
+    return (this.#text ??= (text) => ({ type: 'text.delta', text, stepId }));
+  }
+
+  get update(): StepScope['update'] {
+    const { stepId } = this;
+    if (stepId === undefined) return status;
+    return (this.#update ??= (title) => ({ type: 'step.updated', stepId, title }));
+  }
+
+  get status(): StepScope['status'] {
+    return status;
+  }
+
+  get data(): StepScope['data'] {
+    return data;
+  }
 }
 
 async function* runStep<T>(

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '../store/memory-store.js';
+import type { RunStore, StoredEvent } from '../store/store.js';
+import { Runner } from './runner.js';
+import { cleanups, eventsOf, typesOf, only } from '../../test/helpers/runner-kit.js';
+import { within } from '../../test/helpers/wait.js';
+
+describe('Runner: stores without a bound appender', () => {
+  it.each([
+    ['appendNow', true],
+    ['only the async append', false],
+  ])('runs to the end through a store with %s', async (_name, withAppendNow) => {
+    const store = new MemoryStore();
+    cleanups.push(() => store.close());
+    const calls: string[] = [];
+    const limited: RunStore = {
+      createRun: (record) => store.createRun(record),
+      getRun: (runId) => store.getRun(runId),
+      listRuns: (filter) => store.listRuns(filter),
+      read: (runId, after) => store.read(runId, after),
+      follow: (runId, after, options) => store.follow(runId, after, options),
+      requestCancel: (runId, reason) => store.requestCancel(runId, reason),
+      onCancel: (runId, listener) => store.onCancel(runId, listener),
+      close: () => store.close(),
+      append: async (runId, events) => {
+        calls.push(`append ${events.length}`);
+        await store.append(runId, events);
+      },
+      ...(withAppendNow
+        ? {
+            appendNow: (runId: string, events: readonly StoredEvent[]) => {
+              calls.push(`appendNow ${events.length}`);
+              store.appendNow(runId, events);
+            },
+          }
+        : {}),
+    };
+    const runner = new Runner({ store: limited, agents: { a: async function* () { yield 'x'; yield 'y'; } }, graceMs: 'continue' });
+    const record = await runner.start({ input: null });
+    await within(runner.whenEnded(record.id), 2_000, 'the run to end');
+    expect(typesOf(await eventsOf(store, record.id))).toEqual(['run.started', 'text.delta', 'text.delta', 'run.finished']);
+    expect(calls).toEqual(Array.from({ length: 4 }, () => (withAppendNow ? 'appendNow 1' : 'append 1')));
+  });
+});

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Runner } from './runner.js';
 import { setup, eventsOf, runToEnd, typesOf, expectWellFormed, only, last } from '../../test/helpers/runner-kit.js';
 import { deferred, within } from '../../test/helpers/wait.js';
@@ -129,5 +129,40 @@ describe('Runner: cancel', () => {
       expect(only(events, 'step.finished')[0]?.error?.code).toBe('AW_RUN_CANCELLED');
     }
     await within(Promise.all(finallies.map((finallyRan) => finallyRan.promise)), 2000, "every agent's finally");
+  });
+});
+
+describe('Runner: maxRunMs', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('fails a run that takes longer with AW_RUN_TIMEOUT, not before, and reports the timeout as its abort source', async () => {
+    const ended: unknown[] = [];
+    const { store, runner } = setup(
+      {
+        slow: async function* (ctx) {
+          yield 'working';
+          await ctx.sleep(60_000);
+        },
+      },
+      { maxRunMs: 80, hooks: { onRunEnd: (run) => ended.push(run) } },
+    );
+    const started = performance.now();
+    const record = await runner.start({ input: null });
+    await within(runner.whenEnded(record.id), 5_000, 'the time limit to end the run');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(75);
+    const events = await eventsOf(store, record.id);
+    expect(last(events)).toMatchObject({ type: 'run.failed', error: { code: 'AW_RUN_TIMEOUT', message: expect.stringMatching(/80 ms/) } });
+    expect(ended).toMatchObject([{ outcome: 'failed', code: 'AW_RUN_TIMEOUT', abortSource: 'timeout' }]);
+  });
+
+  it('a run that ends in time is not failed later, and runs set no timer each (one clock for all)', async () => {
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    const { store, runner } = setup({ quick: async function* () { yield 'done'; } }, { maxRunMs: 60_000 });
+    const records = await Promise.all(Array.from({ length: 200 }, () => runner.start({ input: null })));
+    await Promise.all(records.map((record) => within(runner.whenEnded(record.id), 5_000, 'the run to end')));
+    expect(timers.mock.calls.filter(([, delay]) => delay === 60_000).length).toBeLessThanOrEqual(1);
+    for (const record of records.slice(0, 3)) expect(last(await eventsOf(store, record.id))).toMatchObject({ type: 'run.finished' });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type AgentFunction } from '../producer/agent.js';
+import type { AgentFunction } from '../producer/agent.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { RunStore } from '../store/store.js';
 import { Runner, type RunnerOptions } from './runner.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type AgentFunction } from '../producer/agent.js';
+import type { AgentFunction } from '../producer/agent.js';
 import type { EventOf } from '../protocol/events.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { RunStore } from '../store/store.js';
@@ -184,6 +184,47 @@ describe('Runner: disconnect policy', () => {
     const events = await eventsOf(store, record.id);
     expect(typesOf(events)).toEqual(['run.started', 'text.delta', 'run.finished']);
     expect(last(events)).toMatchObject({ output: 'ok' });
+  });
+});
+
+describe('Runner: the wait for subscribers costs no timer per run', () => {
+  it('runs started with no subscriber schedule no immediate and no timer each, and are still cancelled when none comes', async () => {
+    const immediates = vi.spyOn(globalThis, 'setImmediate');
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    const { runner } = setup({ idle: async function* (ctx) { await ctx.sleep(60_000); } }, { graceMs: 0, attachWindowMs: 100 });
+    let records;
+    try {
+      records = await Promise.all(Array.from({ length: 100 }, () => runner.start({ input: null })));
+      expect(immediates.mock.calls.length).toBeLessThan(10);
+      expect(timers.mock.calls.filter(([, delay]) => delay === 100).length).toBeLessThanOrEqual(1);
+    } finally {
+      immediates.mockRestore();
+      timers.mockRestore();
+    }
+    const started = performance.now();
+    await Promise.all(records.map((record) => within(runner.whenEnded(record.id), 5_000, 'the unwatched run to be cancelled')));
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(runner.liveRunCount).toBe(0);
+  });
+
+  it('a subscriber that attaches in the same turn as the start takes the run out of the wait', async () => {
+    const { store, runner } = setup(
+      {
+        ticker: async function* (ctx) {
+          for (let index = 0; index < 12; index++) {
+            await ctx.sleep(10);
+            yield ctx.status('tick');
+          }
+        },
+      },
+      { graceMs: 0, attachWindowMs: 30 },
+    );
+    const record = await runner.start({ input: null });
+    const release = runner.attach(record.id);
+    const events = await eventsOf(store, record.id);
+    release();
+    expect(last(events)).toMatchObject({ type: 'run.finished' });
+    expect(only(events, 'status')).toHaveLength(12);
   });
 });
 

@@ -93,7 +93,9 @@ export class Runner {
     this.#live.set(id, run);
     const started: EventBody = { type: 'run.started', runId: id, agent: agent.name, input: request.input };
     try {
-      await this.#log.emit(run, started);
+      // A synchronous store returns no promise: no await, so no microtask hop before the run is driven.
+      const appending = this.#log.emit(run, started);
+      if (appending !== undefined) await appending;
     } catch (error) {
       // The store refused the first event: the run never started, but its record exists: end it
       // there too, so nothing waits for it (nor for it in shutdown).
@@ -306,7 +308,8 @@ export class Runner {
     const closings = run.invariants.closeDescendants(undefined, error);
     for (let index = 0; index < closings.length; index++) {
       try {
-        await this.#log.emit(run, closings[index] as EventBody);
+        const appending = this.#log.emit(run, closings[index] as EventBody);
+        if (appending !== undefined) await appending;
       } catch (cause) {
         if (cause instanceof StoreRefusal) cause.unlogged = closings.slice(index);
         throw cause;
@@ -314,7 +317,8 @@ export class Runner {
     }
     let final = terminal;
     try {
-      await this.#log.emit(run, terminal);
+      const appending = this.#log.emit(run, terminal);
+      if (appending !== undefined) await appending;
     } catch (cause) {
       if (cause instanceof StoreRefusal) throw cause;
       // The output could not be serialised: the run still needs its one terminal event.

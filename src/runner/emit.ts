@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { EventBody } from '../protocol/events.js';
+import type { AgentEvent, EventBody } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
 import type { RunStore, StoredEvent } from '../store/store.js';
 import { toStoredEvent } from '../store/store.js';
@@ -39,12 +39,20 @@ export class RunLog {
     // `type`, `seq` and `at` first, then the body: V8 builds this from the literal's shape with the
     // body's fields in the object, where spreading the body first makes a larger object with its
     // fields out of line.
-    const event = { type: body.type, seq: run.seq + 1, at: Date.now(), ...(body as object) } as Parameters<typeof toStoredEvent>[0];
-    let stored: ReturnType<typeof toStoredEvent>;
+    return this.#append(run, { type: body.type, seq: run.seq + 1, at: Date.now(), ...(body as object) } as AgentEvent);
+  }
+
+  /** Appends answer text the agent yielded as a string: the event is built once, with no body to copy. */
+  emitText(run: LiveRun, text: string): Promise<void> | undefined {
+    return this.#append(run, { type: 'text.delta', seq: run.seq + 1, at: Date.now(), text });
+  }
+
+  #append(run: LiveRun, event: AgentEvent): Promise<void> | undefined {
+    let stored: StoredEvent;
     try {
       stored = toStoredEvent(event);
     } catch (cause) {
-      throw new AgentwireError('AW_INVALID_EVENT', `a "${body.type}" event could not be serialised as JSON: ${(cause as Error).message}`, { cause });
+      throw new AgentwireError('AW_INVALID_EVENT', `a "${event.type}" event could not be serialised as JSON: ${(cause as Error).message}`, { cause });
     }
     this.#lastRun = run;
     this.lastAt = event.at;

@@ -36,20 +36,27 @@ export async function pump(run: LiveRun, iterator: AgentIterator, log: RunLog): 
     run.inAgent = false;
     if (run.aborted) return ABORTED;
     if (next.done) return next;
-    const item = toYield(next.value);
-    const closings = run.invariants.accept(item);
-    let index = 0;
-    try {
-      for (; index < closings.length; index++) {
-        const appending = log.emit(run, closings[index] as EventBody);
-        if (appending !== undefined) await appending;
-      }
-      const appending = log.emit(run, item);
+    if (typeof next.value === 'string') {
+      // Answer text, the most common item, built once: top-level text touches no step, so the
+      // invariants have nothing to check and a refusal's end nothing to close for it.
+      const appending = log.emitText(run, next.value);
       if (appending !== undefined) await appending;
-    } catch (error) {
-      // The invariants counted these; the run's end must know the log has none of them.
-      if (error instanceof StoreRefusal) error.unlogged = [...closings.slice(index), item];
-      throw error;
+    } else {
+      const item = toYield(next.value);
+      const closings = run.invariants.accept(item);
+      let index = 0;
+      try {
+        for (; index < closings.length; index++) {
+          const appending = log.emit(run, closings[index] as EventBody);
+          if (appending !== undefined) await appending;
+        }
+        const appending = log.emit(run, item);
+        if (appending !== undefined) await appending;
+      } catch (error) {
+        // The invariants counted these; the run's end must know the log has none of them.
+        if (error instanceof StoreRefusal) error.unlogged = [...closings.slice(index), item];
+        throw error;
+      }
     }
     // Count only what the agent produced within this turn of the loop: a paced agent (a timer
     // or I/O between events) is in a new turn at every event and never needs the extra hop.
@@ -82,9 +89,8 @@ async function whileBlocked(run: LiveRun): Promise<void> {
   }
 }
 
-/** A yielded item as an event body: strings become answer text; objects are validated. */
+/** A yielded object as an event body, validated (strings are handled before). */
 function toYield(item: unknown): AgentYield {
-  if (typeof item === 'string') return { type: 'text.delta', text: item };
   const canonical = acceptCanonicalYield(item);
   if (canonical !== undefined) return canonical;
   const check = validateAgentYield(item);

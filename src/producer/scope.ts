@@ -87,9 +87,8 @@ export class Scope implements StepScope {
   #text: ((text: string) => TextDeltaEvent) | undefined;
   #update: ((title: string) => StepUpdatedEvent) | undefined;
 
-  /** `host` undefined: the scope is its own host (a subclass implementing {@link ScopeHost}). */
-  constructor(host: ScopeHost | undefined, stepId: string | undefined) {
-    this.#host = host ?? (this as unknown as ScopeHost);
+  constructor(host: ScopeHost, stepId: string | undefined) {
+    this.#host = host;
     this.stepId = stepId;
   }
 

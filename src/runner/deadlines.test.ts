@@ -68,3 +68,25 @@ describe('Deadlines', () => {
     expect(seen[1]).toBeGreaterThanOrEqual(29);
   });
 });
+
+describe('Deadlines and a lost timer', () => {
+  it('replaces a timer that never fired (fake timers installed, then removed) when an entry is added', async () => {
+    const due: string[] = [];
+    const fired = deferred();
+    const deadlines = new Deadlines<string>(20, (entry) => {
+      due.push(entry);
+      if (entry === 'after') fired.resolve();
+    });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      deadlines.add('during'); // its timer is a fake one, never run
+    } finally {
+      vi.useRealTimers();
+    }
+    // Real time moves on past the lost timer's due time, then another run starts to wait.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    deadlines.add('after');
+    await within(fired.promise, 2_000, 'the deadline after the fake timers');
+    expect(due).toEqual(['during', 'after']);
+  });
+});

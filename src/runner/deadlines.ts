@@ -5,10 +5,14 @@
  * oldest entry. Adding or removing a run costs a map operation, not a `Timeout` and a timer-list
  * update per run; a removed entry leaves the timer set, and a tick that finds nothing due re-arms
  * for the new oldest entry, or stops when there is none. The timer is `unref`'d: a deadline never
- * keeps a process alive.
+ * keeps a process alive. A timer a second or more overdue when an entry is added was lost (fake
+ * timers installed, then removed, in a test process) or starved: it is replaced, so the queue
+ * never waits on a timer that will not fire.
  *
  * @module
  */
+
+const LOST_AFTER_MS = 1_000;
 
 export class Deadlines<T> {
   /** Each entry's deadline, in whole ms of `performance.now()` (monotonic: a clock change moves nothing). */
@@ -16,6 +20,8 @@ export class Deadlines<T> {
   readonly #delayMs: number;
   readonly #onDue: (entry: T) => void;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the timer is due (same clock as the deadlines). */
+  #timerAt = 0;
 
   /** `onDue` is called once per entry whose deadline has passed, in deadline order. */
   constructor(delayMs: number, onDue: (entry: T) => void) {
@@ -25,8 +31,13 @@ export class Deadlines<T> {
 
   /** Sets `entry`'s deadline to `delayMs` from now (moving it if it had one). */
   add(entry: T): void {
+    const now = Math.ceil(performance.now());
     this.#due.delete(entry);
-    this.#due.set(entry, Math.ceil(performance.now()) + this.#delayMs);
+    this.#due.set(entry, now + this.#delayMs);
+    if (this.#timer !== undefined && now - this.#timerAt >= LOST_AFTER_MS) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
     if (this.#timer === undefined) this.#arm(this.#delayMs);
   }
 
@@ -41,7 +52,9 @@ export class Deadlines<T> {
   }
 
   #arm(delayMs: number): void {
-    this.#timer = setTimeout(this.#tick, Math.max(1, delayMs));
+    const wait = Math.max(1, delayMs);
+    this.#timerAt = performance.now() + wait;
+    this.#timer = setTimeout(this.#tick, wait);
     this.#timer.unref?.();
   }
 

@@ -58,8 +58,7 @@ export class SubscriberPolicy {
 
   /** A run has ended: it waits for no one. */
   ended(run: LiveRun): void {
-    run.grace?.delete(run);
-    run.grace = undefined;
+    this.#stopWaiting(run);
   }
 
   /** Registers a subscriber of `runId` (see `Runner.attach`). */
@@ -70,7 +69,7 @@ export class SubscriberPolicy {
     const run = this.#live.get(runId);
     if (!run) return releaseShared === undefined ? NOT_LIVE : Object.assign(() => releaseShared(), { blocked: NOT_LIVE.blocked });
     run.subscribers++;
-    this.ended(run);
+    this.#stopWaiting(run);
     // Backpressure pauses an agent only when this process sees every subscriber (a shared store
     // may have fast ones elsewhere) and the run is tied to its watchers (not a background run).
     const pausable = releaseShared === undefined && !this.#continue;
@@ -108,6 +107,11 @@ export class SubscriberPolicy {
     if (run.grace !== queue) run.grace?.delete(run);
     queue.add(run);
     run.grace = queue;
+  }
+
+  #stopWaiting(run: LiveRun): void {
+    run.grace?.delete(run);
+    run.grace = undefined;
   }
 
   readonly #onDue = (run: LiveRun): void => {

@@ -5,6 +5,7 @@
  */
 import type { RunStore } from '../store/store.js';
 import type { AgentsInput } from './agents.js';
+import type { Runner } from './runner.js';
 
 /** Options of {@link Runner}. */
 export interface RunnerOptions {

@@ -8,6 +8,8 @@
 import type { RunStore } from '../store/store.js';
 import { Deadlines } from './deadlines.js';
 import type { LiveRun } from './live-run.js';
+import type { RunnerOptions } from './options.js';
+import type { Runner } from './runner.js';
 
 /**
  * A subscriber's registration with the {@link Runner}: call it when the subscriber leaves, with

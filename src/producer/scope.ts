@@ -76,46 +76,47 @@ const topLevelText = (text: string): TextDeltaEvent => ({ type: 'text.delta', te
  * A scope's helpers. They are getters that return plain functions, so `scope.log(…)` and
  * `const { log } = scope` both work; a helper that depends on the scope is made the first time it
  * is read, and the top level's text helpers are the same functions for every run, so a scope costs
- * one small object plus the helpers its agent uses.
+ * one small object plus the helpers its agent uses. Its state is in plain (TypeScript-private)
+ * properties, not `#private` ones, so a context wrapped with `Object.create(scope)` still works.
  */
 export class Scope implements StepScope {
   readonly stepId: string | undefined;
-  readonly #host: ScopeHost;
-  #step: StepScope['step'] | undefined;
-  #tool: StepScope['tool'] | undefined;
-  #log: ((text: string) => StepLogEvent) | undefined;
-  #text: ((text: string) => TextDeltaEvent) | undefined;
-  #update: ((title: string) => StepUpdatedEvent) | undefined;
+  private readonly _host: ScopeHost;
+  private _step: StepScope['step'] | undefined;
+  private _tool: StepScope['tool'] | undefined;
+  private _log: ((text: string) => StepLogEvent) | undefined;
+  private _text: ((text: string) => TextDeltaEvent) | undefined;
+  private _update: ((title: string) => StepUpdatedEvent) | undefined;
 
   constructor(host: ScopeHost, stepId: string | undefined) {
-    this.#host = host;
+    this._host = host;
     this.stepId = stepId;
   }
 
   get step(): StepScope['step'] {
-    return (this.#step ??= (title, body) => runStep(this.#host, this.stepId, typeof title === 'string' ? { title } : title, body));
+    return (this._step ??= (title, body) => runStep(this._host, this.stepId, typeof title === 'string' ? { title } : title, body));
   }
 
   get tool(): StepScope['tool'] {
-    return (this.#tool ??= (name, args, run) => runTool(this.#host, this.stepId, name, args, run));
+    return (this._tool ??= (name, args, run) => runTool(this._host, this.stepId, name, args, run));
   }
 
   get log(): StepScope['log'] {
     const { stepId } = this;
     if (stepId === undefined) return status;
-    return (this.#log ??= (text) => ({ type: 'step.log', stepId, text }));
+    return (this._log ??= (text) => ({ type: 'step.log', stepId, text }));
   }
 
   get text(): StepScope['text'] {
     const { stepId } = this;
     if (stepId === undefined) return topLevelText;
-    return (this.#text ??= (text) => ({ type: 'text.delta', text, stepId }));
+    return (this._text ??= (text) => ({ type: 'text.delta', text, stepId }));
   }
 
   get update(): StepScope['update'] {
     const { stepId } = this;
     if (stepId === undefined) return status;
-    return (this.#update ??= (title) => ({ type: 'step.updated', stepId, title }));
+    return (this._update ??= (title) => ({ type: 'step.updated', stepId, title }));
   }
 
   get status(): StepScope['status'] {

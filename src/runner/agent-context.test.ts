@@ -74,6 +74,29 @@ describe('the agent context', () => {
     });
   });
 
+  it('a context wrapped with Object.create (an agent handing a sub-agent a changed input) keeps every helper', async () => {
+    async function* inner(ctx: AgentContext) {
+      yield ctx.log(`inner got ${String(ctx.input)}`);
+      const result = yield* ctx.step('Look', async function* (step) {
+        yield step.log('looking');
+        return yield* step.tool('find', null, (signal) => (signal.aborted ? 'aborted' : 'found'));
+      });
+      await ctx.sleep(1);
+      ctx.reportUsage({ inputTokens: 3, outputTokens: 4 });
+      return result;
+    }
+    const { store, runner } = setup({
+      outer: async function* (ctx) {
+        return yield* inner(Object.create(ctx, { input: { value: 'changed' } }) as AgentContext);
+      },
+    });
+    const record = await runner.start({ input: 'original' });
+    const events = await eventsOf(store, record.id);
+    expectWellFormed(events);
+    expect(events[1]).toMatchObject({ type: 'status', message: 'inner got changed' });
+    expect(last(events)).toMatchObject({ type: 'run.finished', output: 'found', usage: { inputTokens: 3, outputTokens: 4 } });
+  });
+
   it('a run whose agent never reads ctx.signal makes no AbortController', async () => {
     const counter = countAbortControllers();
     restore = counter.restore;

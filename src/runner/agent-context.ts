@@ -18,36 +18,36 @@ export type AgentIterator = Iterator<AgentItem, unknown> | AsyncIterator<AgentIt
  * `ctx`: the run's top-level scope plus its id, agent, input, signal, usage report and sleep. Like
  * the scope's helpers, `signal`, `sleep` and `reportUsage` are getters (destructuring them works);
  * each is made the first time it is read, so a run pays only for what its agent uses. A spread of
- * the context (`{ ...ctx }`) copies its data (`runId`, `agent`, `input`, `stepId`), not its helpers:
- * pass the context itself.
+ * the context (`{ ...ctx }`) copies its data, not its helpers; a wrapper (`Object.create(ctx)`)
+ * keeps them all.
  */
 class RunContext extends Scope implements AgentContext {
   readonly runId: string;
   readonly agent: string;
   readonly input: unknown;
-  readonly #run: LiveRun;
-  #sleep: ((milliseconds: number) => Promise<void>) | undefined;
-  #reportUsage: ((usage: Usage) => void) | undefined;
+  private readonly _run: LiveRun;
+  private _sleep: ((milliseconds: number) => Promise<void>) | undefined;
+  private _reportUsage: ((usage: Usage) => void) | undefined;
 
   constructor(run: LiveRun, input: unknown) {
     super(run, undefined);
-    this.#run = run;
+    this._run = run;
     this.runId = run.id;
     this.agent = run.agent.name;
     this.input = input;
   }
 
   get signal(): AbortSignal {
-    return this.#run.signal;
+    return this._run.signal;
   }
 
   get sleep(): (milliseconds: number) => Promise<void> {
-    return (this.#sleep ??= createSleeper(this.#run));
+    return (this._sleep ??= createSleeper(this._run));
   }
 
   get reportUsage(): (usage: Usage) => void {
-    const run = this.#run;
-    return (this.#reportUsage ??= (usage) => {
+    const run = this._run;
+    return (this._reportUsage ??= (usage) => {
       run.usage = usage;
     });
   }

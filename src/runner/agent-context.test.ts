@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentContext } from '../producer/agent.js';
-import { eventsOf, expectWellFormed, last, setup, typesOf } from '../../test/helpers/runner-kit.js';
+import { setup, eventsOf, typesOf, expectWellFormed, last } from '../../test/helpers/runner-kit.js';
 import { deferred, within } from '../../test/helpers/wait.js';
 
 /** Counts the AbortControllers made while `count` is installed. */

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Runner } from './runner.js';
 import { setup, eventsOf, runToEnd, typesOf, expectWellFormed, only, last } from '../../test/helpers/runner-kit.js';
 import { deferred, within } from '../../test/helpers/wait.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../store/memory-store.js';
 import type { RunStore, StoredEvent } from '../store/store.js';
 import { Runner } from './runner.js';
-import { cleanups, eventsOf, typesOf, only } from '../../test/helpers/runner-kit.js';
+import { cleanups, setup, eventsOf, typesOf } from '../../test/helpers/runner-kit.js';
 import { within } from '../../test/helpers/wait.js';
 
 describe('Runner: stores without a bound appender', () => {
@@ -40,5 +40,22 @@ describe('Runner: stores without a bound appender', () => {
     await within(runner.whenEnded(record.id), 2_000, 'the run to end');
     expect(typesOf(await eventsOf(store, record.id))).toEqual(['run.started', 'text.delta', 'text.delta', 'run.finished']);
     expect(calls).toEqual(Array.from({ length: 4 }, () => (withAppendNow ? 'appendNow 1' : 'append 1')));
+  });
+});
+
+describe('Runner: the start request', () => {
+  it("serialises the run's input once, into the run.started it appends", async () => {
+    let serialised = 0;
+    const input = {
+      toJSON() {
+        serialised++;
+        return { question: 'why' };
+      },
+    };
+    const { store, runner } = setup({ a: async function* () { yield 'x'; } });
+    const record = await runner.start({ input });
+    const [first] = await store.read(record.id, 0);
+    expect(JSON.parse(first?.json ?? 'null')).toMatchObject({ type: 'run.started', seq: 1, runId: record.id, input: { question: 'why' } });
+    expect(serialised).toBe(1);
   });
 });

@@ -47,15 +47,13 @@ export class RunLog {
     return this.#append(run, { type: 'text.delta', seq: run.seq + 1, at: Date.now(), text });
   }
 
-  #append(run: LiveRun, event: AgentEvent): Promise<void> | undefined {
-    let stored: StoredEvent;
-    try {
-      stored = toStoredEvent(event);
-    } catch (cause) {
-      throw new AgentwireError('AW_INVALID_EVENT', `a "${event.type}" event could not be serialised as JSON: ${(cause as Error).message}`, { cause });
-    }
+  /**
+   * Appends an event already serialised (a run's `run.started`, serialised before its run was
+   * recorded). `seq` must be the run's next.
+   */
+  emitStored(run: LiveRun, stored: StoredEvent): Promise<void> | undefined {
     this.#lastRun = run;
-    this.lastAt = event.at;
+    this.lastAt = stored.event.at;
     if (run.append === undefined) {
       run.seq++;
       return this.#store.append(run.id, [stored]).catch(refused);
@@ -67,6 +65,16 @@ export class RunLog {
     }
     run.seq++;
     return undefined;
+  }
+
+  #append(run: LiveRun, event: AgentEvent): Promise<void> | undefined {
+    let stored: StoredEvent;
+    try {
+      stored = toStoredEvent(event);
+    } catch (cause) {
+      throw new AgentwireError('AW_INVALID_EVENT', `a "${event.type}" event could not be serialised as JSON: ${(cause as Error).message}`, { cause });
+    }
+    return this.emitStored(run, stored);
   }
 
   /**

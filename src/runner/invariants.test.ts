@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { Runner } from './runner.js';
 import { setup, runToEnd, typesOf, expectWellFormed, only, last } from '../../test/helpers/runner-kit.js';
 
 describe('Runner: open steps', () => {

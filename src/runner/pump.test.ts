@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { Runner } from './runner.js';
 import { setup, eventsOf, expectWellFormed } from '../../test/helpers/runner-kit.js';
 import { within } from '../../test/helpers/wait.js';
 

@@ -7,14 +7,15 @@
  */
 import type { ErrorInfo, EventBody } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
-import type { RunRecord, RunStore } from '../store/store.js';
+import type { RunRecord, RunStore, StoredEvent } from '../store/store.js';
+import { toStoredEvent } from '../store/store.js';
 import { type AgentIterator, openAgent } from './agent-context.js';
 import { AgentRegistry } from './agents.js';
 import { Deadlines } from './deadlines.js';
 import { RunLog } from './emit.js';
 import { toErrorInfo } from './errors.js';
 import { LiveRun } from './live-run.js';
-import { type AbortSource, type AgentErrorRun, type RunnerHooks, type RunnerOptions, type StartRunRequest, describeAgentError } from './options.js';
+import { type AgentErrorRun, type RunnerHooks, type RunnerOptions, type StartRunRequest, describeAgentError } from './options.js';
 import { ABORTED, pump } from './pump.js';
 import { createRunId } from './run-id.js';
 import { STORE_ERROR, StoreRefusal, closingsAfterRefusal, endRefusedRun } from './store-failure.js';
@@ -77,24 +78,25 @@ export class Runner {
   async start(request: StartRunRequest): Promise<RunRecord> {
     const agent = this.agents.resolve(request.agent);
     this.#checkLimits(request.owner);
+    const id = createRunId();
+    const now = Date.now();
+    const started: EventBody = { type: 'run.started', runId: id, agent: agent.name, input: request.input };
+    let first: StoredEvent;
     try {
-      // Checked before the run is recorded: a `run.started` that cannot be serialised would leave a
-      // run that never ends (and a `shutdown` that waits for it forever).
-      JSON.stringify(request.input);
+      // Serialised before the run is recorded: a `run.started` that cannot be would leave a run
+      // that never ends (and a `shutdown` that waits for it forever). Once: this is what is appended.
+      first = toStoredEvent({ type: 'run.started', seq: 1, at: now, runId: id, agent: agent.name, input: request.input });
     } catch (cause) {
       throw new AgentwireError('AW_BAD_REQUEST', `the run's input cannot be serialised as JSON: ${(cause as Error).message}`, { cause });
     }
-    const id = createRunId();
-    const now = Date.now();
     const record: RunRecord = { id, agent: agent.name, owner: request.owner, createdAt: now, status: 'running', endedAt: undefined, lastSeq: 0 };
     // The store checks the owner's limit again, atomically and across every process sharing it.
     await this.store.createRun(record, Number.isFinite(this.#maxRunsPerOwner) ? { maxRunsPerOwner: this.#maxRunsPerOwner } : undefined);
     const run = new LiveRun(id, agent, request.owner, now, this.#log.appenderFor(id), this.#exposeErrors);
     this.#live.set(id, run);
-    const started: EventBody = { type: 'run.started', runId: id, agent: agent.name, input: request.input };
     try {
       // A synchronous store returns no promise: no await, so no microtask hop before the run is driven.
-      const appending = this.#log.emit(run, started);
+      const appending = this.#log.emitStored(run, first);
       if (appending !== undefined) await appending;
     } catch (error) {
       // The store refused the first event: the run never started, but its record exists: end it

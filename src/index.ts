@@ -26,7 +26,7 @@
 export type { AgentContext, AgentDefinition, AgentFunction, AgentItem } from './producer/agent.js';
 export { AgentError, defineAgent } from './producer/agent.js';
 export type { StepBody, StepOptions, StepScope } from './producer/scope.js';
-export { sleep } from './runner/runner.js';
+export { sleep } from './runner/sleep.js';
 export type {
   AgentEvent,
   AgentYield,

@@ -10,7 +10,13 @@ import type { StepScope } from './scope.js';
 /** What an agent may yield: an event body, or a string (a `text.delta` of the final answer). */
 export type AgentItem = AgentYield | string;
 
-/** The context each run of an agent receives. It is also the root scope for steps and tools. */
+/**
+ * The context each run of an agent receives. It is also the root scope for steps and tools. Its
+ * helpers may be called on it or destructured (`async function* ({ input, step, sleep })`); they
+ * are accessors on its prototype, so a spread (`{ ...ctx }`) copies its data (`runId`, `agent`,
+ * `input`, `stepId`) but none of its helpers: to hand a context on with changes, wrap it
+ * (`Object.create(ctx, { input: { value } })`) rather than spread it.
+ */
 export interface AgentContext extends StepScope {
   /** The run's id. */
   readonly runId: string;

@@ -65,17 +65,67 @@ export interface ScopeHost {
 
 /** Creates the helpers for the scope of `stepId` (`undefined`: the top level). */
 export function createScope(host: ScopeHost, stepId: string | undefined): StepScope {
-  const scope: StepScope = {
-    stepId,
-    step: (title, body) => runStep(host, stepId, typeof title === 'string' ? { title } : title, body),
-    tool: (name, args, run) => runTool(host, stepId, name, args, run),
-    log: (text) => (stepId === undefined ? { type: 'status', message: text } : { type: 'step.log', stepId, text }),
-    text: (text) => (stepId === undefined ? { type: 'text.delta', text } : { type: 'text.delta', text, stepId }),
-    update: (title) => (stepId === undefined ? { type: 'status', message: title } : { type: 'step.updated', stepId, title }),
-    status: (message) => ({ type: 'status', message }),
-    data: (name, value) => ({ type: 'data', name, value }),
-  };
-  return scope;
+  return new Scope(host, stepId);
+}
+
+const status = (message: string): StatusEvent => ({ type: 'status', message });
+const data = (name: string, value: unknown): DataEvent => ({ type: 'data', name, value });
+const topLevelText = (text: string): TextDeltaEvent => ({ type: 'text.delta', text });
+
+/**
+ * A scope's helpers. They are getters that return plain functions, so `scope.log(…)` and
+ * `const { log } = scope` both work; a helper that depends on the scope is made the first time it
+ * is read, and the top level's text helpers are the same functions for every run, so a scope costs
+ * one small object plus the helpers its agent uses. Its state is in plain (TypeScript-private)
+ * properties, not `#private` ones, so a context wrapped with `Object.create(scope)` still works.
+ */
+export class Scope implements StepScope {
+  readonly stepId: string | undefined;
+  private readonly _host: ScopeHost;
+  private _step: StepScope['step'] | undefined;
+  private _tool: StepScope['tool'] | undefined;
+  private _log: ((text: string) => StepLogEvent) | undefined;
+  private _text: ((text: string) => TextDeltaEvent) | undefined;
+  private _update: ((title: string) => StepUpdatedEvent) | undefined;
+
+  constructor(host: ScopeHost, stepId: string | undefined) {
+    this._host = host;
+    this.stepId = stepId;
+  }
+
+  get step(): StepScope['step'] {
+    return (this._step ??= (title, body) => runStep(this._host, this.stepId, typeof title === 'string' ? { title } : title, body));
+  }
+
+  get tool(): StepScope['tool'] {
+    return (this._tool ??= (name, args, run) => runTool(this._host, this.stepId, name, args, run));
+  }
+
+  get log(): StepScope['log'] {
+    const { stepId } = this;
+    if (stepId === undefined) return status;
+    return (this._log ??= (text) => ({ type: 'step.log', stepId, text }));
+  }
+
+  get text(): StepScope['text'] {
+    const { stepId } = this;
+    if (stepId === undefined) return topLevelText;
+    return (this._text ??= (text) => ({ type: 'text.delta', text, stepId }));
+  }
+
+  get update(): StepScope['update'] {
+    const { stepId } = this;
+    if (stepId === undefined) return status;
+    return (this._update ??= (title) => ({ type: 'step.updated', stepId, title }));
+  }
+
+  get status(): StepScope['status'] {
+    return status;
+  }
+
+  get data(): StepScope['data'] {
+    return data;
+  }
 }
 
 async function* runStep<T>(

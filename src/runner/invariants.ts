@@ -10,13 +10,16 @@ import { AgentwireError } from '../protocol/errors.js';
 
 const NONE: readonly StepFinishedEvent[] = Object.freeze([]);
 
-/** Tracks open steps and calls of one run. */
+/**
+ * Tracks open steps and calls of one run. Each collection is made by the first event that adds to
+ * it: most runs open few steps and call few tools, and many none.
+ */
 export class RunInvariants {
   /** Open step ids in start order (a child always starts after its parent). */
-  readonly #open = new Map<string, string | undefined>();
-  readonly #seenSteps = new Set<string>();
-  readonly #pendingCalls = new Set<string>();
-  readonly #seenCalls = new Set<string>();
+  #open: Map<string, string | undefined> | undefined;
+  #seenSteps: Set<string> | undefined;
+  #pendingCalls: Set<string> | undefined;
+  #seenCalls: Set<string> | undefined;
 
   /**
    * Checks one yielded event. Returns the events to emit before it: `step.finished` for children
@@ -25,12 +28,12 @@ export class RunInvariants {
   accept(event: AgentYield): readonly StepFinishedEvent[] {
     switch (event.type) {
       case 'step.started': {
-        if (this.#seenSteps.has(event.stepId)) fail(`step id "${event.stepId}" was already used in this run`);
-        if (event.parentId !== undefined && !this.#open.has(event.parentId)) {
+        if (this.#seenSteps?.has(event.stepId)) fail(`step id "${event.stepId}" was already used in this run`);
+        if (event.parentId !== undefined && !this.#open?.has(event.parentId)) {
           fail(`step "${event.stepId}" names parent "${event.parentId}", which is not an open step`);
         }
-        this.#seenSteps.add(event.stepId);
-        this.#open.set(event.stepId, event.parentId);
+        (this.#seenSteps ??= new Set()).add(event.stepId);
+        (this.#open ??= new Map()).set(event.stepId, event.parentId);
         return NONE;
       }
       case 'step.finished': {
@@ -39,7 +42,7 @@ export class RunInvariants {
           code: 'AW_STEP_UNFINISHED',
           message: 'the step was still open when its parent finished',
         });
-        this.#open.delete(event.stepId);
+        this.#open?.delete(event.stepId);
         return closing;
       }
       case 'step.log':
@@ -50,13 +53,13 @@ export class RunInvariants {
         if (event.stepId !== undefined) this.#requireOpen(event.stepId, event.type);
         return NONE;
       case 'tool.call':
-        if (this.#seenCalls.has(event.callId)) fail(`tool call id "${event.callId}" was already used in this run`);
+        if (this.#seenCalls?.has(event.callId)) fail(`tool call id "${event.callId}" was already used in this run`);
         if (event.stepId !== undefined) this.#requireOpen(event.stepId, event.type);
-        this.#seenCalls.add(event.callId);
-        this.#pendingCalls.add(event.callId);
+        (this.#seenCalls ??= new Set()).add(event.callId);
+        (this.#pendingCalls ??= new Set()).add(event.callId);
         return NONE;
       case 'tool.result':
-        if (!this.#pendingCalls.delete(event.callId)) {
+        if (!this.#pendingCalls?.delete(event.callId)) {
           fail(`tool.result for "${event.callId}", which is not a pending tool call`);
         }
         return NONE;
@@ -66,12 +69,14 @@ export class RunInvariants {
   }
 
   /** `step.finished` events for every open descendant of `stepId` (or every open step), children first. */
-  closeDescendants(stepId: string | undefined, error: ErrorInfo): StepFinishedEvent[] {
-    const ids = [...this.#open.keys()].reverse();
+  closeDescendants(stepId: string | undefined, error: ErrorInfo): readonly StepFinishedEvent[] {
+    const open = this.#open;
+    if (open === undefined || open.size === 0) return NONE;
+    const ids = [...open.keys()].reverse();
     const closing: StepFinishedEvent[] = [];
     for (const id of ids) {
       if (id === stepId || (stepId !== undefined && !this.#isDescendant(id, stepId))) continue;
-      this.#open.delete(id);
+      open.delete(id);
       closing.push({ type: 'step.finished', stepId: id, status: 'error', error });
     }
     return closing;
@@ -79,22 +84,22 @@ export class RunInvariants {
 
   /** True while any step is open. */
   get hasOpenSteps(): boolean {
-    return this.#open.size > 0;
+    return (this.#open?.size ?? 0) > 0;
   }
 
   #isDescendant(id: string, ancestor: string): boolean {
-    let parent = this.#open.get(id);
+    let parent = this.#open?.get(id);
     while (parent !== undefined) {
       if (parent === ancestor) return true;
-      parent = this.#open.get(parent);
+      parent = this.#open?.get(parent);
     }
     return false;
   }
 
   #requireOpen(stepId: string, type: string): void {
-    if (this.#open.has(stepId)) return;
+    if (this.#open?.has(stepId)) return;
     fail(
-      this.#seenSteps.has(stepId)
+      this.#seenSteps?.has(stepId)
         ? `${type} for step "${stepId}", which has already finished`
         : `${type} for step "${stepId}", which was never started`,
     );

@@ -1,0 +1,89 @@
+/**
+ * Appending a run's events to the store: `seq` and `at` stamped, serialised once, appended
+ * synchronously when the store can (no promise per event), and the last appender remembered for
+ * the loop monitor.
+ *
+ * @module
+ */
+import type { AgentEvent, EventBody } from '../protocol/events.js';
+import { AgentwireError } from '../protocol/errors.js';
+import type { RunStore, StoredEvent } from '../store/store.js';
+import { toStoredEvent } from '../store/store.js';
+import type { LiveRun } from './live-run.js';
+import { refused } from './store-failure.js';
+
+export class RunLog {
+  readonly #store: RunStore;
+  /** The run that appended last, and when (see {@link RunLog.lastEmit}). */
+  #lastRun: LiveRun | undefined;
+  /** Wall clock, ms: the last event's `at`. */
+  lastAt = 0;
+
+  constructor(store: RunStore) {
+    this.#store = store;
+  }
+
+  /**
+   * The synchronous appender of a run, when the store has one: bound to the run
+   * (`openAppender`), or the store's `appendNow` of one event. `undefined`: append and await.
+   */
+  appenderFor(runId: string): ((event: StoredEvent) => void) | undefined {
+    const store = this.#store;
+    if (store.openAppender) return store.openAppender(runId);
+    if (store.appendNow) return (event) => store.appendNow?.(runId, [event]);
+    return undefined;
+  }
+
+  /** Appends one event. Returns a promise only when the store is asynchronous. */
+  emit(run: LiveRun, body: EventBody): Promise<void> | undefined {
+    // `type`, `seq` and `at` first, then the body: V8 builds this from the literal's shape with the
+    // body's fields in the object, where spreading the body first makes a larger object with its
+    // fields out of line.
+    return this.#append(run, { type: body.type, seq: run.seq + 1, at: Date.now(), ...(body as object) } as AgentEvent);
+  }
+
+  /** Appends answer text the agent yielded as a string: the event is built once, with no body to copy. */
+  emitText(run: LiveRun, text: string): Promise<void> | undefined {
+    return this.#append(run, { type: 'text.delta', seq: run.seq + 1, at: Date.now(), text });
+  }
+
+  /**
+   * Appends an event already serialised (a run's `run.started`, serialised before its run was
+   * recorded). `seq` must be the run's next.
+   */
+  emitStored(run: LiveRun, stored: StoredEvent): Promise<void> | undefined {
+    this.#lastRun = run;
+    this.lastAt = stored.event.at;
+    if (run.append === undefined) {
+      run.seq++;
+      return this.#store.append(run.id, [stored]).catch(refused);
+    }
+    try {
+      run.append(stored);
+    } catch (cause) {
+      refused(cause);
+    }
+    run.seq++;
+    return undefined;
+  }
+
+  #append(run: LiveRun, event: AgentEvent): Promise<void> | undefined {
+    let stored: StoredEvent;
+    try {
+      stored = toStoredEvent(event);
+    } catch (cause) {
+      throw new AgentwireError('AW_INVALID_EVENT', `a "${event.type}" event could not be serialised as JSON: ${(cause as Error).message}`, { cause });
+    }
+    return this.emitStored(run, stored);
+  }
+
+  /**
+   * The run that most recently appended an event, and when (`performance.now()`). An agent that
+   * blocks the event loop usually yields right after: this names the likely culprit of a stall.
+   */
+  get lastEmit(): { runId: string; agent: string; at: number } | undefined {
+    const run = this.#lastRun;
+    // Kept as the event's wall-clock `at` (no second clock read per event); told on the monotonic clock.
+    return run ? { runId: run.id, agent: run.agent.name, at: performance.now() - (Date.now() - this.lastAt) } : undefined;
+  }
+}

@@ -1061,11 +1061,11 @@ describe('Runner: options and ids', () => {
   });
 });
 
-describe('Runner: stores without a bound appender', () => {
+describe('Runner: stores with and without a bound appender', () => {
   it.each([
-    ['appendNow', true],
+    ['a bound appender', true],
     ['only the async append', false],
-  ])('runs to the end through a store with %s', async (_name, withAppendNow) => {
+  ])('runs to the end through a store with %s', async (_name, withAppender) => {
     const store = new MemoryStore();
     cleanups.push(() => store.close());
     const calls: string[] = [];
@@ -1082,11 +1082,14 @@ describe('Runner: stores without a bound appender', () => {
         calls.push(`append ${events.length}`);
         await store.append(runId, events);
       },
-      ...(withAppendNow
+      ...(withAppender
         ? {
-            appendNow: (runId: string, events: readonly StoredEvent[]) => {
-              calls.push(`appendNow ${events.length}`);
-              store.appendNow(runId, events);
+            openAppender: (runId: string) => {
+              const append = store.openAppender(runId);
+              return (event: StoredEvent) => {
+                calls.push('appender 1');
+                append(event);
+              };
             },
           }
         : {}),
@@ -1095,7 +1098,7 @@ describe('Runner: stores without a bound appender', () => {
     const record = await runner.start({ input: null });
     await within(runner.whenEnded(record.id), 2_000, 'the run to end');
     expect(typesOf(await eventsOf(store, record.id))).toEqual(['run.started', 'text.delta', 'text.delta', 'run.finished']);
-    expect(calls).toEqual(Array.from({ length: 4 }, () => (withAppendNow ? 'appendNow 1' : 'append 1')));
+    expect(calls).toEqual(Array.from({ length: 4 }, () => (withAppender ? 'appender 1' : 'append 1')));
   });
 });
 
@@ -1108,18 +1111,28 @@ describe('a run log that fails', () => {
     const store = new MemoryStore();
     let stored = 0;
     let failed = 0;
-    const appendNow = store.appendNow.bind(store);
-    // Every way to append (the runner uses a run's appender, or the synchronous append, when a store has them).
-    store.appendNow = (runId, events) => {
-      if (stored + events.length > failAt && failed < failures) {
+    const append = store.append.bind(store);
+    const openAppender = store.openAppender.bind(store);
+    /** Throws once `failAt` events are stored, `failures` times. */
+    const admit = (count: number): void => {
+      if (stored + count > failAt && failed < failures) {
         failed++;
         throw new Error('disk full');
       }
-      stored += events.length;
-      appendNow(runId, events);
+      stored += count;
     };
-    store.append = async (runId, events) => store.appendNow(runId, events);
-    store.openAppender = (runId) => (event) => store.appendNow(runId, [event]);
+    // Both ways to append (the runner uses a run's appender when a store has one).
+    store.append = async (runId, events) => {
+      admit(events.length);
+      await append(runId, events);
+    };
+    store.openAppender = (runId) => {
+      const appendOne = openAppender(runId);
+      return (event) => {
+        admit(1);
+        appendOne(event);
+      };
+    };
     cleanups.push(() => store.close());
     return store;
   }

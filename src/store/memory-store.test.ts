@@ -220,7 +220,7 @@ describe('MemoryStore eviction', () => {
     }
   });
 
-  it('openAppender appends one event at a time to its run, with the checks of appendNow', async () => {
+  it('openAppender appends one event at a time to its run, with the checks of append', async () => {
     const store = createStore();
     await store.createRun(record('run_appender'));
     expect(() => store.openAppender('run_missing')).toThrow(/not found/);

@@ -115,14 +115,10 @@ export interface RunStore {
   /** Optional: true when any process (this one included) has a subscriber of `runId`. */
   hasSubscribers?(runId: string): Promise<boolean>;
   /**
-   * Optional, for in-process stores: {@link append} done synchronously (it throws instead of
-   * rejecting). The runner uses it when present so a fast agent pays no await per event.
-   */
-  appendNow?(runId: string, events: readonly StoredEvent[]): void;
-  /**
    * Optional, for in-process stores: a synchronous appender of one event, bound to one run (no
-   * lookup of the run per event). The runner takes one per run when present. Throws as
-   * {@link appendNow} does.
+   * lookup of the run per event), with the checks of {@link append} (it throws instead of
+   * rejecting). The runner takes one per run when present, so a fast agent pays no await per
+   * event; without it, the runner awaits {@link append}.
    */
   openAppender?(runId: string): (event: StoredEvent) => void;
   /**

@@ -181,7 +181,7 @@ export class RunLog {
     const length = stored.json.length;
     checkpointBefore(this, length);
     (this.fold ??= new RunFold(INITIAL_STATE, this.bounds.stateLimits)).add(stored.event);
-    this.recent.push(new JsonEvent(stored.seq, stored.type, stored.json));
+    this.recent.push(JsonEvent.kept(stored));
     this.recentBytes += length;
     this.eventsSinceCheckpoint++;
     this.bytesSinceCheckpoint += length;

@@ -7,6 +7,7 @@
  */
 import type { AgentEvent, ErrorInfo, EventType } from '../protocol/events.js';
 import type { RunState } from '../reducer/run-state.js';
+import { JsonEvent } from './json-event.js';
 
 /** An event as the store keeps it: the object and its JSON, serialised once for every subscriber. */
 export interface StoredEvent {
@@ -194,7 +195,10 @@ export interface StoreHealth {
   [detail: string]: unknown;
 }
 
-/** Builds a {@link StoredEvent}, serialising the event once. */
+/**
+ * Builds a {@link StoredEvent}, serialising the event once. An in-process store keeps the object it
+ * returns as it is (no copy), letting go of `event` (it is parsed again from the JSON if asked for).
+ */
 export function toStoredEvent(event: AgentEvent): StoredEvent {
-  return { seq: event.seq, type: event.type, event, json: JSON.stringify(event) };
+  return new JsonEvent(event.seq, event.type, JSON.stringify(event), event);
 }

@@ -9,6 +9,9 @@
 /** One run's listeners. */
 export class RunFollowers {
   #listeners: (() => void)[] | undefined = undefined;
+  /** The {@link WakeScheduler}'s: the turn this run was last woken in, and whether a wake-up is queued. */
+  wakeTurn = 0;
+  wakePending = false;
 
   /** True when at least one follower listens. */
   get any(): boolean {

@@ -5,13 +5,16 @@
 // append per macrotask) and in bursts (1,000 appends per turn). Reports CPU per event (the
 // process's user + system time over the appends, building the events included) and follower wake
 // latency p50/p99 (from just before an append to the follower's callback that gets the event).
-// Not part of `npm test`.
+// `paced-io` is `paced` while 64 loopback connections ping-pong 64-byte messages, so each turn
+// has a poll phase with work in it, as a gateway serving many streams does (its CPU per event
+// counts that traffic too: compare it between builds only). Not part of `npm test`.
 //
 //   node scripts/build.mjs && node bench/store-cost.mjs [--base DIR] [--runs 3]
 //
 // With `--base DIR` (a worktree of another commit, built), each scenario runs for this build and
 // that one alternately, in fresh processes, `--runs` times: interleaved A/B on a shared machine.
 import { spawnSync } from 'node:child_process';
+import { createConnection, createServer } from 'node:net';
 import { cpuUsage } from 'node:process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -31,12 +34,14 @@ const { values } = parseArgs({
 });
 
 /** Events measured per scenario (after a warm-up of the same scenario on another run). */
-const EVENTS = { paced: 20_000, burst: 50_000 };
+const EVENTS = { paced: 20_000, 'paced-io': 5_000, burst: 50_000 };
+/** Connections of `paced-io`'s background traffic. */
+const IO_CONNECTIONS = 64;
 const BURST = 1_000;
 // `--scenarios paced:1,burst:100` runs only those.
-const SCENARIOS = (values.scenarios ?? 'paced:1,paced:100,burst:1,burst:100').split(',').map((name) => {
+const SCENARIOS = (values.scenarios ?? 'paced:1,paced:100,paced-io:1,paced-io:100,burst:1,burst:100').split(',').map((name) => {
   const [mode, followers] = name.split(':');
-  if (!(mode in EVENTS) || !(Number(followers) >= 1)) throw new Error(`unknown scenario ${name}: use paced:N or burst:N`);
+  if (!(mode in EVENTS) || !(Number(followers) >= 1)) throw new Error(`unknown scenario ${name}: use paced:N, paced-io:N or burst:N`);
   return { mode, followers: Number(followers) };
 });
 
@@ -86,12 +91,39 @@ async function compare() {
 async function measure(dir, mode, followers) {
   const { MemoryStore, toStoredEvent } = await import(pathToFileURL(`${dir}/dist/gateway/index.js`).href);
   const store = new MemoryStore();
+  const traffic = mode === 'paced-io' ? await pingPong(IO_CONNECTIONS) : undefined;
   try {
     await scenario(store, toStoredEvent, 'run_warm', mode, followers, Math.min(EVENTS[mode], 5_000));
     return await scenario(store, toStoredEvent, 'run_measured', mode, followers, EVENTS[mode]);
   } finally {
+    traffic?.stop();
     await store.close();
   }
+}
+
+/** `connections` loopback connections each sending 64 bytes back and forth until stopped. */
+async function pingPong(connections) {
+  const sockets = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.on('data', (chunk) => socket.write(chunk));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  const message = Buffer.alloc(64, 'p');
+  for (let index = 0; index < connections; index++) {
+    const client = createConnection(port, '127.0.0.1');
+    sockets.push(client);
+    client.on('data', () => client.write(message));
+    await new Promise((resolve) => client.once('connect', resolve));
+    client.write(message);
+  }
+  return {
+    stop() {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
 }
 
 async function scenario(store, toStoredEvent, runId, mode, followerCount, count) {
@@ -125,7 +157,7 @@ async function scenario(store, toStoredEvent, runId, mode, followerCount, count)
   // or I/O), so each turn ends with a microtask checkpoint as it does in the gateway.
   while (seq < count) {
     await nextTurn();
-    if (mode === 'paced') appendOne();
+    if (mode !== 'burst') appendOne();
     else for (let index = 0; index < BURST && seq < count; index++) appendOne();
   }
   await nextTurn();

@@ -2,7 +2,8 @@
 // The run log's cost per event, in process: the built MemoryStore (dist/), one run, appends of
 // 64-byte `data` events through the runner's path (`toStoredEvent`, then the run's appender) with
 // 1 and with 100 followers pushed to (`forEachBatch`, as the gateway's streams read), paced (one
-// append per macrotask) and in bursts (1,000 appends per turn). Reports CPU per event (the
+// append per macrotask), fast (64 appends per turn, an `await` between each, as the runner pulls a
+// fast agent) and in bursts (1,000 appends per turn, synchronously). Reports CPU per event (the
 // process's user + system time over the appends, building the events included) and follower wake
 // latency p50/p99 (from just before an append to the follower's callback that gets the event).
 // `paced-io` is `paced` while 64 loopback connections ping-pong 64-byte messages, so each turn
@@ -34,14 +35,16 @@ const { values } = parseArgs({
 });
 
 /** Events measured per scenario (after a warm-up of the same scenario on another run). */
-const EVENTS = { paced: 20_000, 'paced-io': 5_000, burst: 50_000 };
+const EVENTS = { paced: 20_000, 'paced-io': 5_000, fast: 50_000, burst: 50_000 };
+/** Appends per turn of `fast`, one after each await, as the runner pulls a fast agent (it yields a turn every 64 events). */
+const FAST = 64;
 /** Connections of `paced-io`'s background traffic. */
 const IO_CONNECTIONS = 64;
 const BURST = 1_000;
 // `--scenarios paced:1,burst:100` runs only those.
-const SCENARIOS = (values.scenarios ?? 'paced:1,paced:100,paced-io:1,paced-io:100,burst:1,burst:100').split(',').map((name) => {
+const SCENARIOS = (values.scenarios ?? 'paced:1,paced:100,paced-io:1,paced-io:100,fast:1,fast:100,burst:1,burst:100').split(',').map((name) => {
   const [mode, followers] = name.split(':');
-  if (!(mode in EVENTS) || !(Number(followers) >= 1)) throw new Error(`unknown scenario ${name}: use paced:N, paced-io:N or burst:N`);
+  if (!(mode in EVENTS) || !(Number(followers) >= 1)) throw new Error(`unknown scenario ${name}: use paced:N, paced-io:N, fast:N or burst:N`);
   return { mode, followers: Number(followers) };
 });
 
@@ -157,8 +160,13 @@ async function scenario(store, toStoredEvent, runId, mode, followerCount, count)
   // or I/O), so each turn ends with a microtask checkpoint as it does in the gateway.
   while (seq < count) {
     await nextTurn();
-    if (mode !== 'burst') appendOne();
-    else for (let index = 0; index < BURST && seq < count; index++) appendOne();
+    if (mode === 'burst') for (let index = 0; index < BURST && seq < count; index++) appendOne();
+    else if (mode === 'fast') {
+      for (let index = 0; index < FAST && seq < count; index++) {
+        appendOne();
+        await undefined;
+      }
+    } else appendOne();
   }
   await nextTurn();
   // Every follower has had every event by now, or the measure is wrong.

@@ -9,8 +9,12 @@
 /** One run's listeners. */
 export class RunFollowers {
   #listeners: (() => void)[] | undefined = undefined;
-  /** The {@link WakeScheduler}'s: the turn this run was last woken in, and whether a wake-up is queued. */
+  /**
+   * The {@link WakeScheduler}'s: the last turn the run was appended to in, whether it was appended
+   * to more than once in it, and whether a wake-up is queued.
+   */
   wakeTurn = 0;
+  appendedAgain = false;
   wakePending = false;
 
   /** True when at least one follower listens. */

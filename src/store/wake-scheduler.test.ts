@@ -33,22 +33,35 @@ describe('WakeScheduler', () => {
     expect(log).toEqual(['woken']);
   });
 
-  it("batches a run's further appends of the same turn into one wake-up in the check phase, then wakes at once again the next turn", async () => {
+  it("batches a run's further appends of a turn into one wake-up in the check phase, and all its appends while it keeps bursting", async () => {
     const scheduler = new WakeScheduler();
     const log: string[] = [];
     const followers = listened(log, 'woken');
-    // A fast agent: one append after each await, 100 in one turn.
-    for (let index = 0; index < 100; index++) {
-      scheduler.wake(followers);
-      await Promise.resolve();
-    }
+    /** A fast agent's turn: `count` appends, one after each await. */
+    const burst = async (count: number) => {
+      for (let index = 0; index < count; index++) {
+        scheduler.wake(followers);
+        await Promise.resolve();
+      }
+    };
+    await burst(100);
     expect(log).toEqual(['woken']);
     await checkPhase();
     expect(log).toEqual(['woken', 'woken']);
-    // The next turn's first append wakes in a microtask again.
-    scheduler.wake(followers);
-    await Promise.resolve();
+    // Still bursting: the whole turn in one wake-up, in the check phase.
+    await burst(100);
+    expect(log).toEqual(['woken', 'woken']);
+    await checkPhase();
     expect(log).toEqual(['woken', 'woken', 'woken']);
+    // One append this turn: still batched (the run burst in its last turn), then paced again.
+    await burst(1);
+    expect(log).toHaveLength(3);
+    await checkPhase();
+    expect(log).toHaveLength(4);
+    await burst(1);
+    expect(log).toHaveLength(5);
+    await checkPhase();
+    expect(log).toHaveLength(5);
   });
 
   it('wakes each run on its own: one run batched does not delay another run’s first append', async () => {

@@ -37,7 +37,7 @@ describe('reads of a 100,000-event run', () => {
     store = new MemoryStore();
     all = events();
     await store.createRun({ id: RUN, agent: 'demo', owner: undefined, createdAt: Date.now(), status: 'running', endedAt: undefined, lastSeq: 0 });
-    for (let start = 0; start < all.length; start += 1000) store.appendNow(RUN, all.slice(start, start + 1000));
+    for (let start = 0; start < all.length; start += 1000) await store.append(RUN, all.slice(start, start + 1000));
     server = await startNodeServer({ agents: demoAgents({ speed: 0 }), store });
   });
 

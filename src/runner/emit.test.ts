@@ -5,11 +5,11 @@ import { Runner } from './runner.js';
 import { cleanups, setup, eventsOf, typesOf } from '../../test/helpers/runner-kit.js';
 import { within } from '../../test/helpers/wait.js';
 
-describe('Runner: stores without a bound appender', () => {
+describe('Runner: stores with and without a bound appender', () => {
   it.each([
-    ['appendNow', true],
+    ['a bound appender', true],
     ['only the async append', false],
-  ])('runs to the end through a store with %s', async (_name, withAppendNow) => {
+  ])('runs to the end through a store with %s', async (_name, withAppender) => {
     const store = new MemoryStore();
     cleanups.push(() => store.close());
     const calls: string[] = [];
@@ -26,11 +26,14 @@ describe('Runner: stores without a bound appender', () => {
         calls.push(`append ${events.length}`);
         await store.append(runId, events);
       },
-      ...(withAppendNow
+      ...(withAppender
         ? {
-            appendNow: (runId: string, events: readonly StoredEvent[]) => {
-              calls.push(`appendNow ${events.length}`);
-              store.appendNow(runId, events);
+            openAppender: (runId: string) => {
+              const append = store.openAppender(runId);
+              return (event: StoredEvent) => {
+                calls.push('appender 1');
+                append(event);
+              };
             },
           }
         : {}),
@@ -39,7 +42,7 @@ describe('Runner: stores without a bound appender', () => {
     const record = await runner.start({ input: null });
     await within(runner.whenEnded(record.id), 2_000, 'the run to end');
     expect(typesOf(await eventsOf(store, record.id))).toEqual(['run.started', 'text.delta', 'text.delta', 'run.finished']);
-    expect(calls).toEqual(Array.from({ length: 4 }, () => (withAppendNow ? 'appendNow 1' : 'append 1')));
+    expect(calls).toEqual(Array.from({ length: 4 }, () => (withAppender ? 'appender 1' : 'append 1')));
   });
 });
 

@@ -23,15 +23,9 @@ export class RunLog {
     this.#store = store;
   }
 
-  /**
-   * The synchronous appender of a run, when the store has one: bound to the run
-   * (`openAppender`), or the store's `appendNow` of one event. `undefined`: append and await.
-   */
+  /** The synchronous appender of a run (`openAppender`), when the store has one. `undefined`: append and await. */
   appenderFor(runId: string): ((event: StoredEvent) => void) | undefined {
-    const store = this.#store;
-    if (store.openAppender) return store.openAppender(runId);
-    if (store.appendNow) return (event) => store.appendNow?.(runId, [event]);
-    return undefined;
+    return this.#store.openAppender?.(runId);
   }
 
   /** Appends one event. Returns a promise only when the store is asynchronous. */

@@ -15,18 +15,28 @@ describe('a run log that fails', () => {
     const store = new MemoryStore();
     let stored = 0;
     let failed = 0;
-    const appendNow = store.appendNow.bind(store);
-    // Every way to append (the runner uses a run's appender, or the synchronous append, when a store has them).
-    store.appendNow = (runId, events) => {
-      if (stored + events.length > failAt && failed < failures) {
+    const append = store.append.bind(store);
+    const openAppender = store.openAppender.bind(store);
+    /** Throws once `failAt` events are stored, `failures` times. */
+    const admit = (count: number): void => {
+      if (stored + count > failAt && failed < failures) {
         failed++;
         throw new Error('disk full');
       }
-      stored += events.length;
-      appendNow(runId, events);
+      stored += count;
     };
-    store.append = async (runId, events) => store.appendNow(runId, events);
-    store.openAppender = (runId) => (event) => store.appendNow(runId, [event]);
+    // Both ways to append (the runner uses a run's appender when a store has one).
+    store.append = async (runId, events) => {
+      admit(events.length);
+      await append(runId, events);
+    };
+    store.openAppender = (runId) => {
+      const appendOne = openAppender(runId);
+      return (event) => {
+        admit(1);
+        appendOne(event);
+      };
+    };
     cleanups.push(() => store.close());
     return store;
   }

@@ -20,8 +20,8 @@ export interface FollowSource {
   ended(): boolean;
   /**
    * Calls `wake` after every append (and at close) until the returned function is called. A
-   * follower listens from its first wait to its end, not once per wait: re-registering at every
-   * event cost each subscriber a set insertion, a closure and a cleared table per event.
+   * follower listens from its first wait to its end, not once per wait, so a live subscriber
+   * registers nothing per event.
    */
   listen(wake: () => void): () => void;
 }

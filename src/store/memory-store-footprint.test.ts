@@ -43,7 +43,8 @@ async function answer(store: MemoryStore, runId: string, count: number, size: nu
     events.push(stamp(1, { type: 'run.started', runId, agent: 'test', input: null }));
   }
   for (let index = 0; index < count; index++) events.push(stamp(from + events.length + 1, { type: 'text.delta', text: `${index % 10}`.repeat(size) }));
-  for (const event of events) store.appendNow(runId, [event]);
+  const append = store.openAppender(runId);
+  for (const event of events) append(event);
   return events;
 }
 
@@ -60,7 +61,8 @@ describe('MemoryStore.state', () => {
       const store = new MemoryStore();
       const id = `run_${runs++}`;
       void store.createRun(record(id));
-      for (const event of events) store.appendNow(id, [event]);
+      const append = store.openAppender(id);
+      for (const event of events) append(event);
       void store.close();
     };
     const events = run(5_000);
@@ -81,7 +83,7 @@ describe('MemoryStore.state', () => {
     for (let seq = 2; seq <= 100_000; seq++) {
       events.push(stamp(seq, seq % 3 === 0 ? { type: 'step.started', stepId: `s${seq}`, title: 'Step' } : { type: 'text.delta', text: 'w ' }));
     }
-    for (let start = 0; start < events.length; start += 500) store.appendNow('run_big', events.slice(start, start + 500));
+    for (let start = 0; start < events.length; start += 500) await store.append('run_big', events.slice(start, start + 500));
     const parse = vi.spyOn(JSON, 'parse');
     const state = await store.state('run_big');
     const again = await store.state('run_big');
@@ -98,7 +100,7 @@ describe('MemoryStore.state', () => {
     const events: StoredEvent[] = [stamp(1, { type: 'run.started', runId: 'run_at', agent: 'test', input: null })];
     for (let seq = 2; seq <= 12_000; seq++) events.push(stamp(seq, seq % 4 === 0 ? { type: 'step.started', stepId: `s${seq}`, title: 'S' } : { type: 'step.log', stepId: `s${seq - (seq % 4)}`, text: `l${seq}` }));
     events.push(stamp(12_001, { type: 'run.finished' }));
-    for (let start = 0; start < events.length; start += 100) store.appendNow('run_at', events.slice(start, start + 100));
+    for (let start = 0; start < events.length; start += 100) await store.append('run_at', events.slice(start, start + 100));
     for (const at of [1, 999, 7_777, 11_999, 12_000]) {
       const parse = vi.spyOn(JSON, 'parse');
       const state = await store.state('run_at', at);
@@ -113,7 +115,7 @@ describe('MemoryStore.state', () => {
     const store = createStore();
     const events = await answer(store, 'run_end', 50, 3);
     const terminal = stamp(events.length + 1, { type: 'run.finished', output: 'done' });
-    store.appendNow('run_end', [terminal]);
+    await store.append('run_end', [terminal]);
     const state = await store.state('run_end');
     expect(state).toMatchObject({ status: 'finished', output: 'done', lastSeq: 52 });
     expect(state).toEqual(reduceAll([...events, terminal].map((stored) => stored.event)));
@@ -171,7 +173,8 @@ describe('MemoryStore: a run’s whole footprint stays within maxBytesPerRun', (
       { type: 'step.started', stepId: 'a', title: 'A' },
     ];
     for (let index = 0; index < 20_000; index++) bodies.push({ type: 'step.log', stepId: 'a', text: `line ${index}` });
-    bodies.forEach((body, index) => store.appendNow('run_logs', [stamp(index + 1, body)]));
+    const append = store.openAppender('run_logs');
+    bodies.forEach((body, index) => append(stamp(index + 1, body)));
     const read = await store.read('run_logs', 0);
     expect(jsonLength(read)).toBeLessThanOrEqual(maxBytesPerRun);
     const snapshot = (read[0] as StoredEvent).event as RunSnapshotEvent & { seq: number };
@@ -188,7 +191,8 @@ describe('MemoryStore: a run’s whole footprint stays within maxBytesPerRun', (
     const events = [stamp(1, { type: 'run.started', runId: 'run_calls', agent: 'test', input: null })];
     for (let seq = 2; seq <= 400; seq++) events.push(stamp(seq, { type: 'tool.call', callId: `c${seq}`, name: 'fetch', args: 'a'.repeat(1000) }));
     const stringify = vi.spyOn(JSON, 'stringify');
-    for (const event of events) store.appendNow('run_calls', [event]);
+    const append = store.openAppender('run_calls');
+    for (const event of events) append(event);
     const snapshots = stringify.mock.calls.filter(([value]) => (value as { type?: string }).type === 'run.snapshot').length;
     stringify.mockRestore();
     const appended = jsonLength(events);
@@ -231,7 +235,7 @@ describe('MemoryStore: maxRetainedBytes, the budget of all retained runs', () =>
     const store = createStore({ maxRetainedBytes: 40_000 });
     for (const id of ['run_1', 'run_2', 'run_3']) {
       const events = await answer(store, id, 10, 1000);
-      store.appendNow(id, [stamp(events.length + 1, { type: 'run.finished' })]);
+      await store.append(id, [stamp(events.length + 1, { type: 'run.finished' })]);
     }
     await answer(store, 'run_live', 15, 1000);
     // A run that just ended stays readable until a new one needs the room.
@@ -260,7 +264,7 @@ describe('MemoryStore: maxRetainedBytes, the budget of all retained runs', () =>
     expect(isAgentwireError(thrown)).toBe(true);
     expect(thrown).toMatchObject({ code: 'AW_OVERLOADED', status: 503 });
     expect(await store.getRun('run_c')).toBeUndefined();
-    store.appendNow('run_a', [stamp(first.length + 1, { type: 'run.finished' })]);
+    await store.append('run_a', [stamp(first.length + 1, { type: 'run.finished' })]);
     await store.createRun(record('run_c'));
     expect(await store.getRun('run_a')).toBeUndefined();
     expect(await store.getRun('run_b')).toBeDefined();
@@ -269,7 +273,7 @@ describe('MemoryStore: maxRetainedBytes, the budget of all retained runs', () =>
   it('frees the bytes of runs that expire or are dropped by maxRuns', async () => {
     const store = createStore({ maxRuns: 1 });
     const events = await answer(store, 'run_old', 5, 100);
-    store.appendNow('run_old', [stamp(events.length + 1, { type: 'run.finished' })]);
+    await store.append('run_old', [stamp(events.length + 1, { type: 'run.finished' })]);
     expect(store.retainedBytes).toBeGreaterThan(500);
     await store.createRun(record('run_new'));
     expect(store.retainedBytes).toBe(0);

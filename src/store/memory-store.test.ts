@@ -220,7 +220,7 @@ describe('MemoryStore eviction', () => {
     }
   });
 
-  it('openAppender appends one event at a time to its run, with the checks of appendNow', async () => {
+  it('openAppender appends one event at a time to its run, with the checks of append', async () => {
     const store = createStore();
     await store.createRun(record('run_appender'));
     expect(() => store.openAppender('run_missing')).toThrow(/not found/);
@@ -256,16 +256,18 @@ describe('MemoryStore eviction', () => {
     expect(read.filter((event, index) => event === again[index])).toEqual([]);
   });
 
-  it('keeps each event as its JSON: a reader gets neither the appended object nor its event, but equal ones parsed back', async () => {
+  it('keeps each event as its JSON: the appended object itself (no copy) without its event object, which is parsed back equal', async () => {
     const store = createStore();
     await store.createRun(record('run_json'));
     const all = realisticRun('run_json', 12, false);
-    for (const event of all) await store.append('run_json', [event]);
+    const objects = all.map((stored) => stored.event);
+    const append = store.openAppender('run_json');
+    for (const event of all) append(event);
     const read = await store.read('run_json', 0);
-    expect(read.map((event) => event.event)).toEqual(all.map((event) => event.event));
     read.forEach((event, index) => {
-      expect(event).not.toBe(all[index]);
-      expect(event.event).not.toBe(all[index]?.event);
+      expect(event).toBe(all[index]);
+      expect(event.event).not.toBe(objects[index]);
+      expect(event.event).toEqual(objects[index]);
     });
     // Still running, so not packed: the same objects on every read (and parsed once).
     const again = await store.read('run_json', 0);
@@ -273,6 +275,19 @@ describe('MemoryStore eviction', () => {
       expect(again[index]).toBe(event);
       expect(again[index]?.event).toBe(event.event);
     });
+  });
+
+  it('keeps a stored event built by hand (a plain object) as its JSON too', async () => {
+    const store = createStore();
+    await store.createRun(record('run_plain'));
+    const event = { type: 'status', seq: 1, at: 1, message: 'hi' } as AgentEvent;
+    const plain: StoredEvent = { seq: 1, type: 'status', event, json: JSON.stringify(event) };
+    await store.append('run_plain', [plain]);
+    const [read] = await store.read('run_plain', 0);
+    expect(read).not.toBe(plain);
+    expect(read?.event).not.toBe(event);
+    expect(read?.event).toEqual(event);
+    expect(read?.json).toBe(plain.json);
   });
 
   it('large events are packed by size too, and read back exactly', async () => {

@@ -6,8 +6,8 @@
  * do; an event becomes an object again only when a reader that is behind asks for it.
  *
  * Events are contiguous in `seq` (`firstSeq`, `firstSeq + 1`, …): appended in batches at the end,
- * dropped from the front; a batch's string is released once all its events are dropped. (Packing
- * as UTF-8 bytes was measured too: the encoding cost more than the garbage collection it saved.)
+ * dropped from the front; a batch's string is released once all its events are dropped. The JSON is
+ * kept as strings, not UTF-8 bytes: encoding it costs more than the garbage collection it saves.
  *
  * @module
  */

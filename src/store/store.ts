@@ -7,6 +7,7 @@
  */
 import type { AgentEvent, ErrorInfo, EventType } from '../protocol/events.js';
 import type { RunState } from '../reducer/run-state.js';
+import { JsonEvent } from './json-event.js';
 
 /** An event as the store keeps it: the object and its JSON, serialised once for every subscriber. */
 export interface StoredEvent {
@@ -115,14 +116,10 @@ export interface RunStore {
   /** Optional: true when any process (this one included) has a subscriber of `runId`. */
   hasSubscribers?(runId: string): Promise<boolean>;
   /**
-   * Optional, for in-process stores: {@link append} done synchronously (it throws instead of
-   * rejecting). The runner uses it when present so a fast agent pays no await per event.
-   */
-  appendNow?(runId: string, events: readonly StoredEvent[]): void;
-  /**
    * Optional, for in-process stores: a synchronous appender of one event, bound to one run (no
-   * lookup of the run per event). The runner takes one per run when present. Throws as
-   * {@link appendNow} does.
+   * lookup of the run per event), with the checks of {@link append} (it throws instead of
+   * rejecting). The runner takes one per run when present, so a fast agent pays no await per
+   * event; without it, the runner awaits {@link append}.
    */
   openAppender?(runId: string): (event: StoredEvent) => void;
   /**
@@ -198,7 +195,10 @@ export interface StoreHealth {
   [detail: string]: unknown;
 }
 
-/** Builds a {@link StoredEvent}, serialising the event once. */
+/**
+ * Builds a {@link StoredEvent}, serialising the event once. An in-process store keeps the object it
+ * returns as it is (no copy), letting go of `event` (it is parsed again from the JSON if asked for).
+ */
 export function toStoredEvent(event: AgentEvent): StoredEvent {
-  return { seq: event.seq, type: event.type, event, json: JSON.stringify(event) };
+  return new JsonEvent(event.seq, event.type, JSON.stringify(event), event);
 }

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { RunFollowers } from './run-followers.js';
+
+describe('RunFollowers', () => {
+  it('wakes every listener, each once, even when one stops listening while woken', () => {
+    const followers = new RunFollowers();
+    const woken: string[] = [];
+    let stopFirst: () => void = () => {};
+    stopFirst = followers.listen(() => {
+      woken.push('first');
+      stopFirst();
+    });
+    followers.listen(() => woken.push('second'));
+    expect(followers.any).toBe(true);
+    followers.wakeAll();
+    expect(woken).toEqual(['first', 'second']);
+    followers.wakeAll();
+    expect(woken).toEqual(['first', 'second', 'second']);
+  });
+
+  it('has no listener before the first and after the last stops', () => {
+    const followers = new RunFollowers();
+    expect(followers.any).toBe(false);
+    followers.wakeAll();
+    const stop = followers.listen(() => {});
+    stop();
+    stop();
+    expect(followers.any).toBe(false);
+  });
+});

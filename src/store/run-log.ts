@@ -1,0 +1,213 @@
+/**
+ * One run's log in the in-memory store: its record, its newest events one by one, older ones
+ * packed (see {@link PackedLog}), the snapshot of the evicted ones, and the state of every event
+ * appended, folded as each is appended while its object is at hand. Packing is in
+ * `log-packing.ts`, eviction and its checkpoints in `log-eviction.ts`; the followers to wake are
+ * in {@link RunFollowers}.
+ *
+ * @module
+ */
+import { isTerminalType, type RunSnapshotEvent } from '../protocol/events.js';
+import { AgentwireError } from '../protocol/errors.js';
+import { RunFold, type RunFoldLimits } from '../reducer/run-fold.js';
+import { initialRunState, type RunState } from '../reducer/run-state.js';
+import { JsonEvent } from './json-event.js';
+import { type Checkpoint, checkpointBefore, evict, newestCheckpointAt } from './log-eviction.js';
+import { packAfterAppend, RECENT_EVENTS } from './log-packing.js';
+import type { MemoryStoreOptions } from './memory-store-options.js';
+import { PackedLog } from './packed-log.js';
+import { RunFollowers } from './run-followers.js';
+import { stateLimits } from './state-limits.js';
+import type { RunRecord, StoredEvent } from './store.js';
+
+/** The bounds every run's log keeps within, derived once from the store's options. */
+export interface LogBounds {
+  readonly maxEventsPerRun: number;
+  readonly maxBytesPerRun: number;
+  /** Most events kept unpacked. */
+  readonly recentCap: number;
+  /** How often (in events or JSON length) appending leaves a checkpoint. */
+  readonly chunkEvents: number;
+  readonly chunkBytes: number;
+  readonly stateLimits: RunFoldLimits;
+}
+
+/** The bounds of {@link RunLog}s for these options. */
+export function logBounds(options: Required<MemoryStoreOptions>): LogBounds {
+  return {
+    maxEventsPerRun: options.maxEventsPerRun,
+    maxBytesPerRun: options.maxBytesPerRun,
+    recentCap: Math.min(RECENT_EVENTS, Math.max(1, options.maxEventsPerRun >> 1)),
+    chunkEvents: Math.max(1, options.maxEventsPerRun >> 4),
+    chunkBytes: Math.max(1, options.maxBytesPerRun >> 4),
+    stateLimits: stateLimits(options.maxBytesPerRun),
+  };
+}
+
+/** The state before any event, shared by every new run (a fold never mutates the state it starts from). */
+const INITIAL_STATE: RunState = initialRunState();
+
+/** See the module comment. Its fields are the store's own, shared with the packing and eviction modules. */
+export class RunLog {
+  readonly record: RunRecord;
+  readonly bounds: LogBounds;
+  /** The newest events, each held as its JSON (a {@link JsonEvent}). */
+  recent: StoredEvent[] = [];
+  /** JSON length of the events in `recent` (UTF-16 units: about bytes for typical JSON). */
+  recentBytes = 0;
+  /** Events from `evictedSeq + 1` up to the first recent one. */
+  packed: PackedLog;
+  /** State of every event appended so far: created at the first append, released when the run ends (into `final`). */
+  fold: RunFold | undefined = undefined;
+  /** The state of the whole run once it ended. */
+  final: RunState | undefined = undefined;
+  /** Cut points of the eviction, oldest first; the newest is always before the newest event. */
+  readonly checkpoints: Checkpoint[] = [];
+  eventsSinceCheckpoint = 0;
+  bytesSinceCheckpoint = 0;
+  /** The `run.snapshot` of every evicted event, serialised once for every late reader; `undefined`: nothing evicted. */
+  snapshot: StoredEvent | undefined = undefined;
+  /** The seq the snapshot stands for (0: nothing evicted). */
+  evictedSeq = 0;
+  readonly followers = new RunFollowers();
+  /** Created on first use: most runs are never cancelled, and thousands are retained. */
+  cancelListeners: Set<(reason: string) => void> | undefined = undefined;
+  /** Called once when a terminal event ends the run (the store's owner count). */
+  readonly #onEnd: (record: RunRecord) => void;
+
+  constructor(record: RunRecord, bounds: LogBounds, onEnd: (record: RunRecord) => void) {
+    this.record = { ...record };
+    this.bounds = bounds;
+    this.packed = new PackedLog(record.lastSeq + 1);
+    this.#onEnd = onEnd;
+  }
+
+  /** True once the run ended: nothing more is appended. */
+  get ended(): boolean {
+    return this.record.status !== 'running';
+  }
+
+  /** What the run takes, as the bounds count it: the JSON of its retained events and of its snapshot. */
+  get footprint(): number {
+    return this.packed.jsonLength + this.recentBytes + (this.snapshot?.json.length ?? 0);
+  }
+
+  /** Appends one event (throws, changing nothing, unless it may come next). Returns the change of the footprint. */
+  append(stored: StoredEvent): number {
+    checkNext(this.record.id, stored, this.record.lastSeq + 1, this.ended);
+    const before = this.footprint;
+    this.#add(stored);
+    this.#settle();
+    return this.footprint - before;
+  }
+
+  /** Appends a batch, all or nothing (every event is checked first). Returns the change of the footprint. */
+  appendBatch(events: readonly StoredEvent[]): number {
+    let expected = this.record.lastSeq + 1;
+    let ended = this.ended;
+    for (const stored of events) {
+      checkNext(this.record.id, stored, expected++, ended);
+      ended = isTerminalType(stored.type);
+    }
+    const before = this.footprint;
+    for (const stored of events) {
+      this.#add(stored);
+      // Evicting as the batch goes, like appends one by one: a batch past a bound is cut in chunks.
+      evict(this);
+    }
+    this.#settle();
+    return this.footprint - before;
+  }
+
+  /** Records the run as failed without a terminal event (see `RunStore.endRun`). */
+  endWithoutTerminal(): void {
+    this.record.status = 'failed';
+    this.record.endedAt = Date.now();
+    this.cancelListeners = undefined;
+  }
+
+  /**
+   * Up to `max` events (and `maxBytes` of JSON, at least one event) after `after`; a snapshot first
+   * when the events after `after` were evicted.
+   */
+  read(after: number, max: number, maxBytes: number): StoredEvent[] {
+    if (after < this.evictedSeq) {
+      // The subscriber's next events were evicted: the snapshot stands for them, and the retained
+      // events follow it (a `read` must return the whole tail, not the snapshot alone).
+      return [this.snapshot as StoredEvent, ...this.read(this.evictedSeq, max - 1, maxBytes)];
+    }
+    const { packed, recent } = this;
+    // Packed events first (only a reader that is behind has any), then the recent objects as they
+    // are; an up-to-date reader (every live wake-up) allocates nothing but the slice it gets.
+    let result: StoredEvent[] | undefined;
+    let bytes = 0;
+    for (let index = Math.max(0, after + 1 - packed.firstSeq); index < packed.length && (result?.length ?? 0) < max; index++) {
+      bytes += packed.jsonLengthAt(index);
+      if (bytes > maxBytes && result) return result;
+      (result ??= []).push(packed.at(index));
+    }
+    const start = Math.max(0, after + 1 - (packed.firstSeq + packed.length));
+    let end = Math.min(recent.length, start + max - (result?.length ?? 0));
+    if (maxBytes !== Number.POSITIVE_INFINITY) {
+      for (let index = start; index < end; index++) {
+        bytes += (recent[index] as StoredEvent).json.length;
+        if (bytes > maxBytes) {
+          end = Math.max(index, result ? start : start + 1);
+          break;
+        }
+      }
+    }
+    const tail = start >= end ? [] : recent.slice(start, end);
+    return result ? result.concat(tail) : tail;
+  }
+
+  /**
+   * The state of every event (nothing read or parsed), or with `at` the state after the event `at`:
+   * folded from the newest checkpoint at or before it, so at most one checkpoint interval of events
+   * is parsed; `undefined` when `at` is past the last event or before the retained ones.
+   */
+  state(at?: number): RunState | undefined {
+    if (at === undefined || at === this.record.lastSeq) return this.final ?? this.fold?.state ?? INITIAL_STATE;
+    if (at > this.record.lastSeq || at < this.evictedSeq) return undefined;
+    const base = newestCheckpointAt(this, at);
+    const from = base?.seq ?? this.evictedSeq;
+    const fold = new RunFold(base?.state ?? (this.snapshot?.event as RunSnapshotEvent | undefined)?.state ?? INITIAL_STATE, this.bounds.stateLimits);
+    for (const stored of this.read(from, at - from, Number.POSITIVE_INFINITY)) fold.add(stored.event);
+    return fold.state;
+  }
+
+  /** Adds one checked event to the recent events, ending the run at a terminal one: folded here, kept as its JSON. */
+  #add(stored: StoredEvent): void {
+    const length = stored.json.length;
+    checkpointBefore(this, length);
+    (this.fold ??= new RunFold(INITIAL_STATE, this.bounds.stateLimits)).add(stored.event);
+    this.recent.push(JsonEvent.kept(stored));
+    this.recentBytes += length;
+    this.eventsSinceCheckpoint++;
+    this.bytesSinceCheckpoint += length;
+    this.record.lastSeq = stored.seq;
+    if (isTerminalType(stored.type)) {
+      this.record.status = stored.type === 'run.finished' ? 'finished' : stored.type === 'run.failed' ? 'failed' : 'cancelled';
+      this.record.endedAt = stored.event.at;
+      this.cancelListeners = undefined;
+      this.#onEnd(this.record);
+    }
+  }
+
+  /** Packs and evicts after an append; an ended run keeps its final state and lets go of the fold. */
+  #settle(): void {
+    packAfterAppend(this);
+    evict(this);
+    if (this.ended) {
+      // The checkpoints stay: `state(at)` folds from them (a short run has none).
+      this.final = this.fold?.state;
+      this.fold = undefined;
+    }
+  }
+}
+
+/** Throws unless `stored` may be appended next: the run has not ended and it has the expected seq. */
+function checkNext(runId: string, stored: StoredEvent, expected: number, ended: boolean): void {
+  if (ended) throw new AgentwireError('AW_INTERNAL', `run ${runId} already ended; cannot append ${stored.type}`);
+  if (stored.seq !== expected) throw new AgentwireError('AW_INTERNAL', `run ${runId}: expected seq ${expected}, got ${stored.seq}`);
+}

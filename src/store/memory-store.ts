@@ -305,12 +305,17 @@ export class MemoryStore implements RunStore {
   }
 
   /** See {@link RunStore.endRun}: the record says `failed`, and every follower ends. */
-  async endRun(runId: string, _error: ErrorInfo): Promise<void> {
+  async endRun(runId: string, error: ErrorInfo): Promise<void> {
     const log = this.#runs.get(runId);
     if (!log || log.record.status !== 'running') return;
+    const endedAt = Date.now();
     log.record.status = 'failed';
-    log.record.endedAt = Date.now();
+    log.record.endedAt = endedAt;
     log.cancelListeners = undefined;
+    // Ended like a terminal event ends it: its owner's slot is free, and the state served says so.
+    if (log.record.owner !== undefined) this.#ownerRuns.remove(log.record.owner);
+    log.final = { ...(log.fold?.state ?? INITIAL_STATE), status: 'failed', error, endedAt, statusMessage: undefined };
+    log.fold = undefined;
     this.#wake(log);
   }
 

@@ -1,0 +1,61 @@
+/**
+ * Issue 18, item 2, on the Redis store: `GET /api/runs/:id` must serve a state the store keeps, not
+ * re-read and re-fold the whole log per request (readers are anonymous by default). Today
+ * `RedisStore.state()` is `read(runId, 0)` then `reduceAll`: every GET of a 50,000-event run reads
+ * and parses all 50,000 events (167-389 ms a request on loopback).
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createGateway } from '../src/gateway/create-gateway.js';
+import { type ListeningGateway, listen } from '../src/gateway/listen.js';
+import type { AgentContext } from '../src/producer/agent.js';
+import { type RedisStore, createRedisStore } from '../src/redis/redis-store.js';
+import { type RedisServer, redisSuitesEnabled, startRedis } from './helpers/redis-server.js';
+
+const enabled = redisSuitesEnabled('Redis state reads suite');
+const EVENTS = 20_000;
+
+describe.runIf(enabled)('reads of a Redis run', () => {
+  let redis: RedisServer;
+  let store: RedisStore;
+  let listening: ListeningGateway;
+  let runId: string;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    store = await createRedisStore({ url: redis.url, keyPrefix: 'aw:reads:', onConnectionChange: () => {} });
+    const agents = {
+      async *words(ctx: AgentContext) {
+        for (let index = 0; index < EVENTS; index++) {
+          if (index % 500 === 0) await ctx.sleep(0);
+          yield `w${index} `;
+        }
+      },
+    };
+    const gateway = createGateway({ agents, store, uiDir: false });
+    listening = await listen(gateway, { port: 0, host: '127.0.0.1' });
+    runId = (await gateway.runner.start({ input: null })).id;
+    await gateway.runner.whenEnded(runId);
+  });
+
+  afterAll(async () => {
+    await listening?.close();
+    await store?.close();
+    await redis?.stop();
+  });
+
+  // Fails today: RedisStore.state() re-reads and re-folds the log. The fix belongs in the Redis store
+  // (being restructured for items 15-16): keep the final state of an ended run (it already writes
+  // snapshots: fold from the newest one, or store the final state at the terminal append), and a
+  // running run's state from its snapshot plus the events after it, read with COUNT.
+  it.fails(`GET /api/runs/:id of a ${EVENTS}-event run parses far fewer than its events`, async () => {
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const response = await fetch(`${listening.url}/api/runs/${runId}`);
+      expect(response.status).toBe(200);
+      await response.text();
+      expect(parse.mock.calls.length).toBeLessThan(EVENTS / 16);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+});

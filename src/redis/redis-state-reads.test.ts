@@ -5,11 +5,11 @@
  * and parses all 50,000 events (167-389 ms a request on loopback).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createGateway } from '../src/gateway/create-gateway.js';
-import { type ListeningGateway, listen } from '../src/gateway/listen.js';
-import type { AgentContext } from '../src/producer/agent.js';
-import { type RedisStore, createRedisStore } from '../src/redis/redis-store.js';
-import { type RedisServer, redisSuitesEnabled, startRedis } from './helpers/redis-server.js';
+import { createGateway } from '../gateway/create-gateway.js';
+import { type ListeningGateway, listen } from '../gateway/listen.js';
+import type { AgentContext } from '../producer/agent.js';
+import { type RedisStore, createRedisStore } from '../redis/redis-store.js';
+import { type RedisServer, redisSuitesEnabled, startRedis } from '../../test/helpers/redis-server.js';
 
 const enabled = redisSuitesEnabled('Redis state reads suite');
 const EVENTS = 20_000;

@@ -19,19 +19,27 @@ describe('pipelined requests on one connection', () => {
   const store = new MemoryStore();
   let listening: ListeningGateway;
   let runId: string;
+  let gateway: ReturnType<typeof createGateway>;
   const serverSockets: Socket[] = [];
 
   beforeAll(async () => {
     const agents = {
+      /** Ticks until cancelled: a stream of it never ends by itself. */
+      async *ticking(ctx: AgentContext) {
+        for (;;) {
+          await ctx.sleep(20);
+          yield '.';
+        }
+      },
       /** A 2 MB answer: each GET of its state is a 2 MB body. */
       async *large(_ctx: AgentContext) {
         for (let index = 0; index < 200; index++) yield 'x'.repeat(10_000);
       },
     };
-    const gateway = createGateway({ agents, store, uiDir: false });
+    gateway = createGateway({ agents, store, uiDir: false, graceMs: 0, limits: { maxRunMs: 0 } });
     listening = await listen(gateway, { port: 0, host: '127.0.0.1' });
     listening.server.on('connection', (socket: Socket) => serverSockets.push(socket));
-    const response = await fetch(`${listening.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":null}' });
+    const response = await fetch(`${listening.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"agent":"large","input":null}' });
     runId = ((await response.json()) as { id: string }).id;
     await gateway.runner.whenEnded(runId);
   });
@@ -74,5 +82,26 @@ describe('pipelined requests on one connection', () => {
       states.mockRestore();
       client.destroy();
     }
+  });
+
+  it('a request pipelined behind a stream whose client went away is not served: it starts no run', async () => {
+    const { port } = new URL(listening.url);
+    const client = connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => client.once('connect', resolve));
+    const runsBefore = (await store.listRuns({ limit: 500 })).length;
+    const body = '{"agent":"ticking","input":null}';
+    const post = (accept: string) =>
+      `POST /api/runs HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nAccept: ${accept}\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    // A start-and-stream (it never ends by itself), then a plain start pipelined behind it.
+    client.write(post('text/event-stream') + post('application/json'));
+    let received = '';
+    client.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    await waitFor(() => received.includes('event: run.started'), 'the stream to start');
+    client.destroy();
+    // The stream's run is cancelled once its only subscriber left (graceMs 0): then the pipelined
+    // start would run, if it were going to.
+    await waitFor(async () => (await store.listRuns({ limit: 500 })).every((run) => run.status !== 'running'), 'the streamed run to end');
+    await waitFor(() => gateway.runner.liveRunCount === 0, 'no run to be live');
+    expect((await store.listRuns({ limit: 500 })).length).toBe(runsBefore + 1);
   });
 });

@@ -11,7 +11,7 @@ import type { RunStore } from '../store/store.js';
 import { StreamTokens, resolveAuthenticate } from './auth.js';
 import { GatewayCore } from './core.js';
 import { Cors } from './cors.js';
-import { IdempotencyKeys } from './idempotency.js';
+import { IdempotencyKeys, describeIdempotencyFailure } from './idempotency.js';
 import { shareSignal } from './linked-signal.js';
 import { logRunEnd, logRunStart } from './logger.js';
 import { watchEventLoop } from './loop-monitor.js';
@@ -128,7 +128,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     options: resolved,
     limits: streamLimits,
     streamTokens,
-    idempotency: new IdempotencyKeys(store),
+    idempotency: new IdempotencyKeys(
+      store,
+      logger ? { onError: (error, failure) => logger.error({ event: 'idempotency.store_error', ...failure, err: error }, describeIdempotencyFailure(failure)) } : {},
+    ),
     authEnabled: authenticate !== undefined,
     metrics,
     shutdownSignal: streamsClosing.signal,

@@ -48,3 +48,30 @@ describe('IdempotencyKeys', () => {
     expect(await keys.start(undefined, 'k', 'body', start, async (id) => record(id))).toMatchObject({ replayed: true, record: { id: 'run_1' } });
   });
 });
+
+describe('IdempotencyKeys over a store that fails to keep a key', () => {
+  /** A memory store whose bind or release throws. */
+  function failing(step: 'bind' | 'release'): RunStore {
+    const store = new MemoryStore();
+    const refuse = async () => {
+      throw new Error('OOM command not allowed');
+    };
+    if (step === 'bind') store.bindIdempotencyKey = refuse;
+    else store.releaseIdempotencyKey = refuse;
+    return store;
+  }
+
+  it('tells of a failed bind, with the run it was for, and still answers with the run', async () => {
+    const told: unknown[] = [];
+    const keys = new IdempotencyKeys(failing('bind'), { onError: (error, failure) => told.push([(error as Error).message, failure]) });
+    expect(await keys.start('alice', 'k', 'body', async () => record('run_1'), async (id) => record(id))).toMatchObject({ replayed: false, record: { id: 'run_1' } });
+    expect(told).toEqual([['OOM command not allowed', { step: 'bind', runId: 'run_1' }]]);
+  });
+
+  it('tells of a failed release, and still gives the start its own error', async () => {
+    const told: unknown[] = [];
+    const keys = new IdempotencyKeys(failing('release'), { onError: (_error, failure) => told.push(failure) });
+    await expect(keys.start('alice', 'k', 'body', async () => Promise.reject(new Error('429')), async (id) => record(id))).rejects.toThrow('429');
+    expect(told).toEqual([{ step: 'release' }]);
+  });
+});

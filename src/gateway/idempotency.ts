@@ -21,6 +21,26 @@ export interface IdempotencyOptions {
   pendingMs?: number;
   /** How long a request waits for a concurrent one with the same key to start its run, before a 409. @defaultValue 10000 */
   waitMs?: number;
+  /**
+   * Called when the store fails to bind a started run to its key (a retry after `pendingMs` then
+   * starts another run) or to release the key of a start that failed (a retry gets 409 until
+   * `pendingMs`). The request is answered all the same. @defaultValue logs to `console.error`
+   */
+  onError?: (error: unknown, failure: IdempotencyFailure) => void;
+}
+
+/** What {@link IdempotencyOptions.onError} is told: which step failed, and the run it was for. */
+export interface IdempotencyFailure {
+  step: 'bind' | 'release';
+  /** The run started (bind only). */
+  runId?: string;
+}
+
+/** The one-line summary of an {@link IdempotencyFailure}, as logged. */
+export function describeIdempotencyFailure(failure: IdempotencyFailure): string {
+  return failure.step === 'bind'
+    ? `could not bind an Idempotency-Key to run ${failure.runId}: a retry after its claim expires starts another run`
+    : 'could not release the Idempotency-Key of a failed start: retries get 409 until its claim expires';
 }
 
 const DEFAULTS = Object.freeze({ ttlMs: 24 * 60 * 60 * 1000, pendingMs: 30_000, waitMs: 10_000 });
@@ -38,8 +58,10 @@ export class IdempotencyKeys {
   readonly #ttlMs: number;
   readonly #pendingMs: number;
   readonly #waitMs: number;
+  readonly #onError: (error: unknown, failure: IdempotencyFailure) => void;
 
   constructor(store: RunStore, options: IdempotencyOptions = {}) {
+    this.#onError = options.onError ?? ((error, failure) => console.error(`[agentwire] ${describeIdempotencyFailure(failure)}:`, error));
     this.#ttlMs = options.ttlMs ?? DEFAULTS.ttlMs;
     this.#pendingMs = options.pendingMs ?? DEFAULTS.pendingMs;
     this.#waitMs = options.waitMs ?? DEFAULTS.waitMs;
@@ -95,13 +117,21 @@ export class IdempotencyKeys {
       record = await start();
     } catch (error) {
       // Nothing was started (a 429, an unknown agent): a retry with the key may try again.
-      await this.#backend.release(id).catch(() => {});
+      await this.#backend.release(id).catch((cause: unknown) => this.#report(cause, { step: 'release' }));
       throw error;
     }
     // The run has started: answer with it even if the key cannot be bound now. A retry meanwhile
     // finds the claim pending (409 until it expires) rather than starting a second run at once.
-    await this.#backend.bind(id, bodyHash, record.id, this.#ttlMs).catch(() => {});
+    await this.#backend.bind(id, bodyHash, record.id, this.#ttlMs).catch((cause: unknown) => this.#report(cause, { step: 'bind', runId: record.id }));
     return record;
+  }
+
+  #report(error: unknown, failure: IdempotencyFailure): void {
+    try {
+      this.#onError(error, failure);
+    } catch {
+      // A throwing reporter must not fail a request that was answered.
+    }
   }
 }
 

@@ -99,10 +99,10 @@ export class MemoryStore implements RunStore {
   }
 
   /** See {@link RunStore.endRun}: the record says `failed`, and every follower ends. */
-  async endRun(runId: string, _error: ErrorInfo): Promise<void> {
+  async endRun(runId: string, error: ErrorInfo): Promise<void> {
     const log = this.#runs.get(runId);
     if (!log || log.ended) return;
-    log.endWithoutTerminal();
+    log.endWithoutTerminal(error);
     this.#wakes.wake(log.followers);
   }
 

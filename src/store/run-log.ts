@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { isTerminalType, type RunSnapshotEvent } from '../protocol/events.js';
+import { type ErrorInfo, isTerminalType, type RunSnapshotEvent } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
 import { RunFold, type RunFoldLimits } from '../reducer/run-fold.js';
 import { initialRunState, type RunState } from '../reducer/run-state.js';
@@ -120,10 +120,15 @@ export class RunLog {
   }
 
   /** Records the run as failed without a terminal event (see `RunStore.endRun`). */
-  endWithoutTerminal(): void {
+  endWithoutTerminal(error: ErrorInfo): void {
+    const endedAt = Date.now();
     this.record.status = 'failed';
-    this.record.endedAt = Date.now();
+    this.record.endedAt = endedAt;
     this.cancelListeners = undefined;
+    // Ended as a terminal event ends it: its owner's slot is free, and the state served says so.
+    this.#onEnd(this.record);
+    this.final = { ...(this.fold?.state ?? INITIAL_STATE), status: 'failed', error, endedAt, statusMessage: undefined };
+    this.fold = undefined;
   }
 
   /**

@@ -7,13 +7,13 @@
  *
  * @module
  */
-import { isTerminalType } from '../protocol/events.js';
-import { SSE_HEARTBEAT, encodeSseRetry } from '../protocol/sse.js';
-import { forEachBatch, type RunStore, type StoredEvent } from '../store/store.js';
-import type { StreamBody } from './http-types.js';
+import { isTerminalType } from '../../protocol/events.js';
+import { SSE_HEARTBEAT, encodeSseRetry } from '../../protocol/sse.js';
+import { forEachBatch, type RunStore, type StoredEvent } from '../../store/store.js';
+import type { StreamBody } from '../http-types.js';
 import { type Heartbeat, joinHeartbeats } from './heartbeats.js';
 import { linkSignals } from './linked-signal.js';
-import type { StreamObserver } from './metrics.js';
+import type { StreamObserver } from '../operations/metrics.js';
 import { AGENTWIRE_FORMAT, type StreamFormat } from './stream-formats.js';
 
 /** Response headers of every SSE stream. No `Connection` header: it is forbidden on HTTP/2. */

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { GatewayCore } from './core.js';
+import type { GatewayCore } from '../core.js';
 import { bodyTooLarge } from './request-body.js';
-import type { GatewayRequest, GatewayResponse, StreamSink } from './http-types.js';
+import type { GatewayRequest, GatewayResponse, StreamSink } from '../http-types.js';
 
 /** A Web-standard request handler. */
 export type FetchHandler = (request: Request) => Promise<Response>;

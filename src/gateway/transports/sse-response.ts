@@ -3,16 +3,16 @@
  *
  * @module
  */
-import type { Runner } from '../runner/runner.js';
-import type { RunRecord, RunStore } from '../store/store.js';
-import type { StreamTokens } from './auth.js';
-import type { GatewayResponse } from './http-types.js';
-import type { IdempotencyKeys } from './idempotency.js';
-import type { GatewayMetrics } from './metrics.js';
-import type { ResolvedGatewayOptions } from './options.js';
-import { SSE_HEADERS, createSseStream } from './sse-stream.js';
+import type { Runner } from '../../runner/runner.js';
+import type { RunRecord, RunStore } from '../../store/store.js';
+import type { StreamTokens } from '../policy/auth.js';
+import type { GatewayResponse } from '../http-types.js';
+import type { IdempotencyKeys } from '../policy/idempotency.js';
+import type { GatewayMetrics } from '../operations/metrics.js';
+import type { ResolvedGatewayOptions } from '../options.js';
+import { SSE_HEADERS, createSseStream } from './sse.js';
 import type { StreamFormat } from './stream-formats.js';
-import type { StreamLimits } from './stream-limits.js';
+import type { StreamLimits } from '../policy/stream-limits.js';
 
 /** What the run routes need from the gateway. */
 export interface RunStreamContext {

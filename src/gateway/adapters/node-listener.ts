@@ -6,10 +6,10 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AgentwireError } from '../protocol/errors.js';
-import type { GatewayCore } from './core.js';
+import { AgentwireError } from '../../protocol/errors.js';
+import type { GatewayCore } from '../core.js';
 import { bodyTooLarge } from './request-body.js';
-import type { GatewayRequest, GatewayResponse, StreamSink } from './http-types.js';
+import type { GatewayRequest, GatewayResponse, StreamSink } from '../http-types.js';
 
 /** Largest too-large body still read and discarded after a 413, in bytes. */
 const MAX_DRAINED_BODY = 64 * 1024 * 1024;

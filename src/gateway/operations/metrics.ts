@@ -8,7 +8,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RunEndInfo, RunInfo } from '../runner/runner.js';
+import type { RunEndInfo, RunInfo } from '../../runner/runner.js';
 import { type ScrapedCounter, type ScrapedHistogram, type ScrapedTally, scrapedCounter, scrapedHistogram, scrapedTally } from './scraped-metrics.js';
 
 /** What a stream reports while it runs. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toStoredEvent } from '../store/store.js';
+import { toStoredEvent } from '../../store/store.js';
 import { AGENTWIRE_FORMAT } from './stream-formats.js';
 
 const stored = (seq: number, text: string) => toStoredEvent({ type: 'text.delta', text, seq, at: 0 });

@@ -61,7 +61,7 @@ function toReadableStream(result: Extract<GatewayResponse, { kind: 'stream' }>, 
           signal: closed.signal,
           write(chunk) {
             if (closed.signal.aborted) return false;
-            controller.enqueue(encoder.encode(chunk));
+            controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk);
             return (controller.desiredSize ?? 0) > 0;
           },
           ready: () =>

@@ -46,7 +46,11 @@ export interface StreamSink {
   end?(chunk: string | Uint8Array): void;
 }
 
-/** A streaming body: the adapter calls `pump` once and ends the response when it resolves. */
+/**
+ * A streaming body: the adapter calls `pump` once and ends the response when it resolves. `pump`
+ * writes within a turn of the loop (SSE writes `retry:` then): the Node adapter sends the headers
+ * with that first write, not on their own.
+ */
 export interface StreamBody {
   pump(sink: StreamSink): Promise<void>;
 }

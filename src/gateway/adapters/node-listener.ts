@@ -90,7 +90,7 @@ async function pumpStream(
   const onClose = () => closed.abort();
   response.once('close', onClose);
   response.writeHead(result.status, result.headers);
-  // The headers leave with the first write (the retry: line), in one packet.
+  // The headers leave with the stream's first write (see StreamBody), in one packet.
   // Tracked here rather than read from writableNeedDrain, which HTTP/2's compatibility response lacks.
   let full = false;
   const sink: StreamSink = {
@@ -119,14 +119,7 @@ async function pumpStream(
       }),
   };
   try {
-    const pumping = result.stream.pump(sink);
-    // A stream that writes within this turn of the loop (SSE writes `retry:` and the events it has)
-    // sends its headers with that write; otherwise send them at the turn's end, so the client sees
-    // the response start without waiting for data.
-    setImmediate(() => {
-      if (!response.headersSent && !response.destroyed) response.flushHeaders();
-    });
-    await pumping;
+    await result.stream.pump(sink);
   } finally {
     response.off('close', onClose);
     if (!response.writableEnded && !response.destroyed) response.end();

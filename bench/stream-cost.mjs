@@ -44,6 +44,7 @@ if (mode === 'server') {
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
   process.on('message', (message) => {
     if (message === 'go') go();
+    if (message === 'exit') process.exit(0);
     if (message === 'cpu') {
       const { user, system } = process.cpuUsage();
       process.send({ cpu: user + system });
@@ -129,6 +130,7 @@ if (mode === 'server') {
     console.log(JSON.stringify({ mode, dist: args.dist ?? 'dist', subscribers, finished, serverCpuMs: +((after - before) / 1000).toFixed(1), wallMs: +wall.toFixed(0) }));
   } else throw new Error('usage: node bench/stream-cost.mjs requests|fanout [--dist=dist]');
   clearTimeout(guard);
-  child.kill();
+  // A clean exit, so a server run with --cpu-prof writes its profile.
+  child.send('exit');
   agent.destroy();
 }

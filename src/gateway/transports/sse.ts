@@ -102,8 +102,8 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
         const onBatch = (batch: StoredEvent[]): Promise<void> | undefined => {
           if (observer) countSnapshots(batch, observer);
           const ends = isTerminalType((batch[batch.length - 1] as StoredEvent).type);
-          const shared = format.shared?.bytes(batch, runId);
-          if (shared) return write(shared, batch.length, ends);
+          const shared = format.shared?.frames(batch, runId);
+          if (shared !== undefined) return write(shared, batch.length, ends);
           let chunk = '';
           let events = 0;
           for (let index = 0; index < batch.length; index++) {

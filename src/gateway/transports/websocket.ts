@@ -193,7 +193,7 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
             return undefined;
           }
           for (const stored of batch) if (stored.type === 'run.snapshot') context.metrics?.snapshot();
-          const frame = EVENTS_FRAMES.bytes(batch, runId) ?? EVENTS_FRAMES.frame(batch, runId);
+          const frame = EVENTS_FRAMES.frames(batch, runId) ?? EVENTS_FRAMES.frame(batch, runId);
           context.metrics?.wrote(batch.length, typeof frame === 'string' ? frame.length : frame.byteLength);
           // Full: wait until this frame has reached the socket before reading more of the log.
           return writeOrWait(outlet, frame, watch);

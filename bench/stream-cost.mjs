@@ -1,10 +1,12 @@
 // The gateway's server CPU per request and per fan-out, for interleaved A/B runs of two builds:
 //   node bench/stream-cost.mjs requests [--dist=dist] [--requests=2000]
 //   node bench/stream-cost.mjs fanout [--dist=dist] [--subscribers=1000] [--events=100]
+//   node bench/stream-cost.mjs ws-fanout [--dist=dist] [--subscribers=1000] [--events=100]
 // `requests`: sequential start-and-stream requests (POST /api/runs, Accept: text/event-stream) of a
 // 3-event run on one keep-alive connection, after a warm-up; prints server CPU µs per request.
 // `fanout`: one run, N SSE subscribers attached first, then E events one per timer tick; prints the
-// server CPU from the first event to the last subscriber's end. The gateway runs in a child
+// server CPU from the first event to the last subscriber's end. `ws-fanout`: the same over
+// WebSocket, a socket per subscriber. The gateway runs in a child
 // process (`process.cpuUsage()` there), bounded in time; loopback only.
 import { fork } from 'node:child_process';
 import { Agent, request } from 'node:http';
@@ -41,6 +43,7 @@ if (mode === 'server') {
     limits: { maxRuns: 100_000, maxStreams: 100_000, maxSubscribersPerRun: 10_000 },
   });
   const server = createServer(gateway.listener);
+  server.on('upgrade', gateway.upgrade);
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
   process.on('message', (message) => {
     if (message === 'go') go();
@@ -128,7 +131,40 @@ if (mode === 'server') {
     const wall = performance.now() - t0;
     const after = await cpu();
     console.log(JSON.stringify({ mode, dist: args.dist ?? 'dist', subscribers, finished, serverCpuMs: +((after - before) / 1000).toFixed(1), wallMs: +wall.toFixed(0) }));
-  } else throw new Error('usage: node bench/stream-cost.mjs requests|fanout [--dist=dist]');
+  } else if (mode === 'ws-fanout') {
+    const { default: WebSocket } = await import('ws');
+    const subscribers = Number(args.subscribers ?? 1000);
+    const { id: runId } = JSON.parse(await send('POST', '/api/runs', '{"agent":"fanout","input":{}}'));
+    const sockets = await Promise.all(
+      Array.from({ length: subscribers }, () =>
+        new Promise((resolve, reject) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${port}/api/ws`);
+          let started;
+          const ended = new Promise((end) => {
+            ws.on('message', (data) => {
+              const text = data.toString();
+              if (text.includes('run.started')) started?.();
+              if (text.includes('run.finished')) end(true);
+            });
+            ws.on('close', () => end(false));
+          });
+          ws.once('error', reject);
+          ws.once('open', () => {
+            ws.send(JSON.stringify({ type: 'subscribe', runId }));
+            new Promise((ok) => (started = ok)).then(() => resolve({ ws, ended }));
+          });
+        }),
+      ),
+    );
+    const before = await cpu();
+    const t0 = performance.now();
+    child.send('go');
+    const finished = (await Promise.all(sockets.map((socket) => socket.ended))).filter(Boolean).length;
+    const wall = performance.now() - t0;
+    const after = await cpu();
+    for (const { ws } of sockets) ws.terminate();
+    console.log(JSON.stringify({ mode, dist: args.dist ?? 'dist', subscribers, finished, serverCpuMs: +((after - before) / 1000).toFixed(1), wallMs: +wall.toFixed(0) }));
+  } else throw new Error('usage: node bench/stream-cost.mjs requests|fanout|ws-fanout [--dist=dist]');
   clearTimeout(guard);
   // A clean exit, so a server run with --cpu-prof writes its profile.
   child.send('exit');

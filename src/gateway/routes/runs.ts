@@ -12,7 +12,8 @@ import { readJsonBody } from '../adapters/request-body.js';
 import type { Router } from '../router.js';
 import { IdempotencyKeys } from '../policy/idempotency.js';
 import { findOwnedRun, resumeCursor } from '../policy/run-lookup.js';
-import { type RunStreamContext, acquireBeforeStart, runStreamResponse } from '../transports/sse-response.js';
+import { acquireBeforeStart, runStreamResponse } from '../transports/sse-response.js';
+import type { RunStreamContext } from '../transports/stream-context.js';
 import { SSE_HEADERS } from '../transports/sse.js';
 import { runState, STREAM_FORMAT_HEADERS, STREAM_FORMATS } from '../transports/stream-formats.js';
 

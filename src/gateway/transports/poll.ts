@@ -11,7 +11,7 @@ import { parseCursor } from '../../protocol/validate.js';
 import { linkSignals } from './linked-signal.js';
 import type { Router } from '../router.js';
 import { findOwnedRun, resumeCursor } from '../policy/run-lookup.js';
-import type { RunStreamContext } from './sse-response.js';
+import type { RunStreamContext } from './stream-context.js';
 
 /** Longest a poll waits, in seconds. */
 export const MAX_POLL_WAIT_SECONDS = 30;

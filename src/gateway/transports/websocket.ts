@@ -22,7 +22,7 @@ import type { AuthRequest } from '../policy/auth.js';
 import type { CoreOptions } from '../core.js';
 import { linkSignals } from './linked-signal.js';
 import { findOwnedRun } from '../policy/run-lookup.js';
-import type { RunStreamContext } from './sse-response.js';
+import type { RunStreamContext } from './stream-context.js';
 import { isWebSocketUpgrade, serveWithoutUpgrade } from '../adapters/upgrades.js';
 import { forEachBatch, type StoredEvent } from '../../store/store.js';
 import { TokenBucket } from './token-bucket.js';

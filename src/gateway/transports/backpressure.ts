@@ -38,14 +38,14 @@ export interface DrainWatch {
 
 /**
  * Writes `chunk` to `outlet`: `undefined` when the consumer took it within its buffer, otherwise a
- * promise of {@link drained}, which the caller awaits before writing more.
+ * promise of `drained`, which the caller awaits before writing more.
  */
 export function writeOrWait(outlet: Outlet, chunk: string | Uint8Array, watch: DrainWatch): Promise<void> | undefined {
   return outlet.write(chunk) ? undefined : drained(outlet, watch);
 }
 
 /** Waits for `outlet` to drain, the run told it is blocked and the stall clock running meanwhile. */
-export async function drained(outlet: Outlet, watch: DrainWatch): Promise<void> {
+async function drained(outlet: Outlet, watch: DrainWatch): Promise<void> {
   watch.observer?.waited();
   watch.subscriber?.blocked?.(true);
   watch.stall?.watchStall(watch.stallTimeoutMs);
@@ -62,11 +62,11 @@ export async function drained(outlet: Outlet, watch: DrainWatch): Promise<void> 
  * replies to the client's frames) waits for it to drain. One mark for every writer, so no kind of
  * frame can grow a socket's buffer past it.
  */
-export const WS_HIGH_WATER = 256 * 1024;
+const WS_HIGH_WATER = 256 * 1024;
 
 /**
  * One writer's {@link Outlet} on a WebSocket, sending text frames. A frame that takes the socket's
- * buffer past {@link WS_HIGH_WATER} is sent all the same and makes the outlet full; `ready`
+ * buffer past `WS_HIGH_WATER` is sent all the same and makes the outlet full; `ready`
  * resolves once that frame, and so everything buffered before it, has been handed to the socket
  * (or the socket closed). Each writer of a socket has its own outlet, so each waits for its own frame.
  */

@@ -10,7 +10,7 @@
  * Memory stays bounded by what the store holds: an entry lives only as long as its last event
  * object does (a `WeakMap` key: the store's live tail, or a batch a subscriber has in hand), it is
  * never replaced, and the text of the last batch framed is the only other frame held. Batches with
- * an event of more than {@link MAX_SHARED_JSON} of JSON, or of more than {@link MAX_SHARED_BYTES}
+ * an event of more than {@link MAX_SHARED_JSON} of JSON, or of more than `MAX_SHARED_BYTES`
  * in all, are not kept (those are framed per subscriber, as any batch of a stateful format is).
  * Caught-up subscribers' batches do not overlap, so what is kept is about the size of the tail.
  *
@@ -21,7 +21,7 @@ import type { StoredEvent } from '../../store/store.js';
 /** Events with more JSON than this (UTF-16 code units) are never in a kept frame: they must not be pinned. */
 export const MAX_SHARED_JSON = 8 * 1024;
 /** Most bytes of one kept frame (about the JSON of the batch plus its framing). */
-export const MAX_SHARED_BYTES = 64 * 1024;
+const MAX_SHARED_BYTES = 64 * 1024;
 /** Framing allowed per event when a batch is sized before it is framed. */
 const FRAMING_PER_EVENT = 64;
 

@@ -29,6 +29,11 @@ export interface StreamObserver {
   closed(format: string, transport?: string): void;
 }
 
+/** Tells `observer` of the snapshots in a batch (a reader behind the retained events gets one first). */
+export function countSnapshots(batch: readonly { readonly type: string }[], observer: StreamObserver): void {
+  for (let index = 0; index < batch.length; index++) if ((batch[index] as { type: string }).type === 'run.snapshot') observer.snapshot();
+}
+
 /** The metrics of one gateway, in their own registry. */
 export class GatewayMetrics implements StreamObserver {
   readonly registry = new Registry();

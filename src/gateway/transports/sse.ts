@@ -11,7 +11,7 @@ import { isTerminalType } from '../../protocol/events.js';
 import { SSE_HEARTBEAT, encodeSseRetry } from '../../protocol/sse.js';
 import { forEachBatch, type RunStore, type StoredEvent } from '../../store/store.js';
 import type { StreamBody } from '../http-types.js';
-import type { StreamObserver } from '../operations/metrics.js';
+import { countSnapshots, type StreamObserver } from '../operations/metrics.js';
 import { type DrainWatch, writeOrWait } from './backpressure.js';
 import { type Heartbeat, joinHeartbeats } from './heartbeats.js';
 import { linkSignals } from './linked-signal.js';
@@ -131,9 +131,4 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
       }
     },
   };
-}
-
-/** Counts the snapshots a batch carries (a reader behind the retained events gets one first). */
-function countSnapshots(batch: readonly StoredEvent[], observer: StreamObserver): void {
-  for (let index = 0; index < batch.length; index++) if ((batch[index] as StoredEvent).type === 'run.snapshot') observer.snapshot();
 }

@@ -22,6 +22,7 @@ import type { AuthRequest } from '../policy/auth.js';
 import type { CoreOptions } from '../core.js';
 import { linkSignals } from './linked-signal.js';
 import { findOwnedRun } from '../policy/run-lookup.js';
+import { countSnapshots } from '../operations/metrics.js';
 import type { RunStreamContext } from './stream-context.js';
 import { isWebSocketUpgrade, serveWithoutUpgrade } from '../adapters/upgrades.js';
 import { forEachBatch, type StoredEvent } from '../../store/store.js';
@@ -192,7 +193,7 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
             stop.abort();
             return undefined;
           }
-          for (const stored of batch) if (stored.type === 'run.snapshot') context.metrics?.snapshot();
+          if (context.metrics) countSnapshots(batch, context.metrics);
           const frame = EVENTS_FRAMES.frames(batch, runId) ?? EVENTS_FRAMES.frame(batch, runId);
           context.metrics?.wrote(batch.length, typeof frame === 'string' ? frame.length : frame.byteLength);
           // Full: wait until this frame has reached the socket before reading more of the log.

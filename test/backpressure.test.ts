@@ -8,7 +8,7 @@ import { type Socket, connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createGateway } from '../src/gateway/create-gateway.js';
-import { listen } from '../src/gateway/listen.js';
+import { listen } from '../src/gateway/adapters/listen.js';
 import type { AgentFunction } from '../src/producer/agent.js';
 import type { AgentEvent } from '../src/protocol/events.js';
 import type { RunState } from '../src/reducer/run-state.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subscribe } from '../src/client/subscribe.js';
 import type { ConnectionStatus } from '../src/client/types.js';
 import { createGateway } from '../src/gateway/create-gateway.js';
-import { type ListeningGateway, listen } from '../src/gateway/listen.js';
+import { type ListeningGateway, listen } from '../src/gateway/adapters/listen.js';
 import type { AgentContext } from '../src/producer/agent.js';
 import type { AgentEvent } from '../src/protocol/events.js';
 import { startRun } from './helpers/sse-client.js';

@@ -12,7 +12,7 @@ import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDevCertificate } from '../src/cli/commands/cert.js';
 import { createGateway } from '../src/gateway/create-gateway.js';
-import { type ListeningGateway, listen } from '../src/gateway/listen.js';
+import { type ListeningGateway, listen } from '../src/gateway/adapters/listen.js';
 import type { AgentContext } from '../src/producer/agent.js';
 import { metric } from './helpers/metrics.js';
 import { waitFor } from './helpers/wait.js';

@@ -11,7 +11,7 @@ import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createGateway } from '../src/gateway/create-gateway.js';
-import { type ListeningGateway, listen } from '../src/gateway/listen.js';
+import { type ListeningGateway, listen } from '../src/gateway/adapters/listen.js';
 import type { AgentContext } from '../src/producer/agent.js';
 import { type NginxProcess, findNginx, startNginx } from './helpers/nginx.js';
 import { startRun } from './helpers/sse-client.js';

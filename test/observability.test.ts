@@ -3,7 +3,7 @@
  * agent blocking the event loop.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../src/gateway/logger.js';
+import type { Logger } from '../src/gateway/operations/logger.js';
 import type { AgentContext, AgentDefinition } from '../src/producer/agent.js';
 import { type TestServer, startNodeServer } from './helpers/servers.js';
 import { metric } from './helpers/metrics.js';

@@ -8,8 +8,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Gateway, createGateway } from '../src/gateway/create-gateway.js';
-import { type ListeningGateway, listen } from '../src/gateway/listen.js';
-import type { Logger } from '../src/gateway/logger.js';
+import { type ListeningGateway, listen } from '../src/gateway/adapters/listen.js';
+import type { Logger } from '../src/gateway/operations/logger.js';
 import type { AgentContext } from '../src/producer/agent.js';
 import type { AgentEvent, EventBody } from '../src/protocol/events.js';
 import { PRODUCER_LOST, type RedisStore, type RedisStoreOptions, createRedisStore } from '../src/redis/redis-store.js';

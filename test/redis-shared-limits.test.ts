@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../src/gateway/create-gateway.js';
-import { type ListeningGateway, listen } from '../src/gateway/listen.js';
+import { type ListeningGateway, listen } from '../src/gateway/adapters/listen.js';
 import type { AgentContext } from '../src/producer/agent.js';
 import { type RedisStore, createRedisStore } from '../src/redis/redis-store.js';
 import { type RedisServer, redisSuitesEnabled, startRedis } from './helpers/redis-server.js';

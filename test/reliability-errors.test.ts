@@ -7,8 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createGateway } from '../src/gateway/create-gateway.js';
-import { type ListeningGateway, listen } from '../src/gateway/listen.js';
-import type { Logger } from '../src/gateway/logger.js';
+import { type ListeningGateway, listen } from '../src/gateway/adapters/listen.js';
+import type { Logger } from '../src/gateway/operations/logger.js';
 import type { AgentContext } from '../src/producer/agent.js';
 import { Runner } from '../src/runner/runner.js';
 import { MemoryStore } from '../src/store/memory-store.js';

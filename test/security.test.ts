@@ -5,7 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { StreamTokens } from '../src/gateway/auth.js';
+import { StreamTokens } from '../src/gateway/policy/auth.js';
 import type { AgentContext, AgentDefinition } from '../src/producer/agent.js';
 import type { AgentEvent } from '../src/protocol/events.js';
 import { type TestServer, startNodeServer } from './helpers/servers.js';

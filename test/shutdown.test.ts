@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createGateway } from '../src/gateway/create-gateway.js';
-import { listen } from '../src/gateway/listen.js';
+import { listen } from '../src/gateway/adapters/listen.js';
 import type { AgentContext } from '../src/producer/agent.js';
 import type { AgentEvent } from '../src/protocol/events.js';
 import { createRedisStore } from '../src/redis/redis-store.js';

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createDevCertificate } from '../src/cli/commands/cert.js';
 import { type Gateway, createGateway } from '../src/gateway/create-gateway.js';
-import { type ListeningGateway, listen } from '../src/gateway/listen.js';
+import { type ListeningGateway, listen } from '../src/gateway/adapters/listen.js';
 
 const run = promisify(execFile);
 const agents = {

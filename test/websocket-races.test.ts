@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createGateway } from '../src/gateway/create-gateway.js';
-import { type ListeningGateway, listen } from '../src/gateway/listen.js';
+import { type ListeningGateway, listen } from '../src/gateway/adapters/listen.js';
 import type { AgentContext } from '../src/producer/agent.js';
 import type { AgentEvent } from '../src/protocol/events.js';
 import { MemoryStore } from '../src/store/memory-store.js';

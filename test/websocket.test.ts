@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createGateway } from '../src/gateway/create-gateway.js';
-import { type ListeningGateway, listen } from '../src/gateway/listen.js';
+import { type ListeningGateway, listen } from '../src/gateway/adapters/listen.js';
 import type { AgentContext } from '../src/producer/agent.js';
 import type { AgentEvent } from '../src/protocol/events.js';
 import { metric, scrape } from './helpers/metrics.js';
@@ -40,7 +40,12 @@ async function client(url: string, options: WebSocket.ClientOptions = {}, query 
   const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/api/ws${query}`, options);
   const frames: Frame[] = [];
   const pings: number[] = [];
-  ws.on('message', (data) => frames.push(JSON.parse(data.toString()) as Frame));
+  /** Frames sent as binary: a browser would get a Blob, not the JSON text the protocol promises. */
+  let binary = 0;
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) binary++;
+    frames.push(JSON.parse(data.toString()) as Frame);
+  });
   ws.on('ping', () => pings.push(Date.now()));
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -49,7 +54,7 @@ async function client(url: string, options: WebSocket.ClientOptions = {}, query 
   });
   const events = (runId: string) => frames.filter((frame) => frame.type === 'events' && frame.runId === runId).flatMap((frame) => frame.events ?? []);
   const ended = (runId: string) => events(runId).some((event) => event.type.startsWith('run.') && event.type !== 'run.started');
-  return { ws, frames, pings, events, ended, send: (message: unknown) => ws.send(JSON.stringify(message)) };
+  return { ws, frames, pings, events, ended, binary: () => binary, send: (message: unknown) => ws.send(JSON.stringify(message)) };
 }
 
 describe('WebSocket transport', () => {
@@ -77,6 +82,19 @@ describe('WebSocket transport', () => {
     const { events: overSse } = await collectEvents(`${server.url}/api/runs/${a.id}/events`);
     expect(socket.events(a.id)).toEqual(overSse);
     socket.ws.close();
+  });
+
+  it('sends the events of a run as text frames, the same to every socket that follows it', async () => {
+    const run = await startRun(server.url, { agent: 'ticker', input: 20 });
+    const sockets = [await client(server.url), await client(server.url)];
+    for (const socket of sockets) socket.send({ type: 'subscribe', runId: run.id });
+    await waitFor(() => sockets.every((socket) => socket.ended(run.id)), 'both sockets to see the run end');
+    expect(sockets[0]?.events(run.id).map((event) => event.seq)).toEqual(range(1, 22));
+    expect(sockets[1]?.events(run.id)).toEqual(sockets[0]?.events(run.id));
+    for (const socket of sockets) {
+      expect(socket.binary()).toBe(0);
+      socket.ws.close();
+    }
   });
 
   it('stops a subscription on unsubscribe and keeps the socket usable', async () => {

@@ -5,8 +5,8 @@
  * @module
  */
 import { AgentwireError, errorBody, isAgentwireError } from '../protocol/errors.js';
-import type { Authenticate, StreamTokens } from './auth.js';
-import type { Cors } from './cors.js';
+import type { Authenticate, StreamTokens } from './policy/auth.js';
+import type { Cors } from './policy/cors.js';
 import type { GatewayRequest, GatewayResponse } from './http-types.js';
 import type { Router } from './router.js';
 

@@ -24,8 +24,11 @@ export interface RouteRequest extends GatewayRequest {
 
 /** Where a stream writes: the HTTP response body, with backpressure and disconnect. */
 export interface StreamSink {
-  /** Writes a chunk; `false` means the consumer's buffer is full: wait for {@link ready}. */
-  write(chunk: string): boolean;
+  /**
+   * Writes a chunk (text, or UTF-8 bytes the sink must not change: they may be shared by other
+   * streams); `false` means the consumer's buffer is full: wait for {@link ready}.
+   */
+  write(chunk: string | Uint8Array): boolean;
   /** Resolves when the consumer takes more, or when the stream is closed. */
   ready(): Promise<void>;
   /** Aborts when the client goes away. */
@@ -40,10 +43,14 @@ export interface StreamSink {
    * one syscall for the final events and the end of the chunked body, not two). A stream calls it
    * at most once, as its last write; the adapter then leaves the response alone.
    */
-  end?(chunk: string): void;
+  end?(chunk: string | Uint8Array): void;
 }
 
-/** A streaming body: the adapter calls `pump` once and ends the response when it resolves. */
+/**
+ * A streaming body: the adapter calls `pump` once and ends the response when it resolves. `pump`
+ * writes within a turn of the loop (SSE writes `retry:` then): the Node adapter sends the headers
+ * with that first write, not on their own.
+ */
 export interface StreamBody {
   pump(sink: StreamSink): Promise<void>;
 }

@@ -7,8 +7,8 @@ import { AgentwireError } from '../protocol/errors.js';
 import type { AgentsInput } from '../runner/agents.js';
 import type { AgentErrorRun } from '../runner/runner.js';
 import type { RunStore } from '../store/store.js';
-import type { AuthOptions } from './auth.js';
-import type { Logger } from './logger.js';
+import type { AuthOptions } from './policy/auth.js';
+import type { Logger } from './operations/logger.js';
 
 /** Limits that protect a gateway; each answers with 429 and `Retry-After` when hit. */
 export interface LimitOptions {

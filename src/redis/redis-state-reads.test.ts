@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway/create-gateway.js';
-import { type ListeningGateway, listen } from '../gateway/listen.js';
+import { type ListeningGateway, listen } from '../gateway/adapters/listen.js';
 import type { AgentContext } from '../producer/agent.js';
 import { type RedisStore, createRedisStore } from '../redis/redis-store.js';
 import { type RedisServer, redisSuitesEnabled, startRedis } from '../../test/helpers/redis-server.js';

@@ -10,7 +10,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDevCertificate } from '../../src/cli/commands/cert.js';
 import { createGateway } from '../../src/gateway/create-gateway.js';
-import { type ListeningGateway, listen } from '../../src/gateway/listen.js';
+import { type ListeningGateway, listen } from '../../src/gateway/adapters/listen.js';
 import type { AgentContext } from '../../src/producer/agent.js';
 import { chromiumSkipReason, launchChromium } from './browser.js';
 

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { demoAgents } from '../../demo/demo-agents.js';
 import { createGateway } from '../../gateway/create-gateway.js';
-import { listen } from '../../gateway/listen.js';
+import { listen } from '../../gateway/adapters/listen.js';
 import type { AgentDefinition, AgentFunction } from '../../producer/agent.js';
 import type { AgentsInput } from '../../runner/agents.js';
 import { openaiAgent } from '../../sources/openai-agent.js';

@@ -8,9 +8,10 @@
 import { z } from 'zod';
 import { AgentwireError } from '../../protocol/errors.js';
 import type { Router } from '../router.js';
-import { readJsonBody } from '../request-body.js';
-import { type RunStreamContext, acquireBeforeStart, runStreamResponse } from '../run-stream-response.js';
-import { aiSdkFormat } from '../stream-formats.js';
+import { readJsonBody } from '../adapters/request-body.js';
+import { acquireBeforeStart, runStreamResponse } from '../transports/sse-response.js';
+import type { RunStreamContext } from '../transports/stream-context.js';
+import { aiSdkFormat } from '../transports/stream-formats.js';
 
 /** The body `useChat`'s default transport sends (fields agentwire reads; others are ignored). */
 const chatBodySchema = z.object({

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Runner } from '../../runner/runner.js';
-import type { GatewayMetrics } from '../metrics.js';
+import type { GatewayMetrics } from '../operations/metrics.js';
 import type { Router } from '../router.js';
 
 /** Registers the agents list, the health check and the metrics. */

@@ -8,13 +8,14 @@ import { AgentwireError } from '../../protocol/errors.js';
 import { parseCursor, parseStartRunBody } from '../../protocol/validate.js';
 import type { RunRecord } from '../../store/store.js';
 import type { GatewayRequest } from '../http-types.js';
-import { readJsonBody } from '../request-body.js';
+import { readJsonBody } from '../adapters/request-body.js';
 import type { Router } from '../router.js';
-import { IdempotencyKeys } from '../idempotency.js';
-import { findOwnedRun, resumeCursor } from '../run-lookup.js';
-import { type RunStreamContext, acquireBeforeStart, runStreamResponse } from '../run-stream-response.js';
-import { SSE_HEADERS } from '../sse-stream.js';
-import { runState, STREAM_FORMAT_HEADERS, STREAM_FORMATS } from '../stream-formats.js';
+import { IdempotencyKeys } from '../policy/idempotency.js';
+import { findOwnedRun, resumeCursor } from '../policy/run-lookup.js';
+import { acquireBeforeStart, runStreamResponse } from '../transports/sse-response.js';
+import type { RunStreamContext } from '../transports/stream-context.js';
+import { SSE_HEADERS } from '../transports/sse.js';
+import { runState, STREAM_FORMAT_HEADERS, STREAM_FORMATS } from '../transports/stream-formats.js';
 
 /** What the run routes need. */
 export type RunRoutesContext = RunStreamContext;

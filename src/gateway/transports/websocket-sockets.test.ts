@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createGateway } from '../create-gateway.js';
-import { type ListeningGateway, listen } from '../listen.js';
+import { type ListeningGateway, listen } from '../adapters/listen.js';
 
 const LIMIT = 5;
 

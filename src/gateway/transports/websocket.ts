@@ -18,15 +18,17 @@ import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { AgentwireError, isAgentwireError } from '../../protocol/errors.js';
-import type { AuthRequest } from '../auth.js';
+import type { AuthRequest } from '../policy/auth.js';
 import type { CoreOptions } from '../core.js';
-import { linkSignals } from '../linked-signal.js';
-import { findOwnedRun } from '../run-lookup.js';
-import type { RunStreamContext } from '../run-stream-response.js';
-import { isWebSocketUpgrade, serveWithoutUpgrade } from '../upgrades.js';
+import { linkSignals } from './linked-signal.js';
+import { findOwnedRun } from '../policy/run-lookup.js';
+import { countSnapshots } from '../operations/metrics.js';
+import type { RunStreamContext } from './stream-context.js';
+import { isWebSocketUpgrade, serveWithoutUpgrade } from '../adapters/upgrades.js';
 import { forEachBatch, type StoredEvent } from '../../store/store.js';
 import { TokenBucket } from './token-bucket.js';
-import { sendWithinHighWater } from './ws-backpressure.js';
+import { SocketStallClock, webSocketOutlet, writeOrWait } from './backpressure.js';
+import { SharedFrames } from './shared-frames.js';
 
 /** Largest frame a client may send, in bytes. */
 const MAX_PAYLOAD = 16 * 1024;
@@ -40,6 +42,13 @@ const BAD_FRAME_BURST = 2 * MAX_SUBSCRIPTIONS;
 const BAD_FRAMES_PER_SECOND = 1;
 /** The close code for a client over either budget (RFC 6455: policy violation). */
 const POLICY_VIOLATION = 1008;
+
+/** `{"type":"events","runId":…,"events":[…]}`: the frame of one batch, shared by the run's sockets. */
+const EVENTS_FRAMES = new SharedFrames((batch, runId) => {
+  let frame = `{"type":"events","runId":${JSON.stringify(runId)},"events":[`;
+  for (let index = 0; index < batch.length; index++) frame += (index === 0 ? '' : ',') + (batch[index] as StoredEvent).json;
+  return `${frame}]}`;
+});
 
 /** A Node `upgrade` listener: `server.on('upgrade', gateway.upgrade)`. */
 export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -109,11 +118,10 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
     /** Replies over the high-water mark still waiting to reach the socket; the client's frames are not read meanwhile. */
     let repliesWaiting = 0;
     let alive = true;
-    /** Subscriptions waiting for the socket to drain, and since when it has not (0: none waits). */
-    let draining = 0;
-    let stalledSince = 0;
+    const replies = webSocketOutlet(ws);
+    const stall = new SocketStallClock();
     const heartbeat = setInterval(() => {
-      if (stalledSince !== 0 && Date.now() - stalledSince >= context.options.stallTimeoutMs) {
+      if (stall.stalled()) {
         context.metrics?.dropped('stalled', 'ws');
         return ws.terminate();
       }
@@ -137,10 +145,9 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
     /** Sends a reply; over the high-water mark, stops reading the client's frames until it has reached the socket. */
     const reply = (message: unknown) => {
       if (ws.readyState !== ws.OPEN) return;
-      const waiting = sendWithinHighWater(ws, JSON.stringify(message));
-      if (!waiting) return;
+      if (replies.write(JSON.stringify(message))) return;
       if (repliesWaiting++ === 0) ws.pause();
-      void waiting.then(() => {
+      void replies.ready().then(() => {
         if (--repliesWaiting === 0 && ws.readyState === ws.OPEN) ws.resume();
       });
     };
@@ -175,6 +182,8 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
       const detach = context.runner.attach(runId);
       const linked = linkSignals(stop.signal, context.shutdownSignal);
       const { signal } = linked;
+      const outlet = webSocketOutlet(ws);
+      const watch = { observer: context.metrics, subscriber: detach, stall, stallTimeoutMs: context.options.stallTimeoutMs };
       context.metrics?.opened('agentwire', after > 0, 'ws');
       reply({ type: 'subscribed', runId, after });
       try {
@@ -184,24 +193,11 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
             stop.abort();
             return undefined;
           }
-          let frame = `{"type":"events","runId":${JSON.stringify(runId)},"events":[`;
-          batch.forEach((stored, index) => {
-            frame += (index === 0 ? '' : ',') + stored.json;
-            if (stored.type === 'run.snapshot') context.metrics?.snapshot();
-          });
-          frame += ']}';
-          context.metrics?.wrote(batch.length, frame.length);
-          const drained = sendWithinHighWater(ws, frame);
-          if (!drained) return undefined;
+          if (context.metrics) countSnapshots(batch, context.metrics);
+          const frame = EVENTS_FRAMES.frames(batch, runId) ?? EVENTS_FRAMES.frame(batch, runId);
+          context.metrics?.wrote(batch.length, typeof frame === 'string' ? frame.length : frame.byteLength);
           // Full: wait until this frame has reached the socket before reading more of the log.
-          context.metrics?.waited();
-          detach.blocked(true);
-          if (draining++ === 0) stalledSince = Date.now();
-          return drained.then(() => {
-            // A frame reached the socket: it drains, so the stall clock starts again.
-            stalledSince = --draining === 0 ? 0 : Date.now();
-            detach.blocked(false);
-          });
+          return writeOrWait(outlet, frame, watch);
         };
         await forEachBatch(context.store.follow(runId, after, { signal }), onBatch, signal);
       } finally {

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { AgentwireError, isAgentwireError } from '../protocol/errors.js';
-import type { GatewayRequest } from './http-types.js';
+import { AgentwireError, isAgentwireError } from '../../protocol/errors.js';
+import type { GatewayRequest } from '../http-types.js';
 
 /**
  * Reads and parses a JSON body. An empty body gives `undefined` when `optional`; a content type

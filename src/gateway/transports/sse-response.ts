@@ -3,32 +3,11 @@
  *
  * @module
  */
-import type { Runner } from '../runner/runner.js';
-import type { RunRecord, RunStore } from '../store/store.js';
-import type { StreamTokens } from './auth.js';
-import type { GatewayResponse } from './http-types.js';
-import type { IdempotencyKeys } from './idempotency.js';
-import type { GatewayMetrics } from './metrics.js';
-import type { ResolvedGatewayOptions } from './options.js';
-import { SSE_HEADERS, createSseStream } from './sse-stream.js';
+import type { RunRecord } from '../../store/store.js';
+import type { GatewayResponse } from '../http-types.js';
+import { SSE_HEADERS, createSseStream } from './sse.js';
 import type { StreamFormat } from './stream-formats.js';
-import type { StreamLimits } from './stream-limits.js';
-
-/** What the run routes need from the gateway. */
-export interface RunStreamContext {
-  runner: Runner;
-  store: RunStore;
-  options: ResolvedGatewayOptions;
-  limits: StreamLimits;
-  streamTokens: StreamTokens;
-  idempotency: IdempotencyKeys;
-  /** True when the gateway authenticates callers. */
-  authEnabled: boolean;
-  /** `undefined` when metrics are off. */
-  metrics: GatewayMetrics | undefined;
-  /** Aborts when the gateway ends every stream for a shutdown. */
-  shutdownSignal: AbortSignal;
-}
+import type { RunStreamContext } from './stream-context.js';
 
 /**
  * A 200 SSE response streaming `record`'s events after `after` in `format`, counted against the

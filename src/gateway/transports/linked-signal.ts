@@ -1,9 +1,9 @@
 /**
  * A signal that aborts when any of several does, for per-stream use. `AbortSignal.any` does the
- * same but registers weak references and a finaliser per call, which costs a busy gateway
- * measurably per connection. Plain `addEventListener` is no better on a signal every stream links
- * to (the gateway's shutdown signal): Node's `EventTarget` walks its whole listener list on every
- * add and remove, so 2,000 streams cost 2,000² steps. A signal marked {@link shareSignal} gets one
+ * same but registers weak references and a finaliser per call, a cost per connection. Plain
+ * `addEventListener` is no better on a signal every stream links to (the gateway's shutdown
+ * signal): Node's `EventTarget` walks its whole listener list on every add and remove, quadratic in
+ * the streams open. A signal marked {@link shareSignal} gets one
  * real listener, with the streams linked to it in a `Set`; any other (a request's own) gets a plain
  * listener, which costs less than an entry in a weak map per request.
  *

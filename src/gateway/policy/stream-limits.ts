@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { AgentwireError } from '../protocol/errors.js';
+import { AgentwireError } from '../../protocol/errors.js';
 
 /** Stream limits. Each is a positive integer. */
 export interface StreamLimitOptions {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { GatewayRequest } from './http-types.js';
+import type { GatewayRequest } from '../http-types.js';
 import { resumeCursor } from './run-lookup.js';
 
 const withCursor = (lastEventId: string | undefined, query = ''): GatewayRequest => ({

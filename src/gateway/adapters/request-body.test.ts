@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { GatewayRequest } from './http-types.js';
+import type { GatewayRequest } from '../http-types.js';
 import { bodyTooLarge, readJsonBody } from './request-body.js';
 
 /** A request with `body`, recording the limit of every read. */

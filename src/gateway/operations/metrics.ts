@@ -8,7 +8,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RunEndInfo, RunInfo } from '../runner/runner.js';
+import type { RunEndInfo, RunInfo } from '../../runner/runner.js';
 import { type ScrapedCounter, type ScrapedHistogram, type ScrapedTally, scrapedCounter, scrapedHistogram, scrapedTally } from './scraped-metrics.js';
 
 /** What a stream reports while it runs. */
@@ -27,6 +27,11 @@ export interface StreamObserver {
    */
   dropped(reason: 'stalled', transport?: string): void;
   closed(format: string, transport?: string): void;
+}
+
+/** Tells `observer` of the snapshots in a batch (a reader behind the retained events gets one first). */
+export function countSnapshots(batch: readonly { readonly type: string }[], observer: StreamObserver): void {
+  for (let index = 0; index < batch.length; index++) if ((batch[index] as { type: string }).type === 'run.snapshot') observer.snapshot();
 }
 
 /** The metrics of one gateway, in their own registry. */

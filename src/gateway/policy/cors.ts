@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { AgentwireError } from '../protocol/errors.js';
+import { AgentwireError } from '../../protocol/errors.js';
 
 /** Request headers a cross-origin client may send. */
 const ALLOWED_HEADERS = 'authorization, content-type, last-event-id, idempotency-key, accept';

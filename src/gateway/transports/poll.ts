@@ -8,10 +8,10 @@
 import { AgentwireError } from '../../protocol/errors.js';
 import { isTerminalType } from '../../protocol/events.js';
 import { parseCursor } from '../../protocol/validate.js';
-import { linkSignals } from '../linked-signal.js';
+import { linkSignals } from './linked-signal.js';
 import type { Router } from '../router.js';
-import { findOwnedRun, resumeCursor } from '../run-lookup.js';
-import type { RunStreamContext } from '../run-stream-response.js';
+import { findOwnedRun, resumeCursor } from '../policy/run-lookup.js';
+import type { RunStreamContext } from './stream-context.js';
 
 /** Longest a poll waits, in seconds. */
 export const MAX_POLL_WAIT_SECONDS = 30;

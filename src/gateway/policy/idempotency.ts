@@ -9,9 +9,9 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { AgentwireError } from '../protocol/errors.js';
-import { MemoryIdempotency } from '../store/memory-idempotency.js';
-import type { IdempotencyEntry, RunRecord, RunStore } from '../store/store.js';
+import { AgentwireError } from '../../protocol/errors.js';
+import { MemoryIdempotency } from '../../store/memory-idempotency.js';
+import type { IdempotencyEntry, RunRecord, RunStore } from '../../store/store.js';
 
 /** Options of {@link IdempotencyKeys}. Times in ms. */
 export interface IdempotencyOptions {

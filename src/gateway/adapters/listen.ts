@@ -8,7 +8,7 @@
 import { type Server, createServer } from 'node:http';
 import { type Http2SecureServer, type Http2Server, type Http2Session, createSecureServer, createServer as createH2cServer } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
-import type { CloseOptions, Gateway } from './create-gateway.js';
+import type { CloseOptions, Gateway } from '../create-gateway.js';
 import { isWebSocketUpgrade } from './upgrades.js';
 
 const DEFAULT_BACKLOG = 4096;

@@ -5,13 +5,14 @@
  *
  * @module
  */
-import { isTerminalType } from '../protocol/events.js';
-import { AgUiEncoder } from '../protocol/formats/ag-ui.js';
-import { AI_SDK_DONE_FRAME, AI_SDK_STREAM_HEADERS, AiSdkEncoder } from '../protocol/formats/ai-sdk.js';
-import { encodeSseDataFrames, encodeSseFrame } from '../protocol/sse.js';
-import { reduceAll } from '../reducer/reduce.js';
-import type { RunState } from '../reducer/run-state.js';
-import type { RunStore, StoredEvent } from '../store/store.js';
+import { isTerminalType } from '../../protocol/events.js';
+import { AgUiEncoder } from '../../protocol/formats/ag-ui.js';
+import { AI_SDK_DONE_FRAME, AI_SDK_STREAM_HEADERS, AiSdkEncoder } from '../../protocol/formats/ai-sdk.js';
+import { encodeSseDataFrames, encodeSseFrame } from '../../protocol/sse.js';
+import { reduceAll } from '../../reducer/reduce.js';
+import type { RunState } from '../../reducer/run-state.js';
+import type { RunStore, StoredEvent } from '../../store/store.js';
+import { SharedFrames } from './shared-frames.js';
 
 /** How one stream writes its events. */
 export interface StreamFormat {
@@ -21,36 +22,28 @@ export interface StreamFormat {
   readonly prelude: string;
   /** The frames of one stored event. */
   frame(stored: StoredEvent): string;
+  /**
+   * A stateless format's frames of whole batches, as bytes shared by every subscriber of a run
+   * (see `shared-frames.ts`); absent for a format whose frames depend on the stream's own state.
+   */
+  readonly shared?: SharedFrames;
 }
 
 /** Makes the format of one stream of `runId` resuming after `after`. */
 export type StreamFormatFactory = (context: { store: RunStore; runId: string; after: number }) => Promise<StreamFormat>;
 
-/**
- * The frames of the events framed most recently, by `seq` modulo the size, so the subscribers of
- * one run, woken one after the other for the same events, write one shared string: 1,000
- * subscribers of a run cost one frame per event, not 1,000 (and one flattening when the first
- * write turns it into bytes). A slot whose event is another is framed afresh and replaced. Large
- * events are not kept: 256 frames of 256 KiB events would hold 64 MiB.
- */
-const FRAME_SLOTS = 256;
-/** Only frames of events up to this JSON length are kept, so the cache holds at most ~2 MiB. */
-const MAX_SHARED_JSON = 8 * 1024;
-const framedEvents: (StoredEvent | undefined)[] = new Array(FRAME_SLOTS).fill(undefined);
-const frames: string[] = new Array(FRAME_SLOTS).fill('');
+/** An agentwire SSE frame: `id`, `event`, `data`. */
+const agentwireFrame = (stored: StoredEvent): string => encodeSseFrame(stored.seq, stored.type, stored.json);
 
-/** agentwire's own framing: `id`, `event`, `data` per event. */
+/** agentwire's own framing: `id`, `event`, `data` per event; stateless, so its frames are shared. */
 export const AGENTWIRE_FORMAT: StreamFormat = Object.freeze({
   prelude: '',
-  frame: (stored: StoredEvent) => {
-    const slot = stored.seq & (FRAME_SLOTS - 1);
-    if (framedEvents[slot] === stored) return frames[slot] as string;
-    const frame = encodeSseFrame(stored.seq, stored.type, stored.json);
-    if (stored.json.length > MAX_SHARED_JSON) return frame;
-    framedEvents[slot] = stored;
-    frames[slot] = frame;
-    return frame;
-  },
+  frame: agentwireFrame,
+  shared: new SharedFrames((batch) => {
+    let frames = '';
+    for (let index = 0; index < batch.length; index++) frames += agentwireFrame(batch[index] as StoredEvent);
+    return frames;
+  }),
 });
 
 /**

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { RunEndInfo, RunInfo } from '../runner/runner.js';
+import type { RunEndInfo, RunInfo } from '../../runner/runner.js';
 
 /** The subset of pino's API agentwire uses. */
 export interface Logger {

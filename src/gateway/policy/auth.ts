@@ -6,7 +6,7 @@
  * @module
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { AgentwireError } from '../protocol/errors.js';
+import { AgentwireError } from '../../protocol/errors.js';
 
 /** What an authenticate function sees of a request. */
 export interface AuthRequest {

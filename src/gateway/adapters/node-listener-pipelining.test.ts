@@ -7,11 +7,11 @@
  */
 import { type Socket, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createGateway } from '../gateway/create-gateway.js';
-import { type ListeningGateway, listen } from '../gateway/listen.js';
-import type { AgentContext } from '../producer/agent.js';
-import { MemoryStore } from '../store/memory-store.js';
-import { waitFor } from '../../test/helpers/wait.js';
+import { createGateway } from '../create-gateway.js';
+import { type ListeningGateway, listen } from './listen.js';
+import type { AgentContext } from '../../producer/agent.js';
+import { MemoryStore } from '../../store/memory-store.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 
 const PIPELINED = 500;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryStore } from '../store/memory-store.js';
-import type { RunRecord, RunStore } from '../store/store.js';
+import { MemoryStore } from '../../store/memory-store.js';
+import type { RunRecord, RunStore } from '../../store/store.js';
 import { IdempotencyKeys } from './idempotency.js';
 
 const record = (id: string): RunRecord => ({ id, agent: 'a', owner: undefined, createdAt: 0, status: 'running', endedAt: undefined, lastSeq: 1 });

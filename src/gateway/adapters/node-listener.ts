@@ -6,10 +6,10 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AgentwireError } from '../protocol/errors.js';
-import type { GatewayCore } from './core.js';
+import { AgentwireError } from '../../protocol/errors.js';
+import type { GatewayCore } from '../core.js';
 import { bodyTooLarge } from './request-body.js';
-import type { GatewayRequest, GatewayResponse, StreamSink } from './http-types.js';
+import type { GatewayRequest, GatewayResponse, StreamSink } from '../http-types.js';
 
 /** Largest too-large body still read and discarded after a 413, in bytes. */
 const MAX_DRAINED_BODY = 64 * 1024 * 1024;
@@ -102,7 +102,7 @@ async function pumpStream(
   const onClose = () => closed.abort();
   response.once('close', onClose);
   response.writeHead(result.status, result.headers);
-  // The headers leave with the first write (the retry: line), in one packet.
+  // The headers leave with the stream's first write (see StreamBody), in one packet.
   // Tracked here rather than read from writableNeedDrain, which HTTP/2's compatibility response lacks.
   let full = false;
   const sink: StreamSink = {
@@ -131,14 +131,7 @@ async function pumpStream(
       }),
   };
   try {
-    const pumping = result.stream.pump(sink);
-    // A stream that writes within this turn of the loop (SSE writes `retry:` and the events it has)
-    // sends its headers with that write; otherwise send them at the turn's end, so the client sees
-    // the response start without waiting for data.
-    setImmediate(() => {
-      if (!response.headersSent && !response.destroyed) response.flushHeaders();
-    });
-    await pumping;
+    await result.stream.pump(sink);
   } finally {
     response.off('close', onClose);
     if (!response.writableEnded && !response.destroyed) response.end();

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Runner } from '../runner/runner.js';
+import type { Runner } from '../../runner/runner.js';
 import type { Logger } from './logger.js';
 
 /** Starts watching; returns the function that stops. */

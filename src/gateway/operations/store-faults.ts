@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { RunStore, StoreFault } from '../store/store.js';
+import type { RunStore, StoreFault } from '../../store/store.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 

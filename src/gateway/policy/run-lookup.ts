@@ -3,10 +3,10 @@
  *
  * @module
  */
-import { AgentwireError } from '../protocol/errors.js';
-import { parseCursor } from '../protocol/validate.js';
-import type { RunRecord, RunStore } from '../store/store.js';
-import type { GatewayRequest } from './http-types.js';
+import { AgentwireError } from '../../protocol/errors.js';
+import { parseCursor } from '../../protocol/validate.js';
+import type { RunRecord, RunStore } from '../../store/store.js';
+import type { GatewayRequest } from '../http-types.js';
 
 /**
  * The run `id`, if it exists and belongs to `principal` (when auth is on); another principal's run

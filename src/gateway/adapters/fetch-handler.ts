@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { GatewayCore } from './core.js';
+import type { GatewayCore } from '../core.js';
 import { bodyTooLarge } from './request-body.js';
-import type { GatewayRequest, GatewayResponse, StreamSink } from './http-types.js';
+import type { GatewayRequest, GatewayResponse, StreamSink } from '../http-types.js';
 
 /** A Web-standard request handler. */
 export type FetchHandler = (request: Request) => Promise<Response>;
@@ -61,7 +61,7 @@ function toReadableStream(result: Extract<GatewayResponse, { kind: 'stream' }>, 
           signal: closed.signal,
           write(chunk) {
             if (closed.signal.aborted) return false;
-            controller.enqueue(encoder.encode(chunk));
+            controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk);
             return (controller.desiredSize ?? 0) > 0;
           },
           ready: () =>

@@ -7,13 +7,14 @@
  *
  * @module
  */
-import { isTerminalType } from '../protocol/events.js';
-import { SSE_HEARTBEAT, encodeSseRetry } from '../protocol/sse.js';
-import { forEachBatch, type RunStore, type StoredEvent } from '../store/store.js';
-import type { StreamBody } from './http-types.js';
+import { isTerminalType } from '../../protocol/events.js';
+import { SSE_HEARTBEAT, encodeSseRetry } from '../../protocol/sse.js';
+import { forEachBatch, type RunStore, type StoredEvent } from '../../store/store.js';
+import type { StreamBody } from '../http-types.js';
+import { countSnapshots, type StreamObserver } from '../operations/metrics.js';
+import { type DrainWatch, writeOrWait } from './backpressure.js';
 import { type Heartbeat, joinHeartbeats } from './heartbeats.js';
 import { linkSignals } from './linked-signal.js';
-import type { StreamObserver } from './metrics.js';
 import { AGENTWIRE_FORMAT, type StreamFormat } from './stream-formats.js';
 
 /** Response headers of every SSE stream. No `Connection` header: it is forbidden on HTTP/2. */
@@ -76,56 +77,50 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
             sink.destroy();
           },
         );
-        let pendingEvents = 0;
-        /**
-         * Writes a chunk (the `last` one ends the response too, where the sink can); false when the
-         * client's buffer is now full.
-         */
-        const write = (chunk: string, last = false): boolean => {
-          observer?.wrote(pendingEvents, chunk.length);
-          pendingEvents = 0;
-          if (!last || !sink.end) return sink.write(chunk);
-          sink.end(chunk);
-          return true;
+        const watch: DrainWatch = {
+          observer,
+          subscriber: release,
+          stall: heartbeat,
+          stallTimeoutMs: options.stallTimeoutMs,
         };
-        /**
-         * Waits for the client's buffer to drain, telling the run it is blocked meanwhile; past the
-         * stall timeout the heartbeat clock drops the connection, which ends the wait.
-         */
-        const drained = async () => {
-          observer?.waited();
-          release?.blocked?.(true);
-          heartbeat?.watchStall(options.stallTimeoutMs);
-          await sink.ready();
-          heartbeat?.watchStall(undefined);
-          release?.blocked?.(false);
+        /** Writes a chunk of `events` events; the `last` one ends the response too, where the sink can. */
+        const write = (chunk: string | Uint8Array, events: number, last: boolean): Promise<void> | undefined => {
+          observer?.wrote(events, typeof chunk === 'string' ? chunk.length : chunk.byteLength);
+          if (!last || !sink.end) return writeOrWait(sink, chunk, watch);
+          sink.end(chunk);
+          return undefined;
         };
         const signal = stopped.signal;
+        const { runId } = options;
         /**
-         * Frames one batch into writes cut at CHUNK_SIZE (so a slow client never holds more than
-         * that in our buffers). Synchronous while the writes go through, which is every live
-         * wake-up; a promise only when a write fills the client's buffer.
+         * Writes one batch: the format's shared bytes when it has them, else its frames in writes
+         * cut at CHUNK_SIZE (so a slow client never holds more than that in our buffers).
+         * Synchronous while the writes go through, which is every live wake-up; a promise only
+         * when a write fills the client's buffer. Nothing follows a terminal event: the write of
+         * the batch that ends with one ends the response too.
          */
         const onBatch = (batch: StoredEvent[]): Promise<void> | undefined => {
+          if (observer) countSnapshots(batch, observer);
+          const ends = isTerminalType((batch[batch.length - 1] as StoredEvent).type);
+          const shared = format.shared?.frames(batch, runId);
+          if (shared !== undefined) return write(shared, batch.length, ends);
           let chunk = '';
+          let events = 0;
           for (let index = 0; index < batch.length; index++) {
-            const stored = batch[index] as StoredEvent;
-            chunk += format.frame(stored);
-            pendingEvents++;
-            if (stored.type === 'run.snapshot') observer?.snapshot();
-            if (chunk.length >= CHUNK_SIZE) {
-              const full = !write(chunk);
+            chunk += format.frame(batch[index] as StoredEvent);
+            events++;
+            if (chunk.length >= CHUNK_SIZE && index < batch.length - 1) {
+              const waiting = write(chunk, events, false);
               chunk = '';
-              if (full) return drainedThen(batch.slice(index + 1));
+              events = 0;
+              if (waiting) return waitingThen(waiting, batch.slice(index + 1));
             }
           }
-          if (chunk === '') return undefined;
-          // Nothing follows a terminal event: that write ends the response too.
-          return write(chunk, isTerminalType((batch[batch.length - 1] as StoredEvent).type)) ? undefined : drained();
+          return write(chunk, events, ends);
         };
-        const drainedThen = async (rest: StoredEvent[]) => {
-          await drained();
-          if (rest.length > 0 && !signal.aborted) await onBatch(rest);
+        const waitingThen = async (waiting: Promise<void>, rest: StoredEvent[]) => {
+          await waiting;
+          if (!signal.aborted) await onBatch(rest);
         };
         await forEachBatch(options.store.follow(options.runId, options.after, { signal }), onBatch, signal);
       } finally {

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../store/memory-store.js';
+import { toStoredEvent } from '../../store/store.js';
+import type { StreamSink } from '../http-types.js';
+import { createSseStream } from './sse.js';
+
+/** A sink that records its chunks and never fills up. */
+function recordingSink(): StreamSink & { chunks: (string | Uint8Array)[]; text(): string } {
+  const chunks: (string | Uint8Array)[] = [];
+  const utf8 = new TextDecoder();
+  return {
+    chunks,
+    signal: new AbortController().signal,
+    write: (chunk) => chunks.push(chunk) > 0,
+    end: (chunk) => void chunks.push(chunk),
+    ready: async () => {},
+    destroy: () => {},
+    text: () => chunks.map((chunk) => (typeof chunk === 'string' ? chunk : utf8.decode(chunk))).join(''),
+  };
+}
+
+describe('SSE fan-out', () => {
+  it('writes the same bytes to every caught-up subscriber of a run but the first', async () => {
+    const store = new MemoryStore();
+    const runId = 'run_fan';
+    await store.createRun({ id: runId, agent: 'test', owner: undefined, createdAt: 0, status: 'running', endedAt: undefined, lastSeq: 0 });
+    await store.append(runId, [toStoredEvent({ type: 'run.started', runId, agent: 'test', input: null, seq: 1, at: 0 })]);
+    const sinks = Array.from({ length: 3 }, recordingSink);
+    const pumps = sinks.map((sink) =>
+      createSseStream({ store, runId, after: 0, heartbeatMs: 60_000, stallTimeoutMs: 60_000, retryMs: 1000 }).pump(sink),
+    );
+    // Each has caught up (retry, run.started) before the live events are appended.
+    await expect.poll(() => sinks.every((sink) => sink.text().includes('run.started'))).toBe(true);
+    await store.append(runId, [
+      toStoredEvent({ type: 'text.delta', text: 'Paris', seq: 2, at: 0 }),
+      toStoredEvent({ type: 'run.finished', seq: 3, at: 0 }),
+    ]);
+    await Promise.all(pumps);
+    // The first subscriber woken frames the batch; the others write the bytes encoded once.
+    const live = sinks.map((sink) => sink.chunks[sink.chunks.length - 1]);
+    expect(typeof live[0]).toBe('string');
+    expect(live[1]).toBeInstanceOf(Uint8Array);
+    expect(live[2]).toBe(live[1]);
+    for (const sink of sinks) expect(sink.text()).toMatch(/^retry: 1000\n\nid: 1\nevent: run.started\n.*\n\nid: 2\nevent: text.delta\n.*\n\nid: 3\nevent: run.finished\n.*\n\n$/s);
+    await store.close();
+  });
+});

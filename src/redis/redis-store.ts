@@ -13,21 +13,27 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { AgentwireError } from '../protocol/errors.js';
 import { isTerminalType } from '../protocol/events.js';
 import { type FollowOptions, type RunRecord, type RunStore, type StoreHealth, type StoredEvent } from '../store/store.js';
 import { PRODUCER_LOST } from './closing-events.js';
+import { connectionFactory } from './connect.js';
 import { parseEntry } from './parse-entry.js';
 import { type RunKeys, entryId, globalKeys, runKeys } from './redis-keys.js';
 import { APPEND, CREATE_RUN, SET_SNAPSHOT } from './redis-scripts.js';
+import { readStream } from './read-stream.js';
 import { RunSnapshots } from './run-snapshots.js';
 import { RunLeases } from './run-leases.js';
 import { StreamFollower } from './stream-follower.js';
 
 /** Options of {@link createRedisStore}. Times in ms. */
 export interface RedisStoreOptions {
-  /** `redis://[user:password@]host:port[/db]`. @defaultValue `redis://127.0.0.1:6379` */
+  /**
+   * `redis://[user:password@]host:port[/db]` (`rediss://` for TLS), or a Redis Cluster:
+   * `redis-cluster://[user:password@]host:port[,host:port…]` (`rediss-cluster://` for TLS) naming
+   * one or more of its nodes (the others are discovered). @defaultValue `redis://127.0.0.1:6379`
+   */
   url?: string;
   /** Prefix of every key. @defaultValue `'aw:'` */
   keyPrefix?: string;
@@ -136,7 +142,8 @@ export class RedisStore implements RunStore {
       // Reconnect forever with a bounded backoff: the gateway recovers whenever Redis returns.
       retryStrategy: (attempt) => Math.min(2000, 50 * 2 ** Math.min(attempt, 6)),
     };
-    this.#redis = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: 2 }) as ScriptedRedis;
+    const connect = connectionFactory(this.#options.url, base);
+    this.#redis = connect({ maxRetriesPerRequest: 2 }) as ScriptedRedis;
     this.#redis.defineCommand('awCreateRun', { numberOfKeys: 2, lua: CREATE_RUN });
     this.#redis.defineCommand('awAppend', { numberOfKeys: 6, lua: APPEND });
     this.#redis.defineCommand('awSetSnapshot', { numberOfKeys: 2, lua: SET_SNAPSHOT });
@@ -147,12 +154,8 @@ export class RedisStore implements RunStore {
       this.#setUp(false, error);
     });
     this.#redis.on('close', () => this.#setUp(false, new Error('connection closed')));
-    // The blocked XREAD must fail when the connection drops (not be silently dropped or re-sent
-    // with stale ids): the loop then backs off and re-reads from each run's last seq.
-    const blocking = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false });
-    blocking.on('error', () => {});
-    this.#follower = new StreamFollower(blocking, this.#redis, (runId) => this.#keys(runId).events);
-    this.#subscriber = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: null });
+    this.#follower = new StreamFollower({ commands: this.#redis, connect, keys: (runId) => this.#keys(runId) });
+    this.#subscriber = connect({ maxRetriesPerRequest: null });
     this.#subscriber.on('error', () => {});
     this.#subscriber.on('message', (_channel: string, message: string) => this.#onCancelMessage(message));
     this.#subscriber.subscribe(this.#global.cancelChannel).catch(() => {});
@@ -165,7 +168,7 @@ export class RedisStore implements RunStore {
       settled: () => this.#up && Date.now() - this.#upSince >= this.#options.leaseMs,
       deliverCancel: (runId, reason) => this.#deliverCancel(runId, reason),
       read: (runId, after) => this.read(runId, after),
-      appendFenced: (runId, events) => this.#appendWithRetry(runId, events, true),
+      appendFenced: (runId, events) => this.#appendWithRetry(runId, events, true).then(() => this.#follower.deliver(runId, events)),
     });
   }
 
@@ -265,8 +268,8 @@ export class RedisStore implements RunStore {
   }
 
   async read(runId: string, after: number): Promise<StoredEvent[]> {
-    const entries = (await unavailableAs503(this.#redis.call('XRANGE', this.#keys(runId).events, entryId(after + 1), '+'), runId)) as [string, string[]][];
-    return this.#withSnapshot(runId, after, entries.map(parseEntry), Number.POSITIVE_INFINITY);
+    const events = await unavailableAs503(readStream(this.#redis, this.#keys(runId).events, after), runId);
+    return this.#withSnapshot(runId, after, events, Number.POSITIVE_INFINITY);
   }
 
   /** Resolves when the snapshots of long runs scheduled so far are written (for tests). */

@@ -1,0 +1,125 @@
+/**
+ * The follower's reader on a Redis Cluster. A blocking `XREAD` cannot name streams of several
+ * slots, and runs are spread over all of them, so instead: a process that stores events of a run
+ * publishes its last `seq` on the run's `appended` channel; every process following the run is
+ * subscribed to that channel and reads the run's stream with a non-blocking `XREAD` when told
+ * (at most one read in flight per run; reads issued in one turn are pipelined per node). A notice
+ * can be lost (a subscriber reconnecting, a producer dying between its append and its publish), so
+ * every followed run is also read when the subscriber connects and every {@link SWEEP_MS}.
+ *
+ * @module
+ */
+import type { Redis } from 'ioredis';
+import { logRefusal } from './blocking-reader.js';
+import type { Connect } from './connect.js';
+import { entryId } from './redis-keys.js';
+import { parseEntry } from './parse-entry.js';
+import type { RunWatch } from './run-watch.js';
+import type { FollowReader } from './stream-follower.js';
+
+/** Most entries per `XREAD`; a full page is followed by another read at once. */
+const READ_COUNT = 512;
+/** How often every followed run is read even without a notice, in ms. */
+const SWEEP_MS = 5_000;
+
+/** Reads followed runs when told they changed (see the module comment). */
+export class ClusterReader implements FollowReader {
+  readonly #commands: Redis;
+  readonly #subscriber: Redis;
+  readonly #channel: (runId: string) => string;
+  readonly #byChannel = new Map<string, RunWatch>();
+  /** Runs to read at the next flush. */
+  readonly #due = new Set<RunWatch>();
+  /** Runs with a read in flight. */
+  readonly #inFlight = new Set<RunWatch>();
+  readonly #sweep: ReturnType<typeof setInterval>;
+  #flushScheduled = false;
+  #failures = 0;
+  #closed = false;
+  reads = 0;
+
+  constructor(connect: Connect, commands: Redis, channel: (runId: string) => string) {
+    this.#commands = commands;
+    this.#channel = channel;
+    this.#subscriber = connect({ maxRetriesPerRequest: null });
+    this.#subscriber.on('error', () => {});
+    this.#subscriber.on('message', (name: string) => {
+      const watch = this.#byChannel.get(name);
+      if (watch) this.#markDue(watch);
+    });
+    this.#subscriber.on('ready', () => this.#markAllDue());
+    this.#sweep = setInterval(() => this.#markAllDue(), SWEEP_MS);
+    this.#sweep.unref?.();
+  }
+
+  add(watch: RunWatch): void {
+    const name = this.#channel(watch.runId);
+    this.#byChannel.set(name, watch);
+    // Read once subscribed: events stored before the subscription took effect had no notice here.
+    const read = () => this.#markDue(watch);
+    this.#subscriber.subscribe(name).then(read, read);
+  }
+
+  remove(watch: RunWatch): void {
+    const name = this.#channel(watch.runId);
+    if (this.#byChannel.get(name) !== watch) return;
+    this.#byChannel.delete(name);
+    this.#due.delete(watch);
+    this.#subscriber.unsubscribe(name).catch(() => {});
+  }
+
+  stored(runId: string, lastSeq: number): void {
+    // A lost notice is caught by the sweep; the append itself has succeeded.
+    this.#commands.publish(this.#channel(runId), String(lastSeq)).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#sweep);
+    this.#subscriber.disconnect();
+  }
+
+  #markAllDue(): void {
+    for (const watch of this.#byChannel.values()) this.#markDue(watch);
+  }
+
+  #markDue(watch: RunWatch): void {
+    if (this.#closed || watch.ended || this.#byChannel.get(this.#channel(watch.runId)) !== watch) return;
+    this.#due.add(watch);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    for (const watch of this.#due) {
+      if (this.#inFlight.has(watch)) continue; // stays due: read again when this read is back
+      this.#due.delete(watch);
+      this.#read(watch);
+    }
+  }
+
+  #read(watch: RunWatch): void {
+    this.#inFlight.add(watch);
+    this.reads++;
+    this.#commands.call('XREAD', ['COUNT', READ_COUNT, 'STREAMS', watch.key, entryId(watch.lastSeq)]).then(
+      (reply) => {
+        this.#failures = 0;
+        this.#inFlight.delete(watch);
+        const entries = (reply as [string, [string, string[]][]][] | null)?.[0]?.[1] ?? [];
+        if (entries.length > 0) {
+          watch.push(entries.map(parseEntry));
+          watch.wake();
+        }
+        if (entries.length >= READ_COUNT || this.#due.has(watch)) this.#markDue(watch);
+      },
+      (error: unknown) => {
+        this.#inFlight.delete(watch);
+        if (++this.#failures === 1) logRefusal(error);
+        // Back off (bounded); the read resumes from the run's last seq, so nothing is lost.
+        setTimeout(() => this.#markDue(watch), Math.min(2000, 50 * 2 ** Math.min(this.#failures, 6))).unref?.();
+      },
+    );
+  }
+}

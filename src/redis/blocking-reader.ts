@@ -98,9 +98,11 @@ export class BlockingReader implements FollowReader {
 
   #unblock(): void {
     let tries = 0;
+    // Only the read that was due for a cut: a retry must not cut the next read before its time.
+    const read = this.reads;
     const attempt = () => {
       const id = this.#blockingId;
-      if (!this.#reading || !this.#changed || id === undefined || this.#closed) return;
+      if (!this.#reading || !this.#changed || read !== this.reads || id === undefined || this.#closed) return;
       this.#control.client('UNBLOCK', id).then(
         (unblocked) => {
           // 0: the XREAD was sent but not yet blocked on the server; try again shortly (bounded).

@@ -68,16 +68,17 @@ export function connectionFactory(url: string, base: RedisOptions): Connect {
 }
 
 /**
- * `cluster`, typed as the single-server client the store is written against, with `pipeline()`
- * replaced: ioredis refuses a cluster pipeline whose keys live on several nodes, so each queued
- * command is sent on its own (auto-pipelining batches them per node) and `exec()` answers the
- * usual `[error, result]` pairs in order. `multi()` is left alone: a transaction stays on one slot.
+ * `cluster`, typed as the single-server client the store is written against, seen through a proxy
+ * whose `pipeline()` is replaced: ioredis refuses a cluster pipeline whose keys live on several
+ * nodes, so each queued command is sent on its own (auto-pipelining batches them per node) and
+ * `exec()` answers the usual `[error, result]` pairs in order. The cluster itself keeps its own
+ * `pipeline()` (auto-pipelining uses it), and `multi()` is left alone: a transaction stays on one slot.
  */
 function splitPipelinesBySlot(cluster: Cluster): Redis {
   const send = cluster as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  cluster.pipeline = (() => {
+  const pipeline = () => {
     const queued: [string, unknown[]][] = [];
-    const pipeline: object = new Proxy(
+    const recorder: object = new Proxy(
       {},
       {
         get(_target, name) {
@@ -98,14 +99,20 @@ function splitPipelinesBySlot(cluster: Cluster): Redis {
           }
           return (...args: unknown[]) => {
             queued.push([name, args]);
-            return pipeline;
+            return recorder;
           };
         },
       },
     );
-    return pipeline;
-  }) as unknown as Cluster['pipeline'];
-  return cluster as unknown as Redis;
+    return recorder;
+  };
+  return new Proxy(cluster, {
+    get(target, name) {
+      if (name === 'pipeline') return pipeline;
+      const value: unknown = Reflect.get(target, name, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as unknown as Redis;
 }
 
 /** `url` with its password hidden, for messages. */

@@ -7,8 +7,9 @@
  * key as fallback); the producing process holds a lease per run, and a survivor closes a run whose
  * lease expired with `run.failed` (`producer_lost`).
  *
- * Connections per process: three (commands, the blocking follower loop, pub/sub), whatever the
- * number of runs and subscribers.
+ * Connections per process: three (commands, the follower's, pub/sub), whatever the number of runs
+ * and subscribers; on a Redis Cluster (a `redis-cluster://` URL) each is a cluster client with a
+ * connection per node it talks to.
  *
  * @module
  */
@@ -18,7 +19,7 @@ import { AgentwireError } from '../protocol/errors.js';
 import { isTerminalType } from '../protocol/events.js';
 import { type FollowOptions, type RunRecord, type RunStore, type StoreHealth, type StoredEvent } from '../store/store.js';
 import { PRODUCER_LOST } from './closing-events.js';
-import { connectionFactory } from './connect.js';
+import { connectionFactory, redactUrl } from './connect.js';
 import { parseEntry } from './parse-entry.js';
 import { type RunKeys, entryId, globalKeys, runKeys } from './redis-keys.js';
 import { APPEND, CREATE_RUN, SET_SNAPSHOT } from './redis-scripts.js';
@@ -489,10 +490,6 @@ async function unavailableAs503<T>(promise: Promise<T>, what: string): Promise<T
 function describe(error: unknown): string {
   if (error instanceof Error) return (error as NodeJS.ErrnoException).code ?? error.message;
   return String(error);
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
 function rejectAfter(ms: number): Promise<never> {

@@ -87,19 +87,21 @@ export class BlockingReader implements FollowReader {
   /** Cuts the current read short, once, no sooner than {@link reissueDelay} after it started. */
   #scheduleCut(): void {
     if (!this.#reading || this.#cut !== undefined || this.#closed) return;
+    const read = this.reads;
     this.#cut = setTimeout(
       () => {
         this.#cut = undefined;
-        this.#unblock();
+        // That read ended meanwhile: the one now blocked gets its own delay (if it lacks a new run).
+        if (read !== this.reads) this.#scheduleCut();
+        else this.#unblock(read);
       },
       Math.max(0, this.#issuedAt + reissueDelay(this.#issuedKeys) - Date.now()),
     );
   }
 
-  #unblock(): void {
+  /** Cuts read number `read` (and no later one: a retry must not cut the next read before its time). */
+  #unblock(read: number): void {
     let tries = 0;
-    // Only the read that was due for a cut: a retry must not cut the next read before its time.
-    const read = this.reads;
     const attempt = () => {
       const id = this.#blockingId;
       if (!this.#reading || !this.#changed || read !== this.reads || id === undefined || this.#closed) return;

@@ -3,9 +3,11 @@
  * slots, and runs are spread over all of them, so instead: a process that stores events of a run
  * publishes its last `seq` on the run's `appended` channel; every process following the run is
  * subscribed to that channel and reads the run's stream with a non-blocking `XREAD` when told
- * (at most one read in flight per run; reads issued in one turn are pipelined per node). A notice
- * can be lost (a subscriber reconnecting, a producer dying between its append and its publish), so
- * every followed run is also read when the subscriber connects and every {@link SWEEP_MS}.
+ * (at most one read in flight per run; reads issued in one turn are pipelined per node). Classic
+ * pub/sub reaches every node, so the subscriber is a plain connection to one node, moved to the
+ * next known node when it cannot reconnect. A notice can be lost (the subscriber reconnecting, a
+ * producer dying between its append and its publish), so every followed run is also read when the
+ * subscriber (re)connects and every {@link SWEEP_MS}.
  *
  * @module
  */
@@ -25,7 +27,9 @@ const SWEEP_MS = 5_000;
 /** Reads followed runs when told they changed (see the module comment). */
 export class ClusterReader implements FollowReader {
   readonly #commands: Redis;
-  readonly #subscriber: Redis;
+  readonly #connect: Connect;
+  #subscriber: Redis;
+  #subscriberAttempt = 0;
   readonly #channel: (runId: string) => string;
   readonly #byChannel = new Map<string, RunWatch>();
   /** Runs to read at the next flush. */
@@ -40,24 +44,16 @@ export class ClusterReader implements FollowReader {
 
   constructor(connect: Connect, commands: Redis, channel: (runId: string) => string) {
     this.#commands = commands;
+    this.#connect = connect;
     this.#channel = channel;
-    this.#subscriber = connect({ maxRetriesPerRequest: null });
-    this.#subscriber.on('error', () => {});
-    this.#subscriber.on('message', (name: string) => {
-      const watch = this.#byChannel.get(name);
-      if (watch) this.#markDue(watch);
-    });
-    this.#subscriber.on('ready', () => this.#markAllDue());
+    this.#subscriber = this.#openSubscriber();
     this.#sweep = setInterval(() => this.#markAllDue(), SWEEP_MS);
     this.#sweep.unref?.();
   }
 
   add(watch: RunWatch): void {
-    const name = this.#channel(watch.runId);
-    this.#byChannel.set(name, watch);
-    // Read once subscribed: events stored before the subscription took effect had no notice here.
-    const read = () => this.#markDue(watch);
-    this.#subscriber.subscribe(name).then(read, read);
+    this.#byChannel.set(this.#channel(watch.runId), watch);
+    this.#subscribe(watch, 0);
   }
 
   remove(watch: RunWatch): void {
@@ -77,6 +73,41 @@ export class ClusterReader implements FollowReader {
     this.#closed = true;
     clearInterval(this.#sweep);
     this.#subscriber.disconnect();
+  }
+
+  /** A subscriber on the next known node; when it cannot reconnect there, the one after takes over. */
+  #openSubscriber(): Redis {
+    const options = { maxRetriesPerRequest: null, retryStrategy: (times: number) => (times > 3 ? null : 100 * times) };
+    const subscriber = this.#connect.node?.(this.#subscriberAttempt++, options) ?? this.#connect(options);
+    subscriber.on('error', () => {});
+    subscriber.on('message', (name: string) => {
+      const watch = this.#byChannel.get(name);
+      if (watch) this.#markDue(watch);
+    });
+    // ioredis subscribes again by itself after a reconnect; notices sent meanwhile are lost.
+    subscriber.on('ready', () => this.#markAllDue());
+    subscriber.once('end', () => {
+      if (this.#closed) return;
+      this.#subscriber = this.#openSubscriber();
+      for (const watch of this.#byChannel.values()) this.#subscribe(watch, 0);
+    });
+    return subscriber;
+  }
+
+  /** Subscribes to the run's channel (again, with a bounded backoff, while it fails), then reads the run. */
+  #subscribe(watch: RunWatch, failures: number): void {
+    const name = this.#channel(watch.runId);
+    this.#subscriber.subscribe(name).then(
+      // Events stored before the subscription took effect had no notice here.
+      () => this.#markDue(watch),
+      () => {
+        this.#markDue(watch);
+        const retry = () => {
+          if (!this.#closed && this.#byChannel.get(name) === watch) this.#subscribe(watch, failures + 1);
+        };
+        setTimeout(retry, Math.min(2000, 50 * 2 ** Math.min(failures, 6))).unref?.();
+      },
+    );
   }
 
   #markAllDue(): void {

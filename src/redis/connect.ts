@@ -11,7 +11,15 @@ import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
 import { AgentwireError } from '../protocol/errors.js';
 
 /** Opens one more connection with `overrides` on top of the store's connection options. */
-export type Connect = (overrides?: RedisOptions) => Redis;
+export interface Connect {
+  (overrides?: RedisOptions): Redis;
+  /**
+   * On a cluster only: a plain connection to one node, the `attempt`-th (round the list) of those
+   * known (the URL's seeds, then the nodes the first cluster client discovered). Classic pub/sub
+   * reaches every node, so one node's connection hears every channel.
+   */
+  readonly node?: (attempt: number, overrides?: RedisOptions) => Redis;
+}
 
 const CLUSTER_SCHEME = /^(rediss?)-cluster:\/\/(.*)$/;
 
@@ -56,15 +64,31 @@ export function connectionFactory(url: string, base: RedisOptions): Connect {
   if (!isClusterUrl(url)) return (overrides = {}) => new Redis(url, { ...base, ...overrides });
   const { nodes, username, password, tls } = parseClusterUrl(url);
   const { retryStrategy, ...nodeOptions } = base;
-  return (overrides = {}) => {
+  const access: RedisOptions = { ...(username === undefined ? {} : { username }), ...(password === undefined ? {} : { password }), ...(tls ? { tls: {} } : {}) };
+  let first: Cluster | undefined;
+  const connect = (overrides: RedisOptions = {}) => {
     const { retryStrategy: _ignored, ...nodeOverrides } = overrides;
     const options: ClusterOptions = {
-      redisOptions: { ...nodeOptions, ...nodeOverrides, ...(username === undefined ? {} : { username }), ...(password === undefined ? {} : { password }), ...(tls ? { tls: {} } : {}) },
+      redisOptions: { ...nodeOptions, ...nodeOverrides, ...access },
       ...(retryStrategy ? { clusterRetryStrategy: (attempt: number) => retryStrategy(attempt) ?? null } : {}),
       enableAutoPipelining: true,
+      // A (un)subscribe batched into a pipeline fails on a connection already in subscriber mode.
+      autoPipeliningIgnoredCommands: ['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe'],
     };
-    return splitPipelinesBySlot(new Cluster(nodes, options));
+    const cluster = new Cluster(nodes, options);
+    first ??= cluster;
+    return splitPipelinesBySlot(cluster);
   };
+  const node = (attempt: number, overrides: RedisOptions = {}) => {
+    const known = new Map(nodes.map((seed) => [`${seed.host}:${seed.port}`, seed]));
+    for (const found of first?.nodes('all') ?? []) {
+      const { host = '127.0.0.1', port = 6379 } = found.options;
+      known.set(`${host}:${port}`, { host, port });
+    }
+    const target = [...known.values()][attempt % known.size] as { host: string; port: number };
+    return new Redis({ ...base, ...overrides, ...access, host: target.host, port: target.port });
+  };
+  return Object.assign(connect, { node });
 }
 
 /**

@@ -3,23 +3,28 @@
 // runs that another store (the producer, as another gateway would) appends to, so every event
 // reaches the follower through its XREAD loop. Not part of `npm test` or `npm run bench`.
 //
-//   node scripts/build.mjs && node bench/redis-follow.mjs [--runs 5000] [--per-turn 10] [--gap-ms 0] [--json]
+//   node scripts/build.mjs && node bench/redis-follow.mjs [--runs 5000] [--per-turn 10] [--gap-ms 0] [--cluster] [--json]
 //
+// With --cluster, on a 3-master Redis Cluster it starts itself (figures summed over the nodes).
 // Subscriptions arrive --per-turn at a time, one batch per event-loop turn (as HTTP requests do),
 // or with --gap-ms, one batch every that many ms (a steady trickle of new subscribers).
 // Phases: (1) subscribe: from the first follow until the follower reads every run; (2) deliver:
 // one event appended to every run, until every follower has it; (3) end: a terminal event each.
 // Per phase: wall time, XREAD calls, bytes the gateway sent to Redis, Redis CPU, the bench
-// process's CPU (both stores: the follower's share is what changes) and its longest event-loop stall. Starts its own redis-server (no persistence) on a free
-// loopback port and stops it; every wait is bounded.
+// process's CPU (both stores: the follower's share is what changes) and its longest event-loop
+// stall. Starts its own redis-server(s) (no persistence) on free loopback ports and stops them;
+// every wait is bounded.
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5000' }, 'per-turn': { type: 'string', default: '10' }, 'gap-ms': { type: 'string', default: '0' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5000' }, 'per-turn': { type: 'string', default: '10' }, 'gap-ms': { type: 'string', default: '0' }, cluster: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
 const RUNS = Number(values.runs);
 const PER_TURN = Number(values['per-turn']);
 const GAP_MS = Number(values['gap-ms']);
@@ -37,21 +42,53 @@ function freePort() {
   });
 }
 
-const port = await freePort();
-const redisProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-process.on('exit', () => redisProcess.kill('SIGKILL'));
-for (let attempt = 0; ; attempt++) {
-  if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG') break;
-  if (attempt > 500) throw new Error('redis-server did not start');
-  await new Promise((resolve) => setTimeout(resolve, 20));
-}
-const url = `redis://127.0.0.1:${port}`;
+const servers = [];
+const dirs = [];
+process.on('exit', () => {
+  for (const server of servers) server.child.kill('SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+const cli = (port, ...args) => spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).stdout ?? '';
 
-/** Redis's CPU seconds and the bytes it has read from clients. */
+async function startServer(extra = []) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'aw-bench-redis-'));
+  dirs.push(dir);
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra], { stdio: 'ignore' });
+  servers.push({ port, child });
+  for (let attempt = 0; cli(port, 'ping').trim() !== 'PONG'; attempt++) {
+    if (attempt > 500) throw new Error('redis-server did not start');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return port;
+}
+
+let url;
+if (values.cluster) {
+  const ports = [];
+  for (let index = 0; index < 3; index++) ports.push(await startServer(['--cluster-enabled', 'yes', '--cluster-port', String(await freePort())]));
+  const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+  if (create.status !== 0) throw new Error(`redis-cli --cluster create failed:\n${create.stdout}${create.stderr}`);
+  for (let attempt = 0; !ports.every((port) => /cluster_state:ok/.test(cli(port, 'cluster', 'info'))); attempt++) {
+    if (attempt > 1000) throw new Error('the cluster did not become ready');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  url = `redis-cluster://${ports.map((port) => `127.0.0.1:${port}`).join(',')}`;
+} else {
+  url = `redis://127.0.0.1:${await startServer()}`;
+}
+
+/** Redis's CPU seconds and the bytes it has read from clients, summed over the servers. */
 function redisCounters() {
-  const info = spawnSync('redis-cli', ['-p', String(port), 'info'], { encoding: 'utf8' }).stdout;
-  const field = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
-  return { cpu: field('used_cpu_user') + field('used_cpu_sys'), input: field('total_net_input_bytes') };
+  let cpu = 0;
+  let input = 0;
+  for (const { port } of servers) {
+    const info = cli(port, 'info');
+    const field = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+    cpu += field('used_cpu_user') + field('used_cpu_sys');
+    input += field('total_net_input_bytes');
+  }
+  return { cpu, input };
 }
 
 const options = { url, keyPrefix: 'bench:', leaseMs: 30_000, onConnectionChange: () => {} };
@@ -134,12 +171,13 @@ await phase('end', async () => {
 
 const missing = received.filter((count) => count < 2).length;
 await Promise.all([follower.close(), producer.close()]);
-redisProcess.kill('SIGTERM');
+for (const { child } of servers) child.kill('SIGTERM');
 
-if (values.json) console.log(JSON.stringify({ runs: RUNS, perTurn: PER_TURN, gapMs: GAP_MS, missing, results }));
+if (values.json) console.log(JSON.stringify({ runs: RUNS, perTurn: PER_TURN, gapMs: GAP_MS, cluster: values.cluster, missing, results }));
 else {
   const pace = GAP_MS > 0 ? `every ${GAP_MS} ms` : 'per turn';
-  console.log(`${RUNS} runs followed by one store, ${PER_TURN} new subscriptions ${pace} (runs that missed an event: ${missing})`);
+  const where = values.cluster ? 'on a 3-master Redis Cluster' : 'on one Redis server';
+  console.log(`${RUNS} runs followed by one store ${where}, ${PER_TURN} new subscriptions ${pace} (runs that missed an event: ${missing})`);
   console.table(results);
 }
 if (missing > 0) process.exitCode = 1;

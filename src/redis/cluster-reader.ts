@@ -7,7 +7,7 @@
  * pub/sub reaches every node, so the subscriber is a plain connection to one node, moved to the
  * next known node when it cannot reconnect. A notice can be lost (the subscriber reconnecting, a
  * producer dying between its append and its publish), so every followed run is also read when the
- * subscriber (re)connects and every {@link SWEEP_MS}.
+ * subscriber (re)connects, and every {@link SWEEP_MS} when it was not read meanwhile.
  *
  * @module
  */
@@ -36,6 +36,8 @@ export class ClusterReader implements FollowReader {
   readonly #due = new Set<RunWatch>();
   /** Runs with a read in flight. */
   readonly #inFlight = new Set<RunWatch>();
+  /** When each run was last read (a run read since the last sweep needs no sweep read). */
+  readonly #readAt = new WeakMap<RunWatch, number>();
   readonly #sweep: ReturnType<typeof setInterval>;
   #flushScheduled = false;
   #failures = 0;
@@ -47,7 +49,7 @@ export class ClusterReader implements FollowReader {
     this.#connect = connect;
     this.#channel = channel;
     this.#subscriber = this.#openSubscriber();
-    this.#sweep = setInterval(() => this.#markAllDue(), SWEEP_MS);
+    this.#sweep = setInterval(() => this.#markAllDue(Date.now() - SWEEP_MS), SWEEP_MS);
     this.#sweep.unref?.();
   }
 
@@ -110,8 +112,9 @@ export class ClusterReader implements FollowReader {
     );
   }
 
-  #markAllDue(): void {
-    for (const watch of this.#byChannel.values()) this.#markDue(watch);
+  /** Marks every followed run due (with `readBefore`, only those not read since then). */
+  #markAllDue(readBefore = Number.POSITIVE_INFINITY): void {
+    for (const watch of this.#byChannel.values()) if ((this.#readAt.get(watch) ?? 0) < readBefore) this.#markDue(watch);
   }
 
   #markDue(watch: RunWatch): void {
@@ -133,6 +136,7 @@ export class ClusterReader implements FollowReader {
 
   #read(watch: RunWatch): void {
     this.#inFlight.add(watch);
+    this.#readAt.set(watch, Date.now());
     this.reads++;
     this.#commands.call('XREAD', ['COUNT', READ_COUNT, 'STREAMS', watch.key, entryId(watch.lastSeq)]).then(
       (reply) => {

@@ -138,6 +138,36 @@ describe.runIf(enabled)('RedisStore on a 3-master Redis Cluster', () => {
     }
   });
 
+  it('passes clusterOptions to the ioredis Cluster and its nodes, the follower\'s subscriber included', async () => {
+    const store = await createRedisStore({ url: cluster.url, keyPrefix: 'aw:options:', clusterOptions: { redisOptions: { connectionName: 'aw-options-test' } }, onConnectionChange: () => {} });
+    try {
+      await store.createRun({ id: 'named', agent: 'a', owner: undefined, createdAt: Date.now(), status: 'running', endedAt: undefined, lastSeq: 0 });
+      const iterator = store.follow('named', 0)[Symbol.asyncIterator]();
+      const next = iterator.next();
+      await waitFor(() => store.followerStats.runs === 1, 'the store follows the run');
+      const named = async () => {
+        const lists = await Promise.all(cluster.nodes.map(async (node) => {
+          const client = new Redis(node.url);
+          try {
+            return (await client.call('CLIENT', 'LIST')) as string;
+          } finally {
+            client.disconnect();
+          }
+        }));
+        return lists.join('\n').split('\n').filter((line) => line.includes('name=aw-options-test'));
+      };
+      const lines = await waitFor(async () => {
+        const found = await named();
+        return found.some((line) => / sub=[1-9]/.test(line)) ? found : undefined;
+      }, 'a named subscriber connection');
+      expect(lines.length).toBeGreaterThan(1);
+      await store.append('named', [toStoredEvent({ type: 'run.finished', seq: 1, at: Date.now() } as AgentEvent)]);
+      expect((await next).value?.map((event: StoredEvent) => event.seq)).toEqual([1]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('sent no command that spans two slots, and needed no redirection, through all of the above', async () => {
     const errors = await clusterErrors(cluster);
     expect(errors.CROSSSLOT ?? 0).toBe(0);

@@ -59,21 +59,30 @@ export function parseClusterUrl(url: string): { nodes: { host: string; port: num
   return { nodes, ...(username === undefined ? {} : { username }), ...(password === undefined ? {} : { password }), tls: match[1] === 'rediss' };
 }
 
-/** A {@link Connect} for `url` with `base` options (its `retryStrategy` becomes the cluster's). */
-export function connectionFactory(url: string, base: RedisOptions): Connect {
+/**
+ * A {@link Connect} for `url` with `base` options (on a cluster, its `retryStrategy` becomes the
+ * cluster's, and `extra` is merged over the cluster options, its `redisOptions` over the nodes').
+ */
+export function connectionFactory(url: string, base: RedisOptions, extra: ClusterOptions = {}): Connect {
   if (!isClusterUrl(url)) return (overrides = {}) => new Redis(url, { ...base, ...overrides });
   const { nodes, username, password, tls } = parseClusterUrl(url);
   const { retryStrategy, ...nodeOptions } = base;
-  const access: RedisOptions = { ...(username === undefined ? {} : { username }), ...(password === undefined ? {} : { password }), ...(tls ? { tls: {} } : {}) };
+  const access: RedisOptions = {
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+    ...(tls ? { tls: {} } : {}),
+    ...extra.redisOptions,
+  };
   let first: Cluster | undefined;
   const connect = (overrides: RedisOptions = {}) => {
     const { retryStrategy: _ignored, ...nodeOverrides } = overrides;
     const options: ClusterOptions = {
-      redisOptions: { ...nodeOptions, ...nodeOverrides, ...access },
       ...(retryStrategy ? { clusterRetryStrategy: (attempt: number) => retryStrategy(attempt) ?? null } : {}),
       enableAutoPipelining: true,
       // A (un)subscribe batched into a pipeline fails on a connection already in subscriber mode.
       autoPipeliningIgnoredCommands: ['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe'],
+      ...extra,
+      redisOptions: { ...nodeOptions, ...access, ...nodeOverrides },
     };
     const cluster = new Cluster(nodes, options);
     first ??= cluster;
@@ -86,7 +95,7 @@ export function connectionFactory(url: string, base: RedisOptions): Connect {
       known.set(`${host}:${port}`, { host, port });
     }
     const target = [...known.values()][attempt % known.size] as { host: string; port: number };
-    return new Redis({ ...base, ...overrides, ...access, host: target.host, port: target.port });
+    return new Redis({ ...base, ...access, ...overrides, host: target.host, port: target.port });
   };
   return Object.assign(connect, { node });
 }

@@ -14,7 +14,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis, RedisOptions } from 'ioredis';
+import type { ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { AgentwireError } from '../protocol/errors.js';
 import { isTerminalType } from '../protocol/events.js';
 import { type FollowOptions, type RunRecord, type RunStore, type StoreHealth, type StoredEvent } from '../store/store.js';
@@ -36,6 +36,11 @@ export interface RedisStoreOptions {
    * one or more of its nodes (the others are discovered). @defaultValue `redis://127.0.0.1:6379`
    */
   url?: string;
+  /**
+   * With a `redis-cluster://` URL: more options of the ioredis `Cluster` (`natMap`, `dnsLookup`,
+   * `redisOptions.tls` …), merged over the store's own. @defaultValue none
+   */
+  clusterOptions?: ClusterOptions;
   /** Prefix of every key. @defaultValue `'aw:'` */
   keyPrefix?: string;
   /**
@@ -70,7 +75,7 @@ const DEFAULTS = Object.freeze({
   connectTimeoutMs: 5_000,
 });
 
-type ResolvedOptions = Required<Omit<RedisStoreOptions, 'gatewayId' | 'onConnectionChange'>>;
+type ResolvedOptions = Required<Omit<RedisStoreOptions, 'gatewayId' | 'onConnectionChange' | 'clusterOptions'>>;
 
 type ScriptedRedis = Redis & {
   awCreateRun(...args: (string | number)[]): Promise<number>;
@@ -143,7 +148,7 @@ export class RedisStore implements RunStore {
       // Reconnect forever with a bounded backoff: the gateway recovers whenever Redis returns.
       retryStrategy: (attempt) => Math.min(2000, 50 * 2 ** Math.min(attempt, 6)),
     };
-    const connect = connectionFactory(this.#options.url, base);
+    const connect = connectionFactory(this.#options.url, base, options.clusterOptions);
     this.#redis = connect({ maxRetriesPerRequest: 2 }) as ScriptedRedis;
     this.#redis.defineCommand('awCreateRun', { numberOfKeys: 2, lua: CREATE_RUN });
     this.#redis.defineCommand('awAppend', { numberOfKeys: 6, lua: APPEND });

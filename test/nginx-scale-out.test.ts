@@ -29,7 +29,7 @@ const AGENTS = `${ROOT}test/fixtures/paced-agents.mjs`;
 const COUNT = 300;
 
 /** deploy/nginx.conf with the gateways' ports in its upstream and a plain listener on `port`; throws if the file no longer has what it adapts. */
-export function deployConfig(gatewayPorts: readonly number[], port: number): string {
+function deployConfig(gatewayPorts: readonly number[], port: number): string {
   const original = readFileSync(`${ROOT}deploy/nginx.conf`, 'utf8');
   const replacements: [RegExp, string][] = [
     [/^\s*server 127\.0\.0\.1:8787;\n(\s*# server 127\.0\.0\.1:8788;.*\n)?/m, gatewayPorts.map((gatewayPort) => `    server 127.0.0.1:${gatewayPort};\n`).join('')],
@@ -89,7 +89,6 @@ describe.runIf(enabled)('three gateways behind nginx (deploy/nginx.conf) on one 
     const victim = streams.indexOf(Math.max(...streams));
     expect(streams[victim]).toBeGreaterThan(0);
     const producedByVictim = metric(scraped[victim] as string, 'agentwire_runs_running');
-    console.log(`streams open per gateway ${streams.join('/')}; killing gateway ${victim}, producer of ${producedByVictim} of the runs`);
     const doomed = gateways[victim] as ServeProcess;
     doomed.child.kill('SIGKILL');
     await doomed.stop();
@@ -107,7 +106,7 @@ describe.runIf(enabled)('three gateways behind nginx (deploy/nginx.conf) on one 
     expect(reconnected).toBeGreaterThanOrEqual(streams[victim] as number);
     // The runs the killed gateway produced, and only those, ended with producer_lost, on both of their clients.
     const lost = new Set(clients.filter((client) => client.events.at(-1)?.type === 'run.failed').map((client) => client.id));
-    expect(lost.size).toBe(producedByVictim);
+    expect(lost.size, `streams per gateway ${streams.join('/')}, killed gateway ${victim}`).toBe(producedByVictim);
     // Both clients of a run saw the same sequence, and a late reader through nginx sees it too.
     for (const { id } of runs) {
       const [first, second] = clients.filter((client) => client.id === id);

@@ -4,8 +4,8 @@
  * publishes its last `seq` on the run's `appended` channel; every process following the run is
  * subscribed to that channel and reads the run's stream with a non-blocking `XREAD` when told
  * (at most one read in flight per run; reads issued in one turn are pipelined per node). Classic
- * pub/sub reaches every node, so the subscriber is a plain connection to one node, moved to the
- * next known node when it cannot reconnect. A notice can be lost (the subscriber reconnecting, a
+ * pub/sub reaches every node, so the subscriber is a plain connection to one node (chosen at
+ * random), moved to the next known node when it cannot reconnect. A notice can be lost (the subscriber reconnecting, a
  * producer dying between its append and its publish), so every followed run is also read when the
  * subscriber (re)connects, and every {@link SWEEP_MS} when it was not read meanwhile.
  *
@@ -29,7 +29,8 @@ export class ClusterReader implements FollowReader {
   readonly #commands: Redis;
   readonly #connect: Connect;
   #subscriber: Redis;
-  #subscriberAttempt = 0;
+  /** Which known node the next subscriber connects to; a random start spreads gateways over the nodes. */
+  #subscriberAttempt = Math.floor(Math.random() * 1024);
   readonly #channel: (runId: string) => string;
   readonly #byChannel = new Map<string, RunWatch>();
   /** Runs to read at the next flush. */

@@ -8,8 +8,8 @@
  * lease expired with `run.failed` (`producer_lost`).
  *
  * Connections per process: three (commands, the follower's, pub/sub), whatever the number of runs
- * and subscribers; on a Redis Cluster (a `redis-cluster://` URL) each is a cluster client with a
- * connection per node it talks to.
+ * and subscribers; on a Redis Cluster (a `redis-cluster://` URL) the command and pub/sub ones are
+ * cluster clients (a connection per node they talk to), the follower's a pub/sub connection to one node.
  *
  * @module
  */

@@ -7,13 +7,14 @@
  * key as fallback); the producing process holds a lease per run, and a survivor closes a run whose
  * lease expired with `run.failed` (`producer_lost`).
  *
- * Connections per process: three (commands, the blocking follower loop, pub/sub), whatever the
- * number of runs and subscribers.
+ * Connections per process: three (commands, the follower's, pub/sub), whatever the number of runs
+ * and subscribers; on a Redis Cluster (a `redis-cluster://` URL) the command and pub/sub ones are
+ * cluster clients (a connection per node they talk to), the follower's a pub/sub connection to one node.
  *
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { AgentwireError } from '../protocol/errors.js';
 import { isTerminalType } from '../protocol/events.js';
 import { reduceAll } from '../reducer/reduce.js';
@@ -29,19 +30,30 @@ import {
   type StoredEvent,
 } from '../store/store.js';
 import { PRODUCER_LOST } from './closing-events.js';
+import { connectionFactory, redactUrl } from './connect.js';
 import { FaultLog, checkReplies, isReplyError } from './fault-log.js';
 import { LOG_LOST, logLostEvent, runsWithBrokenLog, runsWithoutRecord } from './lost-logs.js';
 import { parseEntry } from './parse-entry.js';
 import { type RunKeys, entryId, globalKeys, runKeys } from './redis-keys.js';
 import { APPEND, CLAIM_KEY, CREATE_RUN, RESERVE_RUN, SET_SNAPSHOT } from './redis-scripts.js';
+import { readStream } from './read-stream.js';
 import { RunSnapshots } from './run-snapshots.js';
 import { RunLeases } from './run-leases.js';
 import { StreamFollower } from './stream-follower.js';
 
 /** Options of {@link createRedisStore}. Times in ms. */
 export interface RedisStoreOptions {
-  /** `redis://[user:password@]host:port[/db]`. @defaultValue `redis://127.0.0.1:6379` */
+  /**
+   * `redis://[user:password@]host:port[/db]` (`rediss://` for TLS), or a Redis Cluster:
+   * `redis-cluster://[user:password@]host:port[,host:port…]` (`rediss-cluster://` for TLS) naming
+   * one or more of its nodes (the others are discovered). @defaultValue `redis://127.0.0.1:6379`
+   */
   url?: string;
+  /**
+   * With a `redis-cluster://` URL: more options of the ioredis `Cluster` (`natMap`, `dnsLookup`,
+   * `redisOptions.tls` …), merged over the store's own. @defaultValue none
+   */
+  clusterOptions?: ClusterOptions;
   /** Prefix of every key. @defaultValue `'aw:'` */
   keyPrefix?: string;
   /**
@@ -76,7 +88,7 @@ const DEFAULTS = Object.freeze({
   connectTimeoutMs: 5_000,
 });
 
-type ResolvedOptions = Required<Omit<RedisStoreOptions, 'gatewayId' | 'onConnectionChange'>>;
+type ResolvedOptions = Required<Omit<RedisStoreOptions, 'gatewayId' | 'onConnectionChange' | 'clusterOptions'>>;
 
 type ScriptedRedis = Redis & {
   awCreateRun(...args: (string | number)[]): Promise<number>;
@@ -153,7 +165,8 @@ export class RedisStore implements RunStore {
       // Reconnect forever with a bounded backoff: the gateway recovers whenever Redis returns.
       retryStrategy: (attempt) => Math.min(2000, 50 * 2 ** Math.min(attempt, 6)),
     };
-    this.#redis = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: 2 }) as ScriptedRedis;
+    const connect = connectionFactory(this.#options.url, base, options.clusterOptions);
+    this.#redis = connect({ maxRetriesPerRequest: 2 }) as ScriptedRedis;
     this.#redis.defineCommand('awCreateRun', { numberOfKeys: 2, lua: CREATE_RUN });
     this.#redis.defineCommand('awAppend', { numberOfKeys: 6, lua: APPEND });
     this.#redis.defineCommand('awSetSnapshot', { numberOfKeys: 2, lua: SET_SNAPSHOT });
@@ -166,12 +179,14 @@ export class RedisStore implements RunStore {
       this.#setUp(false, error);
     });
     this.#redis.on('close', () => this.#setUp(false, new Error('connection closed')));
-    // The blocked XREAD must fail when the connection drops (not be silently dropped or re-sent
-    // with stale ids): the loop then backs off and re-reads from each run's last seq.
-    const blocking = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false });
-    blocking.on('error', () => {});
-    this.#follower = new StreamFollower(blocking, this.#redis, (runId) => this.#keys(runId).events, this.#faults, (runIds) => this.#endBrokenRuns(runIds));
-    this.#subscriber = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: null });
+    this.#follower = new StreamFollower({
+      commands: this.#redis,
+      connect,
+      keys: (runId) => this.#keys(runId),
+      faults: this.#faults,
+      onReplyError: (runIds) => this.#endBrokenRuns(runIds),
+    });
+    this.#subscriber = connect({ maxRetriesPerRequest: null });
     this.#subscriber.on('error', () => {});
     this.#subscriber.on('message', (_channel: string, message: string) => this.#onCancelMessage(message));
     // Without the channel, cancels still arrive through the cancel key, a lease period late.
@@ -188,7 +203,7 @@ export class RedisStore implements RunStore {
       settled: () => this.#up && Date.now() - this.#upSince >= this.#options.leaseMs,
       deliverCancel: (runId, reason) => this.#deliverCancel(runId, reason),
       read: (runId, after) => this.read(runId, after),
-      appendFenced: (runId, events) => this.#appendWithRetry(runId, events, true),
+      appendFenced: (runId, events) => this.#appendWithRetry(runId, events, true).then(() => this.#follower.deliver(runId, events)),
       faults: this.#faults,
     });
     // A log can vanish with no error anywhere (a restart without persistence, an eviction): look
@@ -331,8 +346,8 @@ export class RedisStore implements RunStore {
   }
 
   async read(runId: string, after: number): Promise<StoredEvent[]> {
-    const entries = (await unavailableAs503(this.#redis.call('XRANGE', this.#keys(runId).events, entryId(after + 1), '+'), runId)) as [string, string[]][];
-    return this.#withSnapshot(runId, after, entries.map(parseEntry), Number.POSITIVE_INFINITY);
+    const events = await unavailableAs503(readStream(this.#redis, this.#keys(runId).events, after), runId);
+    return this.#withSnapshot(runId, after, events, Number.POSITIVE_INFINITY);
   }
 
   /**
@@ -615,10 +630,6 @@ async function unavailableAs503<T>(promise: Promise<T>, what: string): Promise<T
 function describe(error: unknown): string {
   if (error instanceof Error) return (error as NodeJS.ErrnoException).code ?? error.message;
   return String(error);
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
 function rejectAfter(ms: number): Promise<never> {

@@ -75,6 +75,9 @@ export class BlockingReader implements FollowReader {
 
   stored(): void {}
 
+  // A blocked XREAD fails by itself when its key stops being a stream.
+  refused(): void {}
+
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#cut);

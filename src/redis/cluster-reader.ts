@@ -76,6 +76,11 @@ export class ClusterReader implements FollowReader {
     this.#commands.publish(this.#channel(runId), String(lastSeq)).catch(() => {});
   }
 
+  refused(runId: string): void {
+    // No notice of an append will come: without this one, followers would meet the refusal at a sweep.
+    this.#commands.publish(this.#channel(runId), '').catch(() => {});
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#sweep);

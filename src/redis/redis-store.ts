@@ -335,6 +335,7 @@ export class RedisStore implements RunStore {
       // The producer gives up on a run whose append was refused (or timed out): its lease must not
       // outlive it, or the run would stay `running` forever. A survivor closes it as producer_lost.
       this.#leases.disown(runId);
+      this.#follower.refused(runId);
       throw error;
     }
     // Stored: this process's own subscribers get the events now, without waiting for the XREAD loop.

@@ -27,6 +27,8 @@ export interface FollowReader {
   remove(watch: RunWatch): void;
   /** This process stored events of `runId` up to `lastSeq`. */
   stored(runId: string, lastSeq: number): void;
+  /** Redis refused this process's append to `runId`: its followers should read it now, to meet the refusal too. */
+  refused(runId: string): void;
   /** Reads issued so far (for tests and metrics). */
   readonly reads: number;
   /** Stops reading; resolves within about a second. */
@@ -151,6 +153,14 @@ export class StreamFollower {
     if (!watch || watch.ended) return;
     watch.push([terminal(watch.lastSeq + 1)]);
     watch.wake();
+  }
+
+  /**
+   * This process's append to `runId` was refused (its log is gone or is no stream): the reader
+   * tells every follower of the run to read it, so each ends it now rather than at a later sweep.
+   */
+  refused(runId: string): void {
+    this.#reader.refused(runId);
   }
 
   /** Ends the reader and wakes every waiting subscriber. */

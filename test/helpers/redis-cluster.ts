@@ -13,6 +13,11 @@ export interface RedisCluster {
   /** `redis-cluster://127.0.0.1:<port>,…` naming every node. */
   readonly url: string;
   stop(): Promise<void>;
+  /**
+   * Kills every node (SIGKILL) and starts it again: without persistence each comes back empty but
+   * with its cluster configuration (`nodes.conf`), so the cluster serves the same slots, no data.
+   */
+  restartEmpty(): Promise<void>;
 }
 
 /** Starts a cluster of `masters` nodes (no replicas). */
@@ -28,16 +33,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
       timeout: 30_000,
     });
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed (${create.status}):\n${create.stdout}\n${create.stderr}`);
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const ready = nodes.every((node) => {
-        const info = spawnSync('redis-cli', ['-p', String(node.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout ?? '';
-        return info.includes('cluster_state:ok') && info.includes('cluster_slots_assigned:16384') && info.includes(`cluster_known_nodes:${masters}`);
-      });
-      if (ready) break;
-      if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok within 20 s');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await clusterReady(nodes);
   } catch (error) {
     await Promise.all(nodes.map((node) => node.stop()));
     throw error;
@@ -48,5 +44,24 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     async stop() {
       await Promise.all(nodes.map((node) => node.stop()));
     },
+    async restartEmpty() {
+      await Promise.all(nodes.map((node) => node.kill()));
+      await Promise.all(nodes.map((node) => node.restart()));
+      await clusterReady(nodes);
+    },
   };
+}
+
+/** Resolves once every node reports `cluster_state:ok`, all slots assigned and every node known (20 s at most). */
+async function clusterReady(nodes: readonly RedisServer[]): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const ready = nodes.every((node) => {
+      const info = spawnSync('redis-cli', ['-p', String(node.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout ?? '';
+      return info.includes('cluster_state:ok') && info.includes('cluster_slots_assigned:16384') && info.includes(`cluster_known_nodes:${nodes.length}`);
+    });
+    if (ready) return;
+    if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok within 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

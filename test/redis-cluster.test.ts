@@ -13,29 +13,13 @@ import { createRedisStore } from '../src/redis/redis-store.js';
 import { runStoreContract } from '../src/store/store-contract.js';
 import { type StoredEvent, toStoredEvent } from '../src/store/store.js';
 import { ROOT, type ServeProcess, startServe } from './helpers/process.js';
-import { type RedisCluster, startRedisCluster } from './helpers/redis-cluster.js';
+import { type RedisCluster, clusterErrors, startRedisCluster } from './helpers/redis-cluster.js';
 import { redisSuitesEnabled } from './helpers/redis-server.js';
 import { collectEvents, openSse, range, seqs, startRun } from './helpers/sse-client.js';
 import { waitFor, within } from './helpers/wait.js';
 
 const enabled = redisSuitesEnabled('Redis Cluster suite');
 const AGENTS = `${ROOT}test/fixtures/paced-agents.mjs`;
-
-/** Errors of each kind the cluster's nodes answered so far (`INFO errorstats`), summed over nodes. */
-async function clusterErrors(cluster: RedisCluster): Promise<Record<string, number>> {
-  const totals: Record<string, number> = {};
-  for (const node of cluster.nodes) {
-    const client = new Redis(node.url);
-    try {
-      for (const [, kind, count] of ((await client.info('errorstats')) as string).matchAll(/^errorstat_(\w+):count=(\d+)/gm)) {
-        totals[kind as string] = (totals[kind as string] ?? 0) + Number(count);
-      }
-    } finally {
-      client.disconnect();
-    }
-  }
-  return totals;
-}
 
 describe('redis-cluster:// URLs', () => {
   it('name the seed nodes, credentials and TLS', () => {

@@ -310,4 +310,8 @@ describe.runIf(enabled).each(REDIS_BACKENDS)('Redis faults under live gateways o
     expect(await (await fetch(`${a!.url}/metrics`)).text()).toMatch(/agentwire_store_errors_total\{operation="lease"\} [1-9]/);
     await fetch(`${a!.url}/api/runs/${id}/cancel`, { method: 'POST' });
   }, 30_000);
+
+  it('sent no command that spans two slots through all of the above (since the restart)', async () => {
+    expect((await redis.errors()).CROSSSLOT ?? 0).toBe(0);
+  });
 });

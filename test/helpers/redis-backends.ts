@@ -4,7 +4,7 @@
  * so a suite written once proves its promises on both.
  */
 import { Cluster, Redis } from 'ioredis';
-import { startRedisCluster } from './redis-cluster.js';
+import { clusterErrors, startRedisCluster } from './redis-cluster.js';
 import { startRedis } from './redis-server.js';
 
 /** A running Redis (one server or a cluster). */
@@ -17,6 +17,8 @@ export interface RedisBackend {
   everyNode(command: string, ...args: (string | number)[]): Promise<void>;
   /** Kills Redis and starts it again without its data (a restart without persistence). */
   restartEmpty(): Promise<void>;
+  /** Errors of each kind Redis answered so far (`INFO errorstats`, summed over the nodes). */
+  errors(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export const REDIS_BACKENDS: readonly { name: string; start: () => Promise<Redis
           await server.kill();
           await server.restart();
         },
+        errors: () => clusterErrors({ nodes: [server] }),
         async stop() {
           admin.disconnect();
           await server.stop();
@@ -64,6 +67,7 @@ export const REDIS_BACKENDS: readonly { name: string; start: () => Promise<Redis
           );
         },
         restartEmpty: () => cluster.restartEmpty(),
+        errors: () => clusterErrors(cluster),
         async stop() {
           admin.disconnect();
           await cluster.stop();

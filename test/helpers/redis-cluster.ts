@@ -5,6 +5,7 @@
  * reports `cluster_state:ok` and all 16384 slots assigned.
  */
 import { spawnSync } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { type RedisServer, freePort, startRedis } from './redis-server.js';
 
 /** A running cluster. */
@@ -64,4 +65,20 @@ async function clusterReady(nodes: readonly RedisServer[]): Promise<void> {
     if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok within 20 s');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Errors of each kind the cluster's nodes answered so far (`INFO errorstats`), summed over nodes. */
+export async function clusterErrors(cluster: Pick<RedisCluster, 'nodes'>): Promise<Record<string, number>> {
+  const totals: Record<string, number> = {};
+  for (const node of cluster.nodes) {
+    const client = new Redis(node.url);
+    try {
+      for (const [, kind, count] of ((await client.info('errorstats')) as string).matchAll(/^errorstat_(\w+):count=(\d+)/gm)) {
+        totals[kind as string] = (totals[kind as string] ?? 0) + Number(count);
+      }
+    } finally {
+      client.disconnect();
+    }
+  }
+  return totals;
 }

@@ -152,6 +152,16 @@ describe.runIf(enabled)('RedisStore on a 3-master Redis Cluster', () => {
     }
   });
 
+  it('a store closed before its cluster client subscribed to the cancel channel tells no fault', async () => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const store = await createRedisStore({ url: cluster.url, keyPrefix: 'aw:close:', onConnectionChange: () => {} });
+      const faults: string[] = [];
+      store.onFault((fault) => faults.push(`${fault.operation}: ${fault.message}`));
+      await store.close();
+      expect(faults, `attempt ${attempt}`).toEqual([]);
+    }
+  });
+
   it('sent no command that spans two slots, and needed no redirection, through all of the above', async () => {
     const errors = await clusterErrors(cluster);
     expect(errors.CROSSSLOT ?? 0).toBe(0);

@@ -128,6 +128,8 @@ export class RedisStore implements RunStore {
   readonly #options: ResolvedOptions;
   readonly #redis: ScriptedRedis;
   readonly #subscriber: Redis;
+  /** The cancel channel's subscription, settled (never rejects): a close waits for it. */
+  readonly #cancelSubscription: Promise<void>;
   readonly #follower: StreamFollower;
   readonly #snapshots: RunSnapshots;
   readonly #global: ReturnType<typeof globalKeys>;
@@ -190,9 +192,12 @@ export class RedisStore implements RunStore {
     this.#subscriber.on('error', () => {});
     this.#subscriber.on('message', (_channel: string, message: string) => this.#onCancelMessage(message));
     // Without the channel, cancels still arrive through the cancel key, a lease period late.
-    this.#subscriber.subscribe(this.#global.cancelChannel).then(
+    // A close can come first (a cluster client subscribes only once it knows the slots): not a fault.
+    this.#cancelSubscription = this.#subscriber.subscribe(this.#global.cancelChannel).then(
       () => this.#faults.succeeded('cancel'),
-      (error: unknown) => this.#faults.failed('cancel', 'cannot subscribe to the cancel channel; cancels are read from their key at each lease renewal instead', error),
+      (error: unknown) => {
+        if (!this.#closed) this.#faults.failed('cancel', 'cannot subscribe to the cancel channel; cancels are read from their key at each lease renewal instead', error);
+      },
     );
     this.#leases = new RunLeases({
       redis: this.#redis,
@@ -477,6 +482,7 @@ export class RedisStore implements RunStore {
     this.#leases.stop();
     await this.#follower.close();
     this.#subscriber.disconnect();
+    await Promise.race([this.#cancelSubscription, rejectAfter(1000)]).catch(() => {});
     try {
       await Promise.race([this.#redis.quit(), rejectAfter(1000)]);
     } catch {

@@ -7,7 +7,10 @@
  * pub/sub reaches every node, so the subscriber is a plain connection to one node (chosen at
  * random), moved to the next known node when it cannot reconnect. A notice can be lost (the subscriber reconnecting, a
  * producer dying between its append and its publish), so every followed run is also read when the
- * subscriber (re)connects, and every {@link SWEEP_MS} when it was not read meanwhile.
+ * subscriber (re)connects, and every {@link SWEEP_MS} when it was not read meanwhile. A producer
+ * whose append Redis refused publishes a notice too, so the followers meet the refusal at once.
+ * Every read's outcome goes to the follower ({@link ReadOutcomes}): the follow fault stays open
+ * while any run's last read failed.
  *
  * @module
  */
@@ -163,9 +166,11 @@ export class ClusterReader implements FollowReader {
         if (entries.length >= READ_COUNT || this.#due.has(watch)) this.#markDue(watch);
       },
       async (error: unknown) => {
+        if (this.#closed) return; // a read cut by the close is no fault
         this.#failures++;
         this.#failing.add(watch);
-        // A refusal of this run's read (its key is not a stream) ends it here before any retry.
+        // A refusal of this run's read (its key is not a stream) ends it here before any retry; the
+        // run stays in flight meanwhile, so no second read of it starts.
         await this.#outcomes.failed([watch.runId], error);
         this.#inFlight.delete(watch);
         if (watch.ended) this.#failing.delete(watch);

@@ -1,6 +1,7 @@
 /**
  * `agentwire serve --redis <url>`: connects the Redis run log, loading `agentwire/redis` (and so
- * `ioredis`) only when asked, with a one-line error when it cannot.
+ * `ioredis`) only when asked, with a one-line error when it cannot. A `redis-cluster://` URL
+ * connects to a Redis Cluster (see `RedisStoreOptions.url`).
  *
  * @module
  */

@@ -12,6 +12,13 @@
  * const gateway = createGateway({ agents, store });
  * await listen(gateway, { port: 8787 });
  * ```
+ *
+ * On a Redis Cluster, name one or more of its nodes with a `redis-cluster://` URL (the same for
+ * `agentwire serve --redis`); every run lives in one slot, and no command spans two:
+ *
+ * ```ts
+ * const store = await createRedisStore({ url: 'redis-cluster://10.0.0.1:6379,10.0.0.2:6379' });
+ * ```
  * @module
  */
 export type { RedisStoreOptions } from './redis-store.js';

@@ -1,7 +1,8 @@
 /**
  * The Redis key layout of a run log. Every key of one run shares the hash tag `{run:<id>}`, so a
- * run lives in one Redis Cluster slot and its Lua scripts touch one node. The few cross-run keys
- * (the run index and the lease board) are used by separate commands, never inside a script.
+ * run lives in one Redis Cluster slot and its Lua scripts and transactions touch one node. The few
+ * cross-run keys (the run indexes and the lease board) each hold their own slot and are used by
+ * single-key commands, never inside a script, so nothing ever spans two slots.
  *
  * @module
  */
@@ -22,6 +23,11 @@ export interface RunKeys {
   readonly subscribers: string;
   /** String: JSON `{ seq, state }`, the reduced state of events 1…seq (what trimmed events stand for). */
   readonly snapshot: string;
+  /**
+   * Pub/sub channel, used on a Redis Cluster only: a process that stored events publishes the last
+   * `seq`, so the processes following the run read it (a blocking `XREAD` cannot span slots there).
+   */
+  readonly appended: string;
 }
 
 /** The keys of run `runId` under `prefix`. */
@@ -35,6 +41,7 @@ export function runKeys(prefix: string, runId: string): RunKeys {
     cancel: `${base}:cancel`,
     subscribers: `${base}:subs`,
     snapshot: `${base}:snapshot`,
+    appended: `${base}:appended`,
   };
 }
 

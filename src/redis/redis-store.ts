@@ -9,13 +9,14 @@
  * stores checkpoints of the run's state, so a read of the state on any process costs the events
  * since the newest checkpoint, not the whole log ({@link StateCheckpoints}).
  *
- * Connections per process: three (commands, the blocking follower loop, pub/sub), whatever the
- * number of runs and subscribers.
+ * Connections per process: three (commands, the follower's, pub/sub), whatever the number of runs
+ * and subscribers; on a Redis Cluster (a `redis-cluster://` URL) the command and pub/sub ones are
+ * cluster clients (a connection per node they talk to), the follower's a pub/sub connection to one node.
  *
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { type ChainableCommander, Redis, type RedisOptions } from 'ioredis';
+import type { ChainableCommander, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { AgentwireError } from '../protocol/errors.js';
 import { isTerminalType } from '../protocol/events.js';
 import { reduceAll } from '../reducer/reduce.js';
@@ -31,11 +32,13 @@ import {
   type StoredEvent,
 } from '../store/store.js';
 import { PRODUCER_LOST } from './closing-events.js';
+import { connectionFactory, redactUrl } from './connect.js';
 import { FaultLog, checkReplies, isReplyError } from './fault-log.js';
 import { LOG_LOST, logLostEvent, runsWithBrokenLog, runsWithoutRecord } from './lost-logs.js';
 import { parseEntry } from './parse-entry.js';
 import { type RunKeys, entryId, globalKeys, runKeys } from './redis-keys.js';
 import { APPEND, CLAIM_KEY, CREATE_RUN, RESERVE_RUN, SET_SNAPSHOT } from './redis-scripts.js';
+import { readStream } from './read-stream.js';
 import { RunSnapshots } from './run-snapshots.js';
 import { RunLeases } from './run-leases.js';
 import { type Checkpoint, type StateReadStats, StateCheckpoints } from './state-checkpoints.js';
@@ -43,8 +46,17 @@ import { StreamFollower } from './stream-follower.js';
 
 /** Options of {@link createRedisStore}. Times in ms. */
 export interface RedisStoreOptions {
-  /** `redis://[user:password@]host:port[/db]`. @defaultValue `redis://127.0.0.1:6379` */
+  /**
+   * `redis://[user:password@]host:port[/db]` (`rediss://` for TLS), or a Redis Cluster:
+   * `redis-cluster://[user:password@]host:port[,host:port…]` (`rediss-cluster://` for TLS) naming
+   * one or more of its nodes (the others are discovered). @defaultValue `redis://127.0.0.1:6379`
+   */
   url?: string;
+  /**
+   * With a `redis-cluster://` URL: more options of the ioredis `Cluster` (`natMap`, `dnsLookup`,
+   * `redisOptions.tls` …), merged over the store's own. @defaultValue none
+   */
+  clusterOptions?: ClusterOptions;
   /** Prefix of every key. @defaultValue `'aw:'` */
   keyPrefix?: string;
   /**
@@ -87,7 +99,7 @@ const DEFAULTS = Object.freeze({
   connectTimeoutMs: 5_000,
 });
 
-type ResolvedOptions = Required<Omit<RedisStoreOptions, 'gatewayId' | 'onConnectionChange'>>;
+type ResolvedOptions = Required<Omit<RedisStoreOptions, 'gatewayId' | 'onConnectionChange' | 'clusterOptions'>>;
 
 type ScriptedRedis = Redis & {
   awCreateRun(...args: (string | number)[]): Promise<number>;
@@ -127,6 +139,8 @@ export class RedisStore implements RunStore {
   readonly #options: ResolvedOptions;
   readonly #redis: ScriptedRedis;
   readonly #subscriber: Redis;
+  /** The cancel channel's subscription, settled (never rejects): a close waits for it. */
+  readonly #cancelSubscription: Promise<void>;
   readonly #follower: StreamFollower;
   readonly #snapshots: RunSnapshots;
   readonly #checkpoints: StateCheckpoints;
@@ -165,7 +179,8 @@ export class RedisStore implements RunStore {
       // Reconnect forever with a bounded backoff: the gateway recovers whenever Redis returns.
       retryStrategy: (attempt) => Math.min(2000, 50 * 2 ** Math.min(attempt, 6)),
     };
-    this.#redis = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: 2 }) as ScriptedRedis;
+    const connect = connectionFactory(this.#options.url, base, options.clusterOptions);
+    this.#redis = connect({ maxRetriesPerRequest: 2 }) as ScriptedRedis;
     this.#redis.defineCommand('awCreateRun', { numberOfKeys: 2, lua: CREATE_RUN });
     this.#redis.defineCommand('awAppend', { numberOfKeys: 6, lua: APPEND });
     this.#redis.defineCommand('awSetSnapshot', { numberOfKeys: 2, lua: SET_SNAPSHOT });
@@ -179,18 +194,23 @@ export class RedisStore implements RunStore {
       this.#setUp(false, error);
     });
     this.#redis.on('close', () => this.#setUp(false, new Error('connection closed')));
-    // The blocked XREAD must fail when the connection drops (not be silently dropped or re-sent
-    // with stale ids): the loop then backs off and re-reads from each run's last seq.
-    const blocking = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false });
-    blocking.on('error', () => {});
-    this.#follower = new StreamFollower(blocking, this.#redis, (runId) => this.#keys(runId).events, this.#faults, (runIds) => this.#endBrokenRuns(runIds));
-    this.#subscriber = new Redis(this.#options.url, { ...base, maxRetriesPerRequest: null });
+    this.#follower = new StreamFollower({
+      commands: this.#redis,
+      connect,
+      keys: (runId) => this.#keys(runId),
+      faults: this.#faults,
+      onReplyError: (runIds) => this.#endBrokenRuns(runIds),
+    });
+    this.#subscriber = connect({ maxRetriesPerRequest: null });
     this.#subscriber.on('error', () => {});
     this.#subscriber.on('message', (_channel: string, message: string) => this.#onCancelMessage(message));
     // Without the channel, cancels still arrive through the cancel key, a lease period late.
-    this.#subscriber.subscribe(this.#global.cancelChannel).then(
+    // A close can come first (a cluster client subscribes only once it knows the slots): not a fault.
+    this.#cancelSubscription = this.#subscriber.subscribe(this.#global.cancelChannel).then(
       () => this.#faults.succeeded('cancel'),
-      (error: unknown) => this.#faults.failed('cancel', 'cannot subscribe to the cancel channel; cancels are read from their key at each lease renewal instead', error),
+      (error: unknown) => {
+        if (!this.#closed) this.#faults.failed('cancel', 'cannot subscribe to the cancel channel; cancels are read from their key at each lease renewal instead', error);
+      },
     );
     this.#leases = new RunLeases({
       redis: this.#redis,
@@ -201,7 +221,7 @@ export class RedisStore implements RunStore {
       settled: () => this.#up && Date.now() - this.#upSince >= this.#options.leaseMs,
       deliverCancel: (runId, reason) => this.#deliverCancel(runId, reason),
       read: (runId, after) => this.read(runId, after),
-      appendFenced: (runId, events) => this.#appendWithRetry(runId, events, true),
+      appendFenced: (runId, events) => this.#appendWithRetry(runId, events, true).then(() => this.#follower.deliver(runId, events)),
       faults: this.#faults,
     });
     // A log can vanish with no error anywhere (a restart without persistence, an eviction): look
@@ -341,6 +361,7 @@ export class RedisStore implements RunStore {
       // The producer gives up on a run whose append was refused (or timed out): its lease must not
       // outlive it, or the run would stay `running` forever. A survivor closes it as producer_lost.
       this.#leases.disown(runId);
+      this.#follower.refused(runId);
       throw error;
     }
     // Stored: this process's own subscribers get the events now, without waiting for the XREAD loop.
@@ -353,8 +374,8 @@ export class RedisStore implements RunStore {
   }
 
   async read(runId: string, after: number): Promise<StoredEvent[]> {
-    const entries = (await unavailableAs503(this.#redis.call('XRANGE', this.#keys(runId).events, entryId(after + 1), '+'), runId)) as [string, string[]][];
-    return this.#withSnapshot(runId, after, entries.map(parseEntry), Number.POSITIVE_INFINITY);
+    const events = await unavailableAs503(readStream(this.#redis, this.#keys(runId).events, after), runId);
+    return this.#withSnapshot(runId, after, events, Number.POSITIVE_INFINITY);
   }
 
   /**
@@ -495,6 +516,7 @@ export class RedisStore implements RunStore {
     this.#leases.stop();
     await this.#follower.close();
     this.#subscriber.disconnect();
+    await Promise.race([this.#cancelSubscription, rejectAfter(1000)]).catch(() => {});
     try {
       await Promise.race([this.#redis.quit(), rejectAfter(1000)]);
     } catch {
@@ -667,10 +689,6 @@ async function unavailableAs503<T>(promise: Promise<T>, what: string): Promise<T
 function describe(error: unknown): string {
   if (error instanceof Error) return (error as NodeJS.ErrnoException).code ?? error.message;
   return String(error);
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
 function rejectAfter(ms: number): Promise<never> {

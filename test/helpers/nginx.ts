@@ -32,7 +32,23 @@ export interface NginxProcess {
 }
 
 /** Starts nginx with `serverBlock` (the body of a `server {}` listening on the returned port). */
-export async function startNginx(binary: string, serverBlock: (port: number) => string): Promise<NginxProcess> {
+export function startNginx(binary: string, serverBlock: (port: number) => string): Promise<NginxProcess> {
+  return startNginxHttp(
+    binary,
+    (port) => `
+  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
+  server {
+    listen 127.0.0.1:${port};
+    ${serverBlock(port)}
+  }`,
+  );
+}
+
+/**
+ * Starts nginx with `httpBlock` as the content of its `http {}` context (upstreams, maps and a
+ * `server` that listens on `127.0.0.1:<port>`, the port given), after the temp paths of its prefix.
+ */
+export async function startNginxHttp(binary: string, httpBlock: (port: number) => string): Promise<NginxProcess> {
   const prefix = mkdtempSync(join(tmpdir(), 'agentwire-nginx-'));
   for (const dir of ['logs', 'temp']) mkdirSync(join(prefix, dir));
   const port = await freePort();
@@ -50,11 +66,7 @@ http {
   fastcgi_temp_path ${prefix}/temp/fastcgi;
   uwsgi_temp_path ${prefix}/temp/uwsgi;
   scgi_temp_path ${prefix}/temp/scgi;
-  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
-  server {
-    listen 127.0.0.1:${port};
-    ${serverBlock(port)}
-  }
+${httpBlock(port)}
 }`;
   writeFileSync(join(prefix, 'nginx.conf'), config);
   const child: ChildProcess = spawn(binary, ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -48,13 +48,14 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts `redis-server --port N --save '' --appendonly no` on loopback (with `persistent`, an
- * append-only file fsynced on every write in a temporary directory, so a restart keeps the data).
+ * append-only file fsynced on every write in a temporary directory, so a restart keeps the data;
+ * `args` are added to the command line).
  */
-export async function startRedis(options: { persistent?: boolean } = {}): Promise<RedisServer> {
+export async function startRedis(options: { persistent?: boolean; args?: string[] } = {}): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'agentwire-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'];
-  args.push(...(options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
+  args.push(...(options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']), ...(options.args ?? []));
   let child: ChildProcess;
   let output = '';
   const launch = async () => {

@@ -75,7 +75,7 @@ export function registerServeCommand(program: Command): void {
     .option('--h2c', 'serve cleartext HTTP/2 (prior knowledge), for a proxy that speaks it', false)
     .option('--shutdown-deadline <ms>', 'longest a shutdown waits for runs to finish (ms)', integer('shutdown-deadline', 0, 3_600_000), 10_000)
     .option('--cors-origin <origin>', "allow this origin to call cross-origin (repeatable; '*' for any, without credentials)", collect, [])
-    .addOption(new Option('--redis <url>', 'keep the run log in Redis (redis://host:port) so several gateways serve every run').env('AGENTWIRE_REDIS_URL'))
+    .addOption(new Option('--redis <url>', 'keep the run log in Redis (redis://host:port, or redis-cluster://host:port,… for a Redis Cluster) so several gateways serve every run').env('AGENTWIRE_REDIS_URL'))
     // The Redis store's own default (createRedisStore's leaseMs), repeated so --help can show it without loading ioredis.
     .option('--redis-lease <ms>', "lease of this gateway on its runs in Redis; a survivor fails a run whose lease expired (producer_lost)", integer('redis-lease', 100, 3_600_000), 10_000)
     .addOption(new Option('--log-format <format>', "log lines: 'pretty' (readable), 'json' (pino), or 'auto': pretty on a terminal, JSON when piped").choices(LOG_FORMATS).default('auto'))

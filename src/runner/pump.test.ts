@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { setup, eventsOf, expectWellFormed } from '../../test/helpers/runner-kit.js';
+import { setup, eventsOf, expectWellFormed, last, runToEnd, typesOf } from '../../test/helpers/runner-kit.js';
 import { within } from '../../test/helpers/wait.js';
 
 describe('Runner: event loop', () => {
@@ -66,5 +66,51 @@ describe('Runner: event loop', () => {
     await within(runner.whenEnded(record.id), 10_000, 'the paced run to end');
     expect(immediateRanBeforeResume).toEqual([false, false, false, false, false, false]);
     expectWellFormed(await eventsOf(store, record.id));
+  });
+});
+
+describe('Runner: what an agent yields is checked once, as it is when yielded', () => {
+  it("a helper's event the agent altered before yielding it is checked as altered: an added key does not reach the log, a rewritten type fails the run", async () => {
+    const { store, runner } = setup({
+      altered: async function* (ctx) {
+        yield* ctx.step('work', async function* (step) {
+          // A look-alike of the runner's own fields: the log keeps its own seq and at.
+          yield Object.assign(step.log('line'), { seq: 999, at: 0 });
+        });
+        const forged = ctx.status('done') as { type: string };
+        forged.type = 'run.finished';
+        yield forged as never;
+      },
+    });
+    const { events } = await runToEnd(store, runner);
+    expect(typesOf(events)).toEqual(['run.started', 'step.started', 'step.log', 'step.finished', 'run.failed']);
+    expect(events[2]).toEqual({ type: 'step.log', seq: 3, at: expect.any(Number), stepId: 's1', text: 'line' });
+    expect((events[2] as { at: number }).at).toBeGreaterThan(0);
+    expect(last(events)).toMatchObject({ error: { code: 'AW_INVALID_EVENT', message: expect.stringMatching(/may not yield "run\.finished"/) } });
+    expectWellFormed(events);
+  });
+
+  it('the log has the same JSON, key for key, for an event a helper built and for the same event written by hand in another key order', async () => {
+    const { store, runner } = setup({
+      both: async function* (ctx) {
+        yield* ctx.step({ title: 'outer', kind: 'agent' }, async function* (outer) {
+          yield* outer.step('inner', async function* (inner) {
+            yield* inner.tool('search', { q: 1 }, () => 2);
+          });
+        });
+        yield { kind: 'agent', title: 'outer', stepId: 's9', type: 'step.started' } as never;
+        yield { title: 'inner', parentId: 's9', stepId: 's10', type: 'step.started' } as never;
+        yield { args: { q: 1 }, name: 'search', stepId: 's10', callId: 'c9', type: 'tool.call' } as never;
+        yield { result: 2, callId: 'c9', type: 'tool.result' } as never;
+        yield { stepId: 's10', status: 'complete', type: 'step.finished' } as never;
+        yield { status: 'complete', stepId: 's9', type: 'step.finished' } as never;
+      },
+    });
+    const record = await runner.start({ input: null });
+    await eventsOf(store, record.id);
+    const json = (await store.read(record.id, 0)).map((stored) => stored.json.replace(/"seq":\d+,"at":\d+,/, '').replace(/"s9"|"s10"|"c9"/g, (id) => ({ '"s9"': '"s1"', '"s10"': '"s2"', '"c9"': '"c1"' })[id] as string));
+    expect(json.slice(1, 7)).toEqual(json.slice(7, 13));
+    expect(json[2]).toBe('{"type":"step.started","stepId":"s2","parentId":"s1","title":"inner"}');
+    expect(json[3]).toBe('{"type":"tool.call","callId":"c1","stepId":"s2","name":"search","args":{"q":1}}');
   });
 });

@@ -35,6 +35,9 @@ export type YieldCheck = { ok: true; value: AgentYield } | { ok: false; message:
 /**
  * Checks a value an agent yielded against the contract. The message names the problem so the
  * agent's author can fix it ("yielded an object with unknown type "foo"; expected one of …").
+ * A valid plain object with exactly its type's keys, in the schema's order (as the producer API
+ * builds them), is returned as it is; any other valid value as a copy holding only the
+ * contract's fields, in that order.
  */
 export function validateAgentYield(value: unknown): YieldCheck {
   const canonical = acceptCanonicalYield(value);

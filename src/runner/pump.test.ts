@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { agentYieldSchema } from '../protocol/validate.js';
 import { setup, eventsOf, expectWellFormed, last, runToEnd, typesOf } from '../../test/helpers/runner-kit.js';
 import { within } from '../../test/helpers/wait.js';
 
@@ -88,6 +89,43 @@ describe('Runner: what an agent yields is checked once, as it is when yielded', 
     expect((events[2] as { at: number }).at).toBeGreaterThan(0);
     expect(last(events)).toMatchObject({ error: { code: 'AW_INVALID_EVENT', message: expect.stringMatching(/may not yield "run\.finished"/) } });
     expectWellFormed(events);
+  });
+
+  it('the full schema runs for none of the events the helpers build, and once for an object the fast check turns down', async () => {
+    const parse = vi.spyOn(agentYieldSchema, 'safeParse');
+    try {
+      const { store, runner } = setup({
+        helpers: async function* (ctx) {
+          yield* ctx.step({ title: 'outer', kind: 'agent' }, async function* (outer) {
+            yield* outer.step('inner', async function* (inner) {
+              yield inner.log('line');
+              yield inner.update('renamed');
+              yield* inner.tool('search', { q: 1 }, () => 2);
+            });
+            try {
+              yield* outer.tool('broken', null, () => {
+                throw new Error('no');
+              });
+            } catch {
+              // the failed call is part of what is measured
+            }
+          });
+          yield ctx.status('done');
+          yield ctx.data('rows', []);
+        },
+        handWritten: async function* () {
+          yield { message: 'another key order', type: 'status' } as never;
+        },
+      });
+      const helpers = await runToEnd(store, runner, 'helpers');
+      expect(helpers.events).toHaveLength(14);
+      expect(parse).not.toHaveBeenCalled();
+      const handWritten = await runToEnd(store, runner, 'handWritten');
+      expect(handWritten.events[1]).toMatchObject({ type: 'status', message: 'another key order' });
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it('the log has the same JSON, key for key, for an event a helper built and for the same event written by hand in another key order', async () => {

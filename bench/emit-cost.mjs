@@ -203,7 +203,8 @@ if (values.marks) {
       const output = execFileSync(process.execPath, [self, '--dist', dist, '--events', String(EVENTS), '--json'], { encoding: 'utf8' });
       const result = JSON.parse(output);
       runs[name].push(result);
-      console.log(`${name} round ${round + 1}: ${Object.entries(result).map(([key, value]) => `${key}=${value.toFixed(key === 'loadAverage' ? 2 : 0)}`).join(' ')}`);
+      const figures = Object.entries(result).map(([key, value]) => `${key}=${value.toFixed(key === 'loadAverage' ? 2 : 0)}`);
+      console.log(`${name} round ${round + 1}: ${figures.join(' ')}`);
     }
   }
   console.log('\nCPU ns per event, median of', rounds, `(base: ${builds.base}; new: ${builds.new})`);

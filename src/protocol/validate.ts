@@ -119,7 +119,11 @@ export function acceptCanonicalYield(value: unknown): AgentYield | undefined {
       break;
     case 'tool.call':
       valid =
-        hasShape(item, CALL) && isId(item.callId) && (item.stepId === undefined || isId(item.stepId)) && typeof item.name === 'string' && item.name !== '';
+        hasShape(item, CALL) &&
+        isId(item.callId) &&
+        (item.stepId === undefined || isId(item.stepId)) &&
+        typeof item.name === 'string' &&
+        item.name !== '';
       break;
     case 'tool.result':
       valid = hasShape(item, RESULT) && isId(item.callId) && (item.error === undefined || isErrorInfo(item.error));

@@ -71,7 +71,7 @@ describe('Runner: event loop', () => {
 });
 
 describe('Runner: what an agent yields is checked once, as it is when yielded', () => {
-  it("a helper's event the agent altered before yielding it is checked as altered: an added key does not reach the log, a rewritten type fails the run", async () => {
+  it("a helper's event the agent altered before yielding is checked as altered: an added key stays out of the log, a rewritten type fails the run", async () => {
     const { store, runner } = setup({
       altered: async function* (ctx) {
         yield* ctx.step('work', async function* (step) {
@@ -146,7 +146,11 @@ describe('Runner: what an agent yields is checked once, as it is when yielded', 
     });
     const record = await runner.start({ input: null });
     await eventsOf(store, record.id);
-    const json = (await store.read(record.id, 0)).map((stored) => stored.json.replace(/"seq":\d+,"at":\d+,/, '').replace(/"s9"|"s10"|"c9"/g, (id) => ({ '"s9"': '"s1"', '"s10"': '"s2"', '"c9"': '"c1"' })[id] as string));
+    // Each line without its seq and at, the hand-written ids renamed to the helpers'.
+    const renamed: Record<string, string> = { '"s9"': '"s1"', '"s10"': '"s2"', '"c9"': '"c1"' };
+    const json = (await store.read(record.id, 0)).map((stored) =>
+      stored.json.replace(/"seq":\d+,"at":\d+,/, '').replace(/"s9"|"s10"|"c9"/g, (id) => renamed[id] as string),
+    );
     expect(json.slice(1, 7)).toEqual(json.slice(7, 13));
     expect(json[2]).toBe('{"type":"step.started","stepId":"s2","parentId":"s1","title":"inner"}');
     expect(json[3]).toBe('{"type":"tool.call","callId":"c1","stepId":"s2","name":"search","args":{"q":1}}');

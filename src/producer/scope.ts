@@ -135,11 +135,13 @@ async function* runStep<T>(
   body: StepBody<T>,
 ): AsyncGenerator<AgentItem, T, undefined> {
   const stepId = host.nextId('s');
+  // Keys in the schema's order, so the runner's fast check (`acceptCanonicalYield`) takes the
+  // event as it is and the log's JSON has the same key order as a hand-written event's.
   yield {
     type: 'step.started',
     stepId,
-    title: options.title,
     ...(parentId === undefined ? {} : { parentId }),
+    title: options.title,
     ...(options.kind === undefined ? {} : { kind: options.kind }),
   };
   let result: T;
@@ -162,7 +164,7 @@ async function* runTool<T>(
   run: (signal: AbortSignal) => Promise<T> | T,
 ): AsyncGenerator<AgentItem, T, undefined> {
   const callId = host.nextId('c');
-  yield { type: 'tool.call', callId, name, args, ...(stepId === undefined ? {} : { stepId }) };
+  yield { type: 'tool.call', callId, ...(stepId === undefined ? {} : { stepId }), name, args };
   let result: T;
   try {
     result = await run(host.signal);

@@ -7,7 +7,7 @@
  */
 import type { AgentYield, EventBody } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
-import { acceptCanonicalYield, validateAgentYield } from '../protocol/validate.js';
+import { acceptCanonicalYield, checkAgentYield } from '../protocol/validate.js';
 import type { AgentItem } from '../producer/agent.js';
 import type { AgentIterator } from './agent-context.js';
 import type { RunLog } from './emit.js';
@@ -89,11 +89,14 @@ async function whileBlocked(run: LiveRun): Promise<void> {
   }
 }
 
-/** A yielded object as an event body, validated (strings are handled before). */
+/**
+ * A yielded object as an event body, checked once: what the producer API builds (and any object of
+ * the same shape) passes the fast path; anything else goes through the full schema once.
+ */
 function toYield(item: unknown): AgentYield {
   const canonical = acceptCanonicalYield(item);
   if (canonical !== undefined) return canonical;
-  const check = validateAgentYield(item);
+  const check = checkAgentYield(item);
   if (!check.ok) throw new AgentwireError('AW_INVALID_EVENT', check.message);
   return check.value;
 }

@@ -43,6 +43,13 @@ export interface GatewayOptions {
    * WebSocket sockets at their next ping (within `heartbeatMs`). @defaultValue 45000 (three heartbeats)
    */
   stallTimeoutMs?: number;
+  /**
+   * Longest a WebSocket may hold no subscription, in ms, from its opening or its last subscription's
+   * end; then the gateway closes it (1000, reason `idle: …`). Each open socket counts as one stream
+   * against `maxStreamsPerPrincipal` and `maxStreams` (plus one per subscription beyond its first),
+   * so this also frees the slots of sockets a client forgot. @defaultValue 60000 (four heartbeats)
+   */
+  webSocketIdleMs?: number;
   /** The `retry:` sent first on every stream: how long `EventSource` waits to reconnect, in ms. @defaultValue 2000 */
   retryMs?: number;
   /**
@@ -79,6 +86,7 @@ export interface GatewayOptions {
 export const DEFAULTS = Object.freeze({
   heartbeatMs: 15_000,
   stallTimeoutMs: 45_000,
+  webSocketIdleMs: 60_000,
   retryMs: 2_000,
   graceMs: 30_000 as number | 'continue',
   maxBodyBytes: 1024 * 1024,
@@ -113,6 +121,7 @@ export function resolveOptions(options: GatewayOptions): ResolvedGatewayOptions 
   }
   positive('heartbeatMs', resolved.heartbeatMs);
   positive('stallTimeoutMs', resolved.stallTimeoutMs);
+  positive('webSocketIdleMs', resolved.webSocketIdleMs);
   positive('retryMs', resolved.retryMs, true);
   positive('maxBodyBytes', resolved.maxBodyBytes);
   if (resolved.graceMs !== 'continue') positive('graceMs', resolved.graceMs, true);

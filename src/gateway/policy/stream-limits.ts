@@ -40,30 +40,73 @@ export class StreamLimits {
    * counts against the gateway's and the principal's limits, not the run's (it is its first).
    */
   acquire(principal: string | undefined, runId: string | undefined): () => void {
-    const key = principal ?? '';
-    const mine = this.#byPrincipal.get(key) ?? 0;
-    const onRun = runId === undefined ? 0 : (this.#byRun.get(runId) ?? 0);
+    this.#checkStream(principal);
+    if (runId !== undefined) this.#checkSubscriber(runId);
+    const stream = this.#takeStream(principal);
+    if (runId === undefined) {
+      this.#unbound++;
+      return once(() => {
+        this.#unbound--;
+        stream();
+      });
+    }
+    const subscriber = this.#takeSubscriber(runId);
+    return once(() => {
+      subscriber();
+      stream();
+    });
+  }
+
+  /**
+   * Counts one more stream of `principal` that follows no run (a WebSocket socket, whose
+   * subscriptions count on their runs with {@link acquireSubscriber}), or throws 429
+   * (`AW_TOO_MANY_STREAMS`). A shutdown does not wait for it. Returns the release function (idempotent).
+   */
+  acquireSlot(principal: string | undefined): () => void {
+    this.#checkStream(principal);
+    return once(this.#takeStream(principal));
+  }
+
+  /**
+   * Counts one more subscriber of `runId` whose stream is counted by {@link acquireSlot}, or throws
+   * 429 (`AW_TOO_MANY_SUBSCRIBERS`). Returns the release function (idempotent).
+   */
+  acquireSubscriber(runId: string): () => void {
+    this.#checkSubscriber(runId);
+    return once(this.#takeSubscriber(runId));
+  }
+
+  #checkStream(principal: string | undefined): void {
     if (this.#total >= this.#options.maxStreams) {
       throw new AgentwireError('AW_TOO_MANY_STREAMS', `this gateway holds its maximum of ${this.#options.maxStreams} streams; retry shortly`);
     }
+    const mine = this.#byPrincipal.get(principal ?? '') ?? 0;
     if (principal !== undefined && mine >= this.#options.maxStreamsPerPrincipal) {
       throw new AgentwireError('AW_TOO_MANY_STREAMS', `you have ${mine} open streams, the maximum; close one first`);
     }
-    if (onRun >= this.#options.maxSubscribersPerRun) {
+  }
+
+  #checkSubscriber(runId: string): void {
+    if ((this.#byRun.get(runId) ?? 0) >= this.#options.maxSubscribersPerRun) {
       throw new AgentwireError('AW_TOO_MANY_SUBSCRIBERS', `run ${runId} has its maximum of ${this.#options.maxSubscribersPerRun} subscribers`);
     }
+  }
+
+  #takeStream(principal: string | undefined): () => void {
+    const key = principal ?? '';
     this.#total++;
-    this.#byPrincipal.set(key, mine + 1);
-    if (runId !== undefined) this.#byRun.set(runId, onRun + 1);
-    else this.#unbound++;
-    let released = false;
+    this.#byPrincipal.set(key, (this.#byPrincipal.get(key) ?? 0) + 1);
     return () => {
-      if (released) return;
-      released = true;
       this.#total--;
       decrement(this.#byPrincipal, key);
-      if (runId !== undefined) decrement(this.#byRun, runId);
-      else this.#unbound--;
+      for (const wake of [...this.#onRelease]) wake();
+    };
+  }
+
+  #takeSubscriber(runId: string): () => void {
+    this.#byRun.set(runId, (this.#byRun.get(runId) ?? 0) + 1);
+    return () => {
+      decrement(this.#byRun, runId);
       for (const wake of [...this.#onRelease]) wake();
     };
   }
@@ -92,6 +135,16 @@ export class StreamLimits {
       if (wake) this.#onRelease.delete(wake);
     }
   }
+}
+
+/** `release`, callable many times, run once. */
+function once(release: () => void): () => void {
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    release();
+  };
 }
 
 function decrement(map: Map<string, number>, key: string): void {

@@ -12,6 +12,12 @@
  * once, then 64 a second), or too many that are answered with an `error` (200 at once, then one a
  * second), is closed with 1008 and a reason saying which.
  *
+ * Each socket counts as one stream against the stream limits (`maxStreamsPerPrincipal`,
+ * `maxStreams`) from its upgrade on, and one more per subscription beyond its first, so a socket
+ * costs what as many SSE streams would and at least one: an upgrade over a limit is answered 429
+ * before the handshake, a subscription over it gets an `error` frame. A socket that holds no
+ * subscription for `webSocketIdleMs` is closed (1000) so forgotten sockets give their slot back.
+ *
  * @module
  */
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
@@ -64,8 +70,11 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
   /** Subscriptions in progress, to let them finish before a shutdown closes their sockets. */
   const active = new Set<Promise<void>>();
 
-  const refuse = (socket: Duplex, status: number, message: string) => {
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: `AW_WS_${status}`, message } })}`);
+  /** Answers the upgrade request with a plain HTTP error; refusals (401, 403, 429) are counted as the HTTP ones are. */
+  const refuse = (socket: Duplex, status: number, message: string, code = `AW_WS_${status}`) => {
+    if (status === 401 || status === 403 || status === 429) context.metrics?.refused(code);
+    const retryAfter = status === 429 ? 'Retry-After: 1\r\n' : '';
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\n${retryAfter}Connection: close\r\n\r\n${JSON.stringify({ error: { code, message } })}`);
   };
 
   const upgrade: UpgradeHandler = (request, socket, head) => {
@@ -97,7 +106,18 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
         }
         if (principal === undefined) return refuse(socket, 401, 'authentication required: send "Authorization: Bearer <token>" or ?token=&runId= with a stream token');
       }
-      server.handleUpgrade(request, socket, head, (ws) => serveSocket(ws, principal, tokenRun));
+      // The client may have gone during `authenticate`: then there is no close left to release a slot on.
+      if (socket.destroyed) return;
+      let slot: () => void;
+      try {
+        slot = context.limits.acquireSlot(principal);
+      } catch (error) {
+        if (!isAgentwireError(error)) throw error;
+        return refuse(socket, error.status, error.message, error.code);
+      }
+      // A handshake ws refuses (a bad Sec-WebSocket-Key…) never reaches serveSocket: its close releases the slot.
+      socket.once('close', slot);
+      server.handleUpgrade(request, socket, head, (ws) => serveSocket(ws, principal, tokenRun, slot));
     })().catch((error: unknown) => {
       // Most likely `authenticate` threw: never drop the socket without a word.
       const { logger } = context.options;
@@ -107,10 +127,24 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
     });
   };
 
-  const serveSocket = (ws: WebSocket, principal: string | undefined, tokenRun: string | undefined) => {
+  const serveSocket = (ws: WebSocket, principal: string | undefined, tokenRun: string | undefined, slot: () => void) => {
     sockets.add(ws);
     /** Every subscription, from its `subscribe` frame on: a pending one (run lookup) holds its slot too. */
     const subscriptions = new Map<string, AbortController>();
+    /** The stream slots this socket holds: one per subscription, and one while it has none. */
+    const slots = [slot];
+    const { webSocketIdleMs } = context.options;
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    /** Closes the socket if it still has no subscription `webSocketIdleMs` from now. */
+    const armIdle = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        if (subscriptions.size > 0 || ws.readyState !== ws.OPEN) return;
+        closing = true;
+        ws.close(1000, `idle: no subscription for ${webSocketIdleMs} ms`);
+      }, webSocketIdleMs);
+      idle.unref();
+    };
     const frames = new TokenBucket(FRAME_BURST, FRAMES_PER_SECOND);
     const badFrames = new TokenBucket(BAD_FRAME_BURST, BAD_FRAMES_PER_SECOND);
     /** Set once the gateway closes the socket for its frames: what the client still sends is ignored. */
@@ -130,6 +164,7 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
       ws.ping();
     }, context.options.heartbeatMs);
     heartbeat.unref();
+    armIdle();
     ws.on('pong', () => {
       alive = true;
     });
@@ -162,10 +197,13 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
       if (subscriptions.has(runId)) throw new AgentwireError('AW_BAD_REQUEST', `already subscribed to ${runId}; unsubscribe first`);
       if (subscriptions.size >= MAX_SUBSCRIPTIONS) throw new AgentwireError('AW_TOO_MANY_STREAMS', `a socket holds at most ${MAX_SUBSCRIPTIONS} subscriptions`);
       if (tokenRun !== undefined && runId !== tokenRun) throw new AgentwireError('AW_FORBIDDEN', 'this stream token is for another run');
+      // The first subscription uses the socket's own stream slot; each one beyond takes one more.
+      if (slots.length <= subscriptions.size) slots.push(context.limits.acquireSlot(principal));
       // The slot is taken before the lookup's await, so frames pipelined behind this one see it (a
       // duplicate, the cap), and an unsubscribe or the socket's close during the lookup aborts it.
       const stop = new AbortController();
       subscriptions.set(runId, stop);
+      clearTimeout(idle);
       try {
         const record = await findOwnedRun(context, runId, principal);
         if (stop.signal.aborted || ws.readyState !== ws.OPEN) return;
@@ -173,12 +211,14 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
         await stream(record.id, after, stop);
       } finally {
         subscriptions.delete(runId);
+        while (slots.length > Math.max(1, subscriptions.size)) slots.pop()?.();
+        if (subscriptions.size === 0 && ws.readyState === ws.OPEN) armIdle();
       }
     };
 
     /** Feeds one subscription until its run ends, it is unsubscribed, the socket closes or the gateway shuts down. */
     const stream = async (runId: string, after: number, stop: AbortController) => {
-      const release = context.limits.acquire(principal, runId);
+      const release = context.limits.acquireSubscriber(runId);
       const detach = context.runner.attach(runId);
       const linked = linkSignals(stop.signal, context.shutdownSignal);
       const { signal } = linked;
@@ -238,6 +278,8 @@ export function createWebSocketTransport(context: RunStreamContext, core: Pick<C
     });
     ws.on('close', () => {
       clearInterval(heartbeat);
+      clearTimeout(idle);
+      for (const release of slots.splice(0)) release();
       sockets.delete(ws);
       abortAll();
     });

@@ -81,7 +81,7 @@ describe('MemoryStore.state', () => {
     await store.createRun(record('run_big'));
     const events: StoredEvent[] = [stamp(1, { type: 'run.started', runId: 'run_big', agent: 'test', input: null })];
     for (let seq = 2; seq <= 100_000; seq++) {
-      events.push(stamp(seq, seq % 3 === 0 ? { type: 'step.started', stepId: `s${seq}`, title: 'Step' } : { type: 'text.delta', text: 'w ' }));
+      events.push(stamp(seq, seq % 30 === 0 ? { type: 'step.started', stepId: `s${seq}`, title: 'Step' } : { type: 'text.delta', text: 'w ' }));
     }
     for (let start = 0; start < events.length; start += 500) await store.append('run_big', events.slice(start, start + 500));
     const parse = vi.spyOn(JSON, 'parse');
@@ -184,12 +184,12 @@ describe('MemoryStore: a run’s whole footprint stays within maxBytesPerRun', (
     expect(snapshot.state.truncated?.logLines).toBe(step?.truncated?.logLines);
   });
 
-  it('a state that alone nears the bound (tool calls are not truncated) is snapshotted once per 1/16 of the bound appended, not per event', async () => {
+  it('a state that alone nears the bound (open steps, each the parent of the next, are kept) is snapshotted once per 1/16 of the bound appended, not per event', async () => {
     const maxBytesPerRun = 64 * 1024;
     const store = createStore({ maxBytesPerRun });
     await store.createRun(record('run_calls'));
     const events = [stamp(1, { type: 'run.started', runId: 'run_calls', agent: 'test', input: null })];
-    for (let seq = 2; seq <= 400; seq++) events.push(stamp(seq, { type: 'tool.call', callId: `c${seq}`, name: 'fetch', args: 'a'.repeat(1000) }));
+    for (let seq = 2; seq <= 400; seq++) events.push(stamp(seq, { type: 'step.started', stepId: `s${seq}`, title: 'a'.repeat(1000), parentId: seq > 2 ? `s${seq - 1}` : undefined }));
     const stringify = vi.spyOn(JSON, 'stringify');
     const append = store.openAppender('run_calls');
     for (const event of events) append(event);

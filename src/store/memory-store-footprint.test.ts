@@ -93,21 +93,28 @@ describe('MemoryStore.state', () => {
     expect(state).toEqual(reduceAll(events.map((stored) => stored.event)));
   });
 
-  it('serves the state at a seq of a long run by parsing at most one checkpoint interval, not the log', async () => {
+  it('serves the state at a seq of a running run by parsing at most one checkpoint interval, not the log; of an ended one, at most its retained events', async () => {
     const maxEventsPerRun = 16_000;
     const store = createStore({ maxEventsPerRun });
     await store.createRun(record('run_at'));
     const events: StoredEvent[] = [stamp(1, { type: 'run.started', runId: 'run_at', agent: 'test', input: null })];
     for (let seq = 2; seq <= 12_000; seq++) events.push(stamp(seq, seq % 4 === 0 ? { type: 'step.started', stepId: `s${seq}`, title: 'S' } : { type: 'step.log', stepId: `s${seq - (seq % 4)}`, text: `l${seq}` }));
-    events.push(stamp(12_001, { type: 'run.finished' }));
     for (let start = 0; start < events.length; start += 100) await store.append('run_at', events.slice(start, start + 100));
-    for (const at of [1, 999, 7_777, 11_999, 12_000]) {
-      const parse = vi.spyOn(JSON, 'parse');
-      const state = await store.state('run_at', at);
-      expect(parse.mock.calls.length, `at ${at}`).toBeLessThanOrEqual(maxEventsPerRun / 16);
-      parse.mockRestore();
-      expect(state, `at ${at}`).toEqual(reduceAll(events.slice(0, at).map((stored) => stored.event)));
-    }
+    const expectStates = async (ats: number[], maxParses: number) => {
+      for (const at of ats) {
+        const parse = vi.spyOn(JSON, 'parse');
+        const state = await store.state('run_at', at);
+        expect(parse.mock.calls.length, `at ${at}`).toBeLessThanOrEqual(maxParses);
+        parse.mockRestore();
+        expect(state, `at ${at}`).toEqual(reduceAll(events.slice(0, at).map((stored) => stored.event)));
+      }
+    };
+    await expectStates([1, 999, 7_777, 11_999, 12_000], maxEventsPerRun / 16);
+    // Ended, the run keeps no checkpoint (each holds its own copy of text): the state at a seq is
+    // folded from the start of what it retains.
+    events.push(stamp(12_001, { type: 'run.finished' }));
+    await store.append('run_at', events.slice(-1));
+    await expectStates([999, 11_999], 12_001);
     expect(await store.state('run_at', 12_002)).toBeUndefined();
   });
 

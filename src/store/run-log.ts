@@ -87,7 +87,7 @@ export class RunLog {
     return this.record.status !== 'running';
   }
 
-  /** What the run takes, as the bounds count it: the JSON of its retained events and of its snapshot. */
+  /** What the run takes, as `maxBytesPerRun` counts it: the JSON of its retained events and of its snapshot. */
   get footprint(): number {
     return this.packed.jsonLength + this.recentBytes + (this.snapshot?.json.length ?? 0);
   }
@@ -128,7 +128,7 @@ export class RunLog {
     // Ended as a terminal event ends it: its owner's slot is free, and the state served says so.
     this.#onEnd(this.record);
     this.final = { ...(this.fold?.state ?? INITIAL_STATE), status: 'failed', error, endedAt, statusMessage: undefined };
-    this.fold = undefined;
+    this.#release();
   }
 
   /**
@@ -169,7 +169,8 @@ export class RunLog {
   /**
    * The state of every event (nothing read or parsed), or with `at` the state after the event `at`:
    * folded from the newest checkpoint at or before it, so at most one checkpoint interval of events
-   * is parsed; `undefined` when `at` is past the last event or before the retained ones.
+   * is parsed while the run is running (once it ended, from the snapshot: at most its retained
+   * events); `undefined` when `at` is past the last event or before the retained ones.
    */
   state(at?: number): RunState | undefined {
     if (at === undefined || at === this.record.lastSeq) return this.final ?? this.fold?.state ?? INITIAL_STATE;
@@ -204,10 +205,19 @@ export class RunLog {
     packAfterAppend(this);
     evict(this);
     if (this.ended) {
-      // The checkpoints stay: `state(at)` folds from them (a short run has none).
       this.final = this.fold?.state;
-      this.fold = undefined;
+      this.#release();
     }
+  }
+
+  /**
+   * Lets go of the fold and the checkpoints once the run ended: each checkpoint holds its own copy
+   * of up to the state's bound of text, and a finished run is retained for long, so `state(at)` of
+   * an ended run folds from the snapshot instead (parsing at most its retained events).
+   */
+  #release(): void {
+    this.fold = undefined;
+    this.checkpoints.length = 0;
   }
 }
 

@@ -238,43 +238,52 @@ describe('MemoryStore: a run’s whole footprint stays within maxBytesPerRun', (
 });
 
 describe('MemoryStore: maxRetainedBytes, the budget of all retained runs', () => {
-  it('drops the oldest finished runs first to make room for a new run, never a running one', async () => {
+  it('drops the oldest finished runs first when appends pass the budget, never a running one', async () => {
     const store = createStore({ maxRetainedBytes: 40_000 });
     for (const id of ['run_1', 'run_2', 'run_3']) {
       const events = await answer(store, id, 10, 1000);
       await store.append(id, [stamp(events.length + 1, { type: 'run.finished' })]);
     }
-    await answer(store, 'run_live', 15, 1000);
-    // A run that just ended stays readable until a new one needs the room.
-    expect(store.retainedBytes).toBeGreaterThan(40_000);
+    // Runs that ended stay readable while there is room.
     expect(await store.getRun('run_1')).toBeDefined();
-    await store.createRun(record('run_new'));
+    await answer(store, 'run_live', 15, 1000);
     expect(store.retainedBytes).toBeLessThanOrEqual(40_000);
     expect(await store.getRun('run_1')).toBeUndefined();
+    expect((await store.getRun('run_live'))?.status).toBe('running');
+    await store.createRun(record('run_new'));
     expect(await store.getRun('run_2')).toBeDefined();
     expect(await store.getRun('run_3')).toBeDefined();
     expect(await store.getRun('run_live')).toBeDefined();
   });
 
-  it('refuses a new run with AW_OVERLOADED (503) when running runs alone take it, and takes one again once they end', async () => {
+  it('fails the running run that grows past it with AW_OVERLOADED, and makes room with it for new runs', async () => {
     const store = createStore({ maxRetainedBytes: 20_000 });
     const first = await answer(store, 'run_a', 15, 1000);
-    await answer(store, 'run_b', 15, 1000);
-    // Running runs go on within their own bound, over the budget.
-    expect(store.retainedBytes).toBeGreaterThan(20_000);
-    let thrown: unknown;
-    try {
-      await store.createRun(record('run_c'));
-    } catch (error) {
-      thrown = error;
+    await store.createRun(record('run_b'));
+    const append = store.openAppender('run_b');
+    append(stamp(1, { type: 'run.started', runId: 'run_b', agent: 'test', input: null }));
+    let seq = 1;
+    let refused: unknown;
+    for (; seq < 100 && !refused; seq++) {
+      try {
+        append(stamp(seq + 1, { type: 'text.delta', text: 'x'.repeat(1000) }));
+      } catch (error) {
+        refused = error;
+      }
     }
-    expect(isAgentwireError(thrown)).toBe(true);
-    expect(thrown).toMatchObject({ code: 'AW_OVERLOADED', status: 503 });
-    expect(await store.getRun('run_c')).toBeUndefined();
-    await store.append('run_a', [stamp(first.length + 1, { type: 'run.finished' })]);
+    // The run that passed the budget ended with a run.failed that says why; its next append is refused.
+    expect(isAgentwireError(refused) && refused.code).toBe('AW_OVERLOADED');
+    const tail = await store.read('run_b', 0);
+    expect(tail.at(-1)?.event).toMatchObject({ type: 'run.failed', error: { code: 'AW_OVERLOADED' } });
+    expect((await store.getRun('run_b'))?.status).toBe('failed');
+    expect((await store.state('run_b'))?.error?.code).toBe('AW_OVERLOADED');
+    expect(store.retainedBytes).toBeLessThanOrEqual(20_000 + 2_000);
+    // The run that did not grow goes on; the failed one makes room for a new run.
+    await store.append('run_a', [stamp(first.length + 1, { type: 'text.delta', text: 'ok' })]);
+    expect((await store.getRun('run_a'))?.status).toBe('running');
     await store.createRun(record('run_c'));
-    expect(await store.getRun('run_a')).toBeUndefined();
-    expect(await store.getRun('run_b')).toBeDefined();
+    expect(await store.getRun('run_b')).toBeUndefined();
+    expect(await store.getRun('run_c')).toBeDefined();
   });
 
   it('frees the bytes of runs that expire or are dropped by maxRuns', async () => {

@@ -93,15 +93,6 @@ export class RunFold {
     this.#indexAll();
   }
 
-  /**
-   * About the JSON size of the state, as far as its bounds track it (answer text, step text and
-   * lines, and the steps, tool calls and data under a bound): what a server that keeps the state
-   * counts for it.
-   */
-  get keptBytes(): number {
-    const parts = (this.#stepParts?.total ?? 0) + (this.#callParts?.total ?? 0) + (this.#dataParts?.total ?? 0);
-    return 512 + this.#draft.text.length + this.#keptChars + parts;
-  }
 
   /** The state of every event folded so far: the same object until another event changes it. Never mutated afterwards. */
   get state(): RunState {

@@ -2,7 +2,8 @@
  * The in-memory run log: the default store. Bounded per run in events and bytes (beyond the bound
  * the oldest events are evicted and folded into a snapshot state, so a late subscriber starts from
  * a `run.snapshot`; the snapshot counts toward the bytes, its answer text and log lines truncated to
- * fit), and in all (`maxRetainedBytes`), with finished runs retained for a while.
+ * fit), and in all (`maxRetainedBytes`, checked at every append: a running run that grows past it
+ * is failed with `AW_OVERLOADED`), with finished runs retained for a while.
  *
  * Its parts: {@link RunLog} (one run's log, with `log-packing.ts` and `log-eviction.ts`),
  * {@link RetainedRuns} (retention and the budget), {@link WakeScheduler} (when followers wake),

@@ -45,6 +45,13 @@ export class PartLedger {
 
   /** Records `id` as the newest part, with `cost` (a part added again moves to the newest place). */
   add(id: string, cost: number): void {
+    const entry = this.#entries.get(id);
+    if (entry !== undefined && entry.at === this.#order.length - 1) {
+      // Already the newest (a data name set again and again): changed in place.
+      this.#total += cost - entry.cost;
+      entry.cost = cost;
+      return;
+    }
     this.delete(id);
     this.#entries.set(id, { cost, at: this.#order.length });
     this.#order.push(id);

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AgentEvent, EventBody } from '../protocol/events.js';
-import { reduceAll } from './reduce.js';
+import { reduce, reduceAll } from './reduce.js';
 import { RunFold, type RunFoldLimits } from './run-fold.js';
 import type { RunState } from './run-state.js';
 
@@ -147,5 +147,16 @@ describe('RunFold bounds on steps, tool calls and data', () => {
     expect(state.steps.t99).toBeDefined();
     expect(JSON.stringify(state.steps).length).toBeLessThanOrEqual(2_000);
     expect(state.truncated?.steps).toBe(200 - Object.keys(state.steps).length);
+  });
+
+  it('a browser reducing from a bounded snapshot keeps its counts and ignores events of the parts not kept', () => {
+    const bounded = fold(Array.from({ length: 100 }, (_, index) => ({ type: 'tool.call' as const, callId: `c${index}`, name: 'f', args: index, stepId: `s${index}` })), { maxToolCallBytes: 2_000 });
+    expect(bounded.truncated?.toolCalls).toBeGreaterThan(0);
+    let state = reduce(bounded, { type: 'run.snapshot', state: bounded, seq: bounded.lastSeq, at: T0 });
+    state = reduce(state, { type: 'tool.result', callId: 'c0', result: 1, seq: bounded.lastSeq + 1, at: T0 });
+    state = reduce(state, { type: 'step.log', stepId: 'gone', text: 'x', seq: bounded.lastSeq + 2, at: T0 });
+    expect(state.toolCalls.c0).toBeUndefined();
+    expect(state.truncated).toEqual(bounded.truncated);
+    expect(state.lastSeq).toBe(bounded.lastSeq + 2);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The gateway-wide memory budget for retained runs (`MemoryStore` `maxRetainedBytes`): starting and
- * abandoning runs cannot grow the gateway past it. Finished runs go first; when running runs alone
- * take it, a new start answers 503 `AW_OVERLOADED` until some end.
+ * abandoning runs cannot grow the gateway past it. Finished runs go first; a running run that grows
+ * past it is failed with `AW_OVERLOADED` (when running runs alone take it at a start, the start
+ * answers 503 `AW_OVERLOADED`).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentContext, AgentDefinition } from '../src/producer/agent.js';
@@ -27,25 +28,27 @@ describe('maxRetainedBytes across the gateway', () => {
     await store?.close();
   });
 
-  it('refuses a new run with 503 AW_OVERLOADED while running runs take the budget, and starts one again once they end', async () => {
+  it('fails the running run that grows past it with AW_OVERLOADED (its stream ends with that run.failed), and the others go on', async () => {
     store = new MemoryStore({ maxRetainedBytes: 50_000 });
     server = await startNodeServer({ agents: [holding], store, graceMs: 60_000 });
-    const started: string[] = [];
-    for (let index = 0; index < 3; index++) started.push((await startRun(server.url, { agent: 'holding', input: null })).id);
     const current = store;
-    await waitFor(() => current.retainedBytes > 50_000, 'running runs past the budget');
-    const refused = await fetch(`${server.url}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent: 'holding', input: null }) });
-    expect(refused.status).toBe(503);
-    expect(await refused.json()).toMatchObject({ error: { code: 'AW_OVERLOADED' } });
-    // Once a run ends, the finished one is dropped to make room, and a start goes through.
-
-    for (const id of started.slice(0, 2)) {
-      const cancelled = await fetch(`${server.url}/api/runs/${id}/cancel`, { method: 'POST' });
-      expect(cancelled.status, await cancelled.clone().text()).toBe(200);
+    const started: string[] = [];
+    for (let index = 0; index < 3; index++) {
+      started.push((await startRun(server.url, { agent: 'holding', input: null })).id);
+      const id = started[index] as string;
+      await waitFor(async () => ((await current.getRun(id))?.lastSeq ?? 0) >= 2 || (await current.getRun(id))?.status !== 'running', 'the run streamed its answer');
     }
-    await waitFor(async () => (await current.getRun(started[1] as string))?.status !== 'running', 'cancelled runs ended');
+    // Two runs of 20 KB fit in 50 KB; the third passed it and was failed, not the gateway's memory.
+    const third = started[2] as string;
+    expect((await current.getRun(third))?.status).toBe('failed');
+    expect((await current.state(third))?.error?.code).toBe('AW_OVERLOADED');
+    const stream = await fetch(`${server.url}/api/runs/${third}/events?after=0`);
+    expect(await stream.text()).toMatch(/"type":"run.failed".*"code":"AW_OVERLOADED"/s);
+    for (const id of started.slice(0, 2)) expect((await current.getRun(id))?.status).toBe('running');
+    expect(current.retainedBytes).toBeLessThanOrEqual(50_000 + 21_000);
+    // The failed run makes room: a new start goes through.
     const again = await startRun(server.url, { agent: 'holding', input: null });
     expect(again.id).toMatch(/^run_/);
-    expect(await current.getRun(started[0] as string)).toBeUndefined();
+    for (const id of [...started.slice(0, 2), again.id]) await fetch(`${server.url}/api/runs/${id}/cancel`, { method: 'POST' });
   });
 });

@@ -88,7 +88,7 @@ export const ERROR_CODES = {
    * which the stream's own gateway sends (the log has nowhere to keep it); a resume answers 404.
    */
   AW_LOG_LOST: 410,
-  /** The gateway's memory budget for retained runs (`maxRetainedBytes`) is taken by running runs: no new run starts. */
+  /** The gateway's memory budget for retained runs (`maxRetainedBytes`) is taken by running runs: no new run starts, and the run that grew past it is failed with it. */
   AW_OVERLOADED: 503,
 } as const;
 

@@ -42,6 +42,22 @@ describe('<RunView> of a bounded state', () => {
     expect(html).toContain(`<p class="aw-not-kept">… ${thoughtChars.toLocaleString('en-US')} earlier characters not kept</p><div class="aw-thought"`);
   });
 
+  it('marks where the kept steps and tool calls begin, with how many earlier ones were not kept', () => {
+    const fold = new RunFold(initialRunState(), { maxStepBytes: 2_000, maxToolCallBytes: 2_000 });
+    fold.add({ type: 'run.started', runId: 'r1', agent: 'demo', input: 'q', seq: 1, at: 1000 });
+    for (let index = 0; index < 60; index++) {
+      fold.add({ type: 'step.started', stepId: `s${index}`, title: `Step ${index}`, seq: 2 * index + 2, at: 1010 });
+      fold.add({ type: 'tool.call', callId: `c${index}`, name: 'search', args: null, seq: 2 * index + 3, at: 1020 });
+    }
+    const snapshot = { ...boundedSnapshot(), state: fold.state };
+    const html = renderToStaticMarkup(createElement(RunView, { snapshot, onStop: async () => undefined, toggles: {}, onToggle: () => undefined }));
+    const steps = snapshot.state.truncated?.steps ?? 0;
+    const calls = snapshot.state.truncated?.toolCalls ?? 0;
+    expect(steps).toBeGreaterThan(1);
+    expect(calls).toBeGreaterThan(1);
+    expect(html).toContain(`<div class="aw-timeline"><p class="aw-not-kept">… ${steps} earlier steps not kept</p><p class="aw-not-kept">… ${calls} earlier tool calls not kept</p>`);
+  });
+
   it('shows no marker for a complete state', () => {
     const snapshot = boundedSnapshot();
     const steps = Object.fromEntries(Object.entries(snapshot.state.steps).map(([id, step]) => [id, { ...step, truncated: undefined }]));

@@ -1,6 +1,6 @@
 /**
  * `<NotKept>`: the marker of what a server left out of a bounded state (`RunState.truncated`), shown
- * where the kept text or log lines begin.
+ * where the kept text, log lines, steps or tool calls begin.
  *
  * @module
  */
@@ -10,7 +10,7 @@ export interface NotKeptProps {
   /** How many were left out; nothing is shown for 0 or `undefined`. */
   count: number | undefined;
   /** What was left out. */
-  unit: 'characters' | 'lines';
+  unit: 'characters' | 'lines' | 'steps' | 'tool calls';
 }
 
 /** "… 1,234 earlier characters not kept" (`.aw-not-kept`), or nothing when nothing was left out. */

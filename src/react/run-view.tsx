@@ -61,6 +61,8 @@ export function RunView({ snapshot, onStop, toggles: controlled, onToggle: onCon
       <RunHeader snapshot={snapshot} onStop={onStop} />
       <ConnectionAlert snapshot={snapshot} />
       <div className="aw-timeline">
+        <NotKept count={state.truncated?.steps} unit="steps" />
+        <NotKept count={state.truncated?.toolCalls} unit="tool calls" />
         {state.rootStepIds.map((stepId) => (
           <Step key={stepId} state={state} stepId={stepId} toggles={toggles} onToggle={onToggle} />
         ))}

@@ -16,6 +16,7 @@
  */
 import type { AgentEvent } from '../protocol/events.js';
 import { finishedStatus, newStep, newToolCall } from './new-parts.js';
+import { jsonLength, PartLedger } from './part-ledger.js';
 import { initialRunState, type RunState, type StepState, type ToolCallState, type Truncation } from './run-state.js';
 
 /** Bounds of the state a {@link RunFold} builds (none by default). */
@@ -31,6 +32,25 @@ export interface RunFoldLimits {
    * `textChars`) and in the run's `truncated.logLines`.
    */
   maxStepChars?: number;
+  /**
+   * Most bytes (estimated as JSON, log lines and text aside) of steps kept. Past it, the oldest
+   * finished steps are dropped with their children and tool calls, down to 3/4 of it; when open
+   * steps alone pass it, the oldest open ones without kept children go too (the newest step is
+   * always kept). Counted in `truncated.steps`; later events of a dropped step are ignored.
+   */
+  maxStepBytes?: number;
+  /**
+   * Most bytes (estimated as JSON: name, args, result) of tool calls kept. Past it, the oldest calls
+   * with a result (or cancelled) are dropped down to 3/4 of it, then the oldest running ones (the
+   * newest call is always kept). Counted in `truncated.toolCalls`.
+   */
+  maxToolCallBytes?: number;
+  /**
+   * Most bytes (estimated as JSON) of `data` values kept, the latest value of each name. Past it,
+   * the names set least recently are dropped down to 3/4 of it (the newest is always kept).
+   * Counted in `truncated.data`.
+   */
+  maxDataBytes?: number;
 }
 
 /** See the module comment. */
@@ -53,6 +73,10 @@ export class RunFold {
   #keptTexts: boolean[] = [];
   #keptHead = 0;
   #keptChars = 0;
+  /** The steps, tool calls and data names kept, oldest first, with their sizes (only with their bounds). */
+  #stepParts: PartLedger | undefined;
+  #callParts: PartLedger | undefined;
+  #dataParts: PartLedger | undefined;
 
   /**
    * @param state the state to fold into (the initial state when none is given); never mutated
@@ -63,8 +87,12 @@ export class RunFold {
     this.#draft = { ...state };
     this.#maxText = limits.maxTextChars ?? Number.POSITIVE_INFINITY;
     this.#maxStep = limits.maxStepChars ?? Number.POSITIVE_INFINITY;
-    if (this.#maxStep !== Number.POSITIVE_INFINITY) this.#indexSteps();
+    this.#stepParts = ledger(limits.maxStepBytes);
+    this.#callParts = ledger(limits.maxToolCallBytes);
+    this.#dataParts = ledger(limits.maxDataBytes);
+    this.#indexAll();
   }
+
 
   /** The state of every event folded so far: the same object until another event changes it. Never mutated afterwards. */
   get state(): RunState {
@@ -83,7 +111,7 @@ export class RunFold {
       this.#draft = { ...event.state, lastSeq: event.seq };
       this.#owned.clear();
       this.#dirty = true;
-      if (this.#maxStep !== Number.POSITIVE_INFINITY) this.#indexSteps();
+      this.#indexAll();
       return;
     }
     if (event.seq <= draft.lastSeq) return;
@@ -115,6 +143,8 @@ export class RunFold {
           draft.rootStepIds = this.#array(draft.rootStepIds);
           draft.rootStepIds.push(step.id);
         }
+        this.#stepParts?.add(step.id, stepCost(step));
+        this.#boundSteps();
         return;
       }
       case 'step.log': {
@@ -127,7 +157,9 @@ export class RunFold {
       }
       case 'step.updated': {
         const step = this.#step(event.stepId);
-        if (step) step.title = event.title;
+        if (!step) return;
+        step.title = event.title;
+        this.#stepParts?.update(step.id, stepCost(step));
         return;
       }
       case 'step.finished': {
@@ -136,6 +168,7 @@ export class RunFold {
         step.status = finishedStatus(event);
         step.endedAt = event.at;
         step.error = event.error;
+        this.#stepParts?.update(step.id, stepCost(step));
         return;
       }
       case 'text.delta':
@@ -161,6 +194,8 @@ export class RunFold {
           draft.rootToolCallIds = this.#array(draft.rootToolCallIds);
           draft.rootToolCallIds.push(call.id);
         }
+        this.#callParts?.add(call.id, callCost(call));
+        this.#boundCalls();
         return;
       }
       case 'tool.result': {
@@ -168,6 +203,11 @@ export class RunFold {
         if (!call) return;
         const status = event.error ? 'error' : 'complete';
         put(this.#toolCalls(), call.id, { ...call, status, result: event.result, error: event.error, endedAt: event.at });
+        const parts = this.#callParts;
+        if (parts) {
+          parts.update(call.id, (parts.cost(call.id) ?? 0) + jsonLength(event.result) + jsonLength(event.error));
+          this.#boundCalls();
+        }
         return;
       }
       case 'status':
@@ -176,6 +216,10 @@ export class RunFold {
       case 'data':
         draft.data = this.#record(draft.data);
         put(draft.data, event.name, event.value);
+        if (this.#dataParts) {
+          this.#dataParts.add(event.name, 8 + event.name.length + jsonLength(event.value));
+          this.#boundData();
+        }
         return;
       case 'run.finished':
         this.#endRun(event.at);
@@ -284,6 +328,133 @@ export class RunFold {
     }
   }
 
+  /** Past the steps' bound: drops the oldest finished steps (with their children), then open leaves. */
+  #boundSteps(): void {
+    const parts = this.#stepParts;
+    if (!parts || parts.total <= parts.max) return;
+    const target = parts.max - (parts.max >> 2);
+    const steps = this.#steps();
+    const removed = new Set<string>();
+    const calls = new Set<string>();
+    const newest = parts.newest;
+    for (const finishedOnly of [true, false]) {
+      for (const id of parts.oldest()) {
+        if (parts.total <= target || parts.size <= 1) break;
+        const step = own(steps, id);
+        if (!step || removed.has(id) || id === newest) continue;
+        if (finishedOnly ? step.status === 'running' : step.childIds.some((child) => own(steps, child)?.parentId === id)) continue;
+        this.#dropStep(step, removed, calls);
+      }
+      if (parts.total <= target) break;
+    }
+    if (removed.size === 0) return;
+    const truncated = this.#truncation(this.#draft);
+    truncated.steps = (truncated.steps ?? 0) + removed.size;
+    // Unlinked once per cut, so a cut costs the size of what it edits, not that per step dropped.
+    this.#draft.rootStepIds = this.#mine(this.#draft.rootStepIds.filter((id) => !removed.has(id)));
+    // Any step may list a dropped one (a step started again under its id lists it under another parent).
+    for (const step of Object.values(this.#draft.steps)) {
+      if (step.childIds.length === 0 || !step.childIds.some((id) => removed.has(id))) continue;
+      const edited = this.#step(step.id) as StepState;
+      edited.childIds = this.#mine(edited.childIds.filter((id) => !removed.has(id)));
+    }
+    this.#unlinkCalls(calls);
+  }
+
+  /** Drops a step with its descendants and their tool calls (into `removed` and `calls`, unlinked once per cut). */
+  #dropStep(root: StepState, removed: Set<string>, calls: Set<string>): void {
+    const steps = this.#draft.steps;
+    const pending = [root];
+    for (let step = pending.pop(); step; step = pending.pop()) {
+      removed.add(step.id);
+      delete steps[step.id];
+      this.#stepParts?.delete(step.id);
+      for (const callId of step.toolCallIds) this.#dropCall(callId, calls);
+      for (const childId of step.childIds) {
+        const child = own(steps, childId);
+        if (child && child.parentId === step.id && !removed.has(childId)) pending.push(child);
+      }
+    }
+  }
+
+  /** Past the tool calls' bound: drops the oldest ended calls, then the oldest running ones. */
+  #boundCalls(): void {
+    const parts = this.#callParts;
+    if (!parts || parts.total <= parts.max) return;
+    const target = parts.max - (parts.max >> 2);
+    const calls = new Set<string>();
+    const record = this.#toolCalls();
+    for (const endedOnly of [true, false]) {
+      for (const id of parts.oldest()) {
+        if (parts.total <= target || parts.size <= 1) break;
+        const call = own(record, id);
+        if (call && (!endedOnly || call.status !== 'running')) this.#dropCall(id, calls);
+      }
+      if (parts.total <= target) break;
+    }
+    this.#unlinkCalls(calls);
+  }
+
+  /** Drops one tool call from the record (into `calls`; unlinked from its step by {@link #unlinkCalls}). */
+  #dropCall(id: string, calls: Set<string>): void {
+    const record = this.#toolCalls();
+    if (!own(record, id)) return;
+    calls.add(id);
+    delete record[id];
+    this.#callParts?.delete(id);
+  }
+
+  /** Takes the dropped calls out of their steps' and the run's lists, and counts them. */
+  #unlinkCalls(calls: Set<string>): void {
+    if (calls.size === 0) return;
+    const draft = this.#draft;
+    const truncated = this.#truncation(draft);
+    truncated.toolCalls = (truncated.toolCalls ?? 0) + calls.size;
+    draft.rootToolCallIds = this.#mine(draft.rootToolCallIds.filter((id) => !calls.has(id)));
+    for (const step of Object.values(draft.steps)) {
+      if (step.toolCallIds.length === 0 || !step.toolCallIds.some((id) => calls.has(id))) continue;
+      const edited = this.#step(step.id) as StepState;
+      edited.toolCallIds = this.#mine(edited.toolCallIds.filter((id) => !calls.has(id)));
+    }
+  }
+
+  /** Past the data's bound: drops the names set least recently (never the newest). */
+  #boundData(): void {
+    const parts = this.#dataParts;
+    if (!parts || parts.total <= parts.max) return;
+    const target = parts.max - (parts.max >> 2);
+    const data = (this.#draft.data = this.#record(this.#draft.data));
+    let dropped = 0;
+    for (const name of parts.oldest()) {
+      if (parts.total <= target || parts.size <= 1) break;
+      parts.delete(name);
+      delete data[name];
+      dropped++;
+    }
+    const truncated = this.#truncation(this.#draft);
+    truncated.data = (truncated.data ?? 0) + dropped;
+  }
+
+  /** Indexes what the state folded into keeps (the given one, or a snapshot's), for the bounds there are. */
+  #indexAll(): void {
+    if (this.#maxStep !== Number.POSITIVE_INFINITY) this.#indexSteps();
+    const { steps, toolCalls, data } = this.#draft;
+    if (this.#stepParts) {
+      this.#stepParts = new PartLedger(this.#stepParts.max);
+      for (const step of Object.values(steps).sort((a, b) => a.seq - b.seq)) this.#stepParts.add(step.id, stepCost(step));
+    }
+    if (this.#callParts) {
+      this.#callParts = new PartLedger(this.#callParts.max);
+      for (const call of Object.values(toolCalls).sort((a, b) => a.startedAt - b.startedAt)) {
+        this.#callParts.add(call.id, callCost(call) + jsonLength(call.result) + jsonLength(call.error));
+      }
+    }
+    if (this.#dataParts) {
+      this.#dataParts = new PartLedger(this.#dataParts.max);
+      for (const [name, value] of Object.entries(data)) this.#dataParts.add(name, 8 + name.length + jsonLength(value));
+    }
+  }
+
   /** Indexes what the steps of the state folded into (the given one, or a snapshot's) keep, oldest step first. */
   #indexSteps(): void {
     this.#keptSteps = [];
@@ -311,7 +482,7 @@ export class RunFold {
   /** The `truncated` counts of the (owned) run or step, created on first use. */
   #truncation(target: { truncated?: Truncation | undefined }): Truncation {
     if (!target.truncated || !this.#owned.has(target.truncated)) {
-      target.truncated = this.#mine({ textChars: target.truncated?.textChars ?? 0, logLines: target.truncated?.logLines ?? 0 });
+      target.truncated = this.#mine({ textChars: 0, logLines: 0, ...target.truncated });
     }
     return target.truncated;
   }
@@ -356,4 +527,19 @@ function own<T>(record: Record<string, T>, key: string): T | undefined {
 function put<T>(record: Record<string, T>, key: string, value: T): void {
   if (key === '__proto__') Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true });
   else record[key] = value;
+}
+
+/** A ledger for a bound, or none when there is no bound. */
+function ledger(max: number | undefined): PartLedger | undefined {
+  return max === undefined || max === Number.POSITIVE_INFINITY ? undefined : new PartLedger(max);
+}
+
+/** About the JSON size of a step in a state, its logs and text aside (its id is in the record, its parent's list and itself). */
+function stepCost(step: StepState): number {
+  return 180 + 3 * step.id.length + step.title.length + (step.kind?.length ?? 0) + (step.parentId?.length ?? 0) + jsonLength(step.error);
+}
+
+/** About the JSON size of a tool call as it starts (its id is in the record, its step's list and itself). */
+function callCost(call: ToolCallState): number {
+  return 110 + 3 * call.id.length + call.name.length + (call.stepId?.length ?? 0) + jsonLength(call.args);
 }

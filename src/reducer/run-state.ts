@@ -50,6 +50,12 @@ export interface Truncation {
   textChars: number;
   /** Oldest log lines not kept (on a run: over all its steps). */
   logLines: number;
+  /** On a run: steps not kept (the oldest finished ones, with their children), absent when none. */
+  steps?: number;
+  /** On a run: tool calls not kept (the oldest, with a result first), absent when none. */
+  toolCalls?: number;
+  /** On a run: `data` names not kept (those set least recently), absent when none. */
+  data?: number;
 }
 
 /** Where a tool call is in its life. */

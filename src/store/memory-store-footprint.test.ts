@@ -81,7 +81,7 @@ describe('MemoryStore.state', () => {
     await store.createRun(record('run_big'));
     const events: StoredEvent[] = [stamp(1, { type: 'run.started', runId: 'run_big', agent: 'test', input: null })];
     for (let seq = 2; seq <= 100_000; seq++) {
-      events.push(stamp(seq, seq % 3 === 0 ? { type: 'step.started', stepId: `s${seq}`, title: 'Step' } : { type: 'text.delta', text: 'w ' }));
+      events.push(stamp(seq, seq % 30 === 0 ? { type: 'step.started', stepId: `s${seq}`, title: 'Step' } : { type: 'text.delta', text: 'w ' }));
     }
     for (let start = 0; start < events.length; start += 500) await store.append('run_big', events.slice(start, start + 500));
     const parse = vi.spyOn(JSON, 'parse');
@@ -93,21 +93,28 @@ describe('MemoryStore.state', () => {
     expect(state).toEqual(reduceAll(events.map((stored) => stored.event)));
   });
 
-  it('serves the state at a seq of a long run by parsing at most one checkpoint interval, not the log', async () => {
+  it('serves the state at a seq of a running run by parsing at most one checkpoint interval, not the log; of an ended one, at most its retained events', async () => {
     const maxEventsPerRun = 16_000;
     const store = createStore({ maxEventsPerRun });
     await store.createRun(record('run_at'));
     const events: StoredEvent[] = [stamp(1, { type: 'run.started', runId: 'run_at', agent: 'test', input: null })];
     for (let seq = 2; seq <= 12_000; seq++) events.push(stamp(seq, seq % 4 === 0 ? { type: 'step.started', stepId: `s${seq}`, title: 'S' } : { type: 'step.log', stepId: `s${seq - (seq % 4)}`, text: `l${seq}` }));
-    events.push(stamp(12_001, { type: 'run.finished' }));
     for (let start = 0; start < events.length; start += 100) await store.append('run_at', events.slice(start, start + 100));
-    for (const at of [1, 999, 7_777, 11_999, 12_000]) {
-      const parse = vi.spyOn(JSON, 'parse');
-      const state = await store.state('run_at', at);
-      expect(parse.mock.calls.length, `at ${at}`).toBeLessThanOrEqual(maxEventsPerRun / 16);
-      parse.mockRestore();
-      expect(state, `at ${at}`).toEqual(reduceAll(events.slice(0, at).map((stored) => stored.event)));
-    }
+    const expectStates = async (ats: number[], maxParses: number) => {
+      for (const at of ats) {
+        const parse = vi.spyOn(JSON, 'parse');
+        const state = await store.state('run_at', at);
+        expect(parse.mock.calls.length, `at ${at}`).toBeLessThanOrEqual(maxParses);
+        parse.mockRestore();
+        expect(state, `at ${at}`).toEqual(reduceAll(events.slice(0, at).map((stored) => stored.event)));
+      }
+    };
+    await expectStates([1, 999, 7_777, 11_999, 12_000], maxEventsPerRun / 16);
+    // Ended, the run keeps no checkpoint (each holds its own copy of text): the state at a seq is
+    // folded from the start of what it retains.
+    events.push(stamp(12_001, { type: 'run.finished' }));
+    await store.append('run_at', events.slice(-1));
+    await expectStates([999, 11_999], 12_001);
     expect(await store.state('run_at', 12_002)).toBeUndefined();
   });
 
@@ -184,12 +191,12 @@ describe('MemoryStore: a run’s whole footprint stays within maxBytesPerRun', (
     expect(snapshot.state.truncated?.logLines).toBe(step?.truncated?.logLines);
   });
 
-  it('a state that alone nears the bound (tool calls are not truncated) is snapshotted once per 1/16 of the bound appended, not per event', async () => {
+  it('a state that alone nears the bound (open steps, each the parent of the next, are kept) is snapshotted once per 1/16 of the bound appended, not per event', async () => {
     const maxBytesPerRun = 64 * 1024;
     const store = createStore({ maxBytesPerRun });
     await store.createRun(record('run_calls'));
     const events = [stamp(1, { type: 'run.started', runId: 'run_calls', agent: 'test', input: null })];
-    for (let seq = 2; seq <= 400; seq++) events.push(stamp(seq, { type: 'tool.call', callId: `c${seq}`, name: 'fetch', args: 'a'.repeat(1000) }));
+    for (let seq = 2; seq <= 400; seq++) events.push(stamp(seq, { type: 'step.started', stepId: `s${seq}`, title: 'a'.repeat(1000), parentId: seq > 2 ? `s${seq - 1}` : undefined }));
     const stringify = vi.spyOn(JSON, 'stringify');
     const append = store.openAppender('run_calls');
     for (const event of events) append(event);
@@ -231,43 +238,52 @@ describe('MemoryStore: a run’s whole footprint stays within maxBytesPerRun', (
 });
 
 describe('MemoryStore: maxRetainedBytes, the budget of all retained runs', () => {
-  it('drops the oldest finished runs first to make room for a new run, never a running one', async () => {
+  it('drops the oldest finished runs first when appends pass the budget, never a running one', async () => {
     const store = createStore({ maxRetainedBytes: 40_000 });
     for (const id of ['run_1', 'run_2', 'run_3']) {
       const events = await answer(store, id, 10, 1000);
       await store.append(id, [stamp(events.length + 1, { type: 'run.finished' })]);
     }
-    await answer(store, 'run_live', 15, 1000);
-    // A run that just ended stays readable until a new one needs the room.
-    expect(store.retainedBytes).toBeGreaterThan(40_000);
+    // Runs that ended stay readable while there is room.
     expect(await store.getRun('run_1')).toBeDefined();
-    await store.createRun(record('run_new'));
+    await answer(store, 'run_live', 15, 1000);
     expect(store.retainedBytes).toBeLessThanOrEqual(40_000);
     expect(await store.getRun('run_1')).toBeUndefined();
+    expect((await store.getRun('run_live'))?.status).toBe('running');
+    await store.createRun(record('run_new'));
     expect(await store.getRun('run_2')).toBeDefined();
     expect(await store.getRun('run_3')).toBeDefined();
     expect(await store.getRun('run_live')).toBeDefined();
   });
 
-  it('refuses a new run with AW_OVERLOADED (503) when running runs alone take it, and takes one again once they end', async () => {
+  it('fails the running run that grows past it with AW_OVERLOADED, and makes room with it for new runs', async () => {
     const store = createStore({ maxRetainedBytes: 20_000 });
     const first = await answer(store, 'run_a', 15, 1000);
-    await answer(store, 'run_b', 15, 1000);
-    // Running runs go on within their own bound, over the budget.
-    expect(store.retainedBytes).toBeGreaterThan(20_000);
-    let thrown: unknown;
-    try {
-      await store.createRun(record('run_c'));
-    } catch (error) {
-      thrown = error;
+    await store.createRun(record('run_b'));
+    const append = store.openAppender('run_b');
+    append(stamp(1, { type: 'run.started', runId: 'run_b', agent: 'test', input: null }));
+    let seq = 1;
+    let refused: unknown;
+    for (; seq < 100 && !refused; seq++) {
+      try {
+        append(stamp(seq + 1, { type: 'text.delta', text: 'x'.repeat(1000) }));
+      } catch (error) {
+        refused = error;
+      }
     }
-    expect(isAgentwireError(thrown)).toBe(true);
-    expect(thrown).toMatchObject({ code: 'AW_OVERLOADED', status: 503 });
-    expect(await store.getRun('run_c')).toBeUndefined();
-    await store.append('run_a', [stamp(first.length + 1, { type: 'run.finished' })]);
+    // The run that passed the budget ended with a run.failed that says why; its next append is refused.
+    expect(isAgentwireError(refused) && refused.code).toBe('AW_OVERLOADED');
+    const tail = await store.read('run_b', 0);
+    expect(tail.at(-1)?.event).toMatchObject({ type: 'run.failed', error: { code: 'AW_OVERLOADED' } });
+    expect((await store.getRun('run_b'))?.status).toBe('failed');
+    expect((await store.state('run_b'))?.error?.code).toBe('AW_OVERLOADED');
+    expect(store.retainedBytes).toBeLessThanOrEqual(20_000 + 2_000);
+    // The run that did not grow goes on; the failed one makes room for a new run.
+    await store.append('run_a', [stamp(first.length + 1, { type: 'text.delta', text: 'ok' })]);
+    expect((await store.getRun('run_a'))?.status).toBe('running');
     await store.createRun(record('run_c'));
-    expect(await store.getRun('run_a')).toBeUndefined();
-    expect(await store.getRun('run_b')).toBeDefined();
+    expect(await store.getRun('run_b')).toBeUndefined();
+    expect(await store.getRun('run_c')).toBeDefined();
   });
 
   it('frees the bytes of runs that expire or are dropped by maxRuns', async () => {

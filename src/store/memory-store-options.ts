@@ -13,11 +13,15 @@ export interface MemoryStoreOptions {
    * Most bytes of JSON kept per run, the `run.snapshot` of its evicted events included (counted in
    * UTF-16 units: about bytes for typical JSON): a replay from 0 sends at most this much. Beyond its
    * newest 256 events a run's log is packed into one string per batch, so this is about the memory
-   * the log takes. The run's state (its snapshot) keeps at most an eighth of it of answer text and
-   * an eighth of step log lines and step text, the newest: older ones are dropped and counted in the
-   * state's `truncated`. When the rest of the state alone (tool calls, data) nears the bound, the
-   * retained events give way down to 1/16 of the bound (and the newest event is always kept), so
-   * then the run goes past it by that much. @defaultValue 16777216 (16 MiB)
+   * the log takes. The run's state (its snapshot) keeps at most an eighth of it of answer text, an
+   * eighth of step log lines and step text, an eighth of steps, an eighth of tool calls and a
+   * sixteenth of `data` values (sizes estimated as JSON), the newest: older text and lines are
+   * dropped, then the oldest finished steps (with their children and calls), the oldest calls with a
+   * result and the `data` names set least recently (open steps and running calls only when they
+   * alone pass their share; the newest is always kept), all counted in the state's `truncated`.
+   * When the state alone nears the bound (open steps that are parents of each other), the retained
+   * events give way down to 1/16 of the bound (and the newest event is always kept), so then the
+   * run goes past it by that much. @defaultValue 16777216 (16 MiB)
    */
   maxBytesPerRun?: number;
   /** How long a finished run stays readable, in ms. @defaultValue 600000 (10 min) */
@@ -26,10 +30,11 @@ export interface MemoryStoreOptions {
   maxRuns?: number;
   /**
    * Most bytes all retained runs may take in all (each counted as in `maxBytesPerRun`), checked when
-   * a run is created: past it the oldest finished runs are dropped first (a run that just ended
-   * stays readable until a new one needs the room); when running runs alone take it, the new run is
-   * refused with `AW_OVERLOADED` (503) until some end, while running runs go on (each within its
-   * own bound). @defaultValue 268435456 (256 MiB)
+   * a run is created and at every append: past it the oldest finished runs are dropped first (a
+   * run that ended stays readable while there is room); when running runs alone still take more,
+   * the run whose append passed it is failed (a `run.failed` coded `AW_OVERLOADED`, its later
+   * appends refused), and a new run is refused with `AW_OVERLOADED` (503).
+   * @defaultValue 268435456 (256 MiB)
    */
   maxRetainedBytes?: number;
 }

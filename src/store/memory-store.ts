@@ -2,7 +2,8 @@
  * The in-memory run log: the default store. Bounded per run in events and bytes (beyond the bound
  * the oldest events are evicted and folded into a snapshot state, so a late subscriber starts from
  * a `run.snapshot`; the snapshot counts toward the bytes, its answer text and log lines truncated to
- * fit), and in all (`maxRetainedBytes`), with finished runs retained for a while.
+ * fit), and in all (`maxRetainedBytes`, checked at every append: a running run that grows past it
+ * is failed with `AW_OVERLOADED`), with finished runs retained for a while.
  *
  * Its parts: {@link RunLog} (one run's log, with `log-packing.ts` and `log-eviction.ts`),
  * {@link RetainedRuns} (retention and the budget), {@link WakeScheduler} (when followers wake),
@@ -19,7 +20,7 @@ import { type MemoryStoreOptions, resolveMemoryStoreOptions } from './memory-sto
 import { OwnerRunCounts } from './owner-run-counts.js';
 import { RetainedRuns } from './retained-runs.js';
 import { type LogBounds, logBounds, RunLog } from './run-log.js';
-import type { CreateRunOptions, FollowOptions, IdempotencyEntry, RunRecord, RunStore, StoredEvent } from './store.js';
+import { type CreateRunOptions, type FollowOptions, type IdempotencyEntry, type RunRecord, type RunStore, type StoredEvent, toStoredEvent } from './store.js';
 import { WakeScheduler } from './wake-scheduler.js';
 
 export type { MemoryStoreOptions } from './memory-store-options.js';
@@ -33,6 +34,7 @@ export class MemoryStore implements RunStore {
   readonly #idempotency = new MemoryIdempotency();
   readonly #onEnd = (record: RunRecord): void => {
     if (record.owner !== undefined) this.#ownerRuns.remove(record.owner);
+    this.#runs.ended();
   };
   #closed = false;
 
@@ -86,6 +88,7 @@ export class MemoryStore implements RunStore {
   async append(runId: string, events: readonly StoredEvent[]): Promise<void> {
     const log = this.#logOf(runId);
     this.#runs.account(log.appendBatch(events));
+    this.#withinBudget(log);
     this.#wakes.wake(log.followers);
   }
 
@@ -94,6 +97,7 @@ export class MemoryStore implements RunStore {
     const log = this.#logOf(runId);
     return (stored) => {
       this.#runs.account(log.append(stored));
+      this.#withinBudget(log);
       this.#wakes.wake(log.followers);
     };
   }
@@ -162,6 +166,19 @@ export class MemoryStore implements RunStore {
   /** Number of runs held (for tests and metrics). */
   get size(): number {
     return this.#runs.size;
+  }
+
+  /**
+   * After an append to `log`: past `maxRetainedBytes`, drops finished runs (the oldest first); when
+   * running runs alone are still past it, fails the run that grew (a `run.failed` coded
+   * `AW_OVERLOADED`), so running runs cannot take the budget times however many run at once. The
+   * run's next append throws, and its agent is stopped as on any refused append.
+   */
+  #withinBudget(log: RunLog): void {
+    if (!this.#runs.shed() || log.ended) return;
+    const error = { code: 'AW_OVERLOADED', message: `retained runs passed the store's budget (maxRetainedBytes ${this.#runs.budget} bytes) as this run grew` };
+    this.#runs.account(log.append(toStoredEvent({ type: 'run.failed', seq: log.record.lastSeq + 1, at: Date.now(), error })));
+    log.stoppedBy = error;
   }
 
   #logOf(runId: string): RunLog {

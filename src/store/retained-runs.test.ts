@@ -19,9 +19,9 @@ function retained(maxRuns: number, maxRetainedBytes: number): RetainedRuns {
   return runs;
 }
 
-/** A run of one `status` event of `size` characters, ended when `ended`, added to `runs`. */
+/** A run of one `status` event of `size` characters, ended when `ended`, added to `runs` (told when it ends, as the store tells it). */
 function add(runs: RetainedRuns, id: string, size: number, ended: boolean): RunLog {
-  const log = new RunLog({ id, agent: 'test', owner: undefined, createdAt: 0, status: 'running', endedAt: undefined, lastSeq: 0 }, bounds, () => {});
+  const log = new RunLog({ id, agent: 'test', owner: undefined, createdAt: 0, status: 'running', endedAt: undefined, lastSeq: 0 }, bounds, () => runs.ended());
   runs.add(log);
   runs.account(log.append(toStoredEvent({ type: 'status', seq: 1, at: 1, message: 'x'.repeat(size) } as AgentEvent)));
   if (ended) runs.account(log.append(toStoredEvent({ type: 'run.finished', seq: 2, at: 2 } as AgentEvent)));

@@ -1,7 +1,8 @@
 /**
  * The runs an in-memory store holds, and what they take: finished runs are retained for
  * `retentionMs`, at most `maxRuns` runs in all, and within `maxRetainedBytes` (the oldest finished
- * runs go first; when running runs alone take the budget, new runs are refused).
+ * runs go first; when running runs alone take the budget, new runs are refused, and a running run
+ * that grows past it is failed by the store).
  *
  * @module
  */
@@ -20,6 +21,8 @@ export class RetainedRuns {
   readonly #bounds: RetentionBounds;
   readonly #runs = new Map<string, RunLog>();
   #bytes = 0;
+  /** Runs held that have ended (so {@link shed} has nothing to look for when there are none). */
+  #ended = 0;
   readonly #sweeper: ReturnType<typeof setInterval>;
 
   constructor(bounds: RetentionBounds) {
@@ -31,6 +34,11 @@ export class RetainedRuns {
   /** Number of runs held. */
   get size(): number {
     return this.#runs.size;
+  }
+
+  /** The budget, `maxRetainedBytes`. */
+  get budget(): number {
+    return this.#bounds.maxRetainedBytes;
   }
 
   /** Sum of every run's footprint, as `maxRetainedBytes` counts it. */
@@ -56,16 +64,32 @@ export class RetainedRuns {
    * `AW_OVERLOADED` when running runs alone take it.
    */
   makeRoom(): void {
-    for (const [id, log] of this.#runs) {
-      if (!this.#overBudget()) return;
-      if (log.ended) this.#drop(id, log);
-    }
-    if (this.#overBudget()) {
+    if (this.shed()) {
       throw new AgentwireError(
         'AW_OVERLOADED',
         `running runs hold ${this.#bytes} bytes, past the store's budget (maxRetainedBytes ${this.#bounds.maxRetainedBytes}); try again when some have ended`,
       );
     }
+  }
+
+  /**
+   * Drops finished runs, the oldest first, while over the budget. Returns true when running runs
+   * alone still take more than it.
+   */
+  shed(): boolean {
+    if (!this.#overBudget()) return false;
+    if (this.#ended > 0) {
+      for (const [id, log] of this.#runs) {
+        if (log.ended) this.#drop(id, log);
+        if (!this.#overBudget() || this.#ended === 0) break;
+      }
+    }
+    return this.#overBudget();
+  }
+
+  /** A held run ended (its bytes may now go to make room). */
+  ended(): void {
+    this.#ended++;
   }
 
   /** Adds a new run; past `maxRuns`, the oldest finished one goes. */
@@ -108,5 +132,6 @@ export class RetainedRuns {
   #drop(id: string, log: RunLog): void {
     this.#runs.delete(id);
     this.#bytes -= log.footprint;
+    if (log.ended) this.#ended--;
   }
 }

@@ -70,6 +70,8 @@ export class RunLog {
   /** The seq the snapshot stands for (0: nothing evicted). */
   evictedSeq = 0;
   readonly followers = new RunFollowers();
+  /** Why the store itself ended the run (`AW_OVERLOADED`), told to the appends it then refuses. */
+  stoppedBy: ErrorInfo | undefined = undefined;
   /** Created on first use: most runs are never cancelled, and thousands are retained. */
   cancelListeners: Set<(reason: string) => void> | undefined = undefined;
   /** Called once when a terminal event ends the run (the store's owner count). */
@@ -87,14 +89,14 @@ export class RunLog {
     return this.record.status !== 'running';
   }
 
-  /** What the run takes, as the bounds count it: the JSON of its retained events and of its snapshot. */
+  /** What the run takes, as `maxBytesPerRun` counts it: the JSON of its retained events and of its snapshot. */
   get footprint(): number {
     return this.packed.jsonLength + this.recentBytes + (this.snapshot?.json.length ?? 0);
   }
 
   /** Appends one event (throws, changing nothing, unless it may come next). Returns the change of the footprint. */
   append(stored: StoredEvent): number {
-    checkNext(this.record.id, stored, this.record.lastSeq + 1, this.ended);
+    this.#checkNext(stored, this.record.lastSeq + 1, this.ended);
     const before = this.footprint;
     this.#add(stored);
     this.#settle();
@@ -106,7 +108,7 @@ export class RunLog {
     let expected = this.record.lastSeq + 1;
     let ended = this.ended;
     for (const stored of events) {
-      checkNext(this.record.id, stored, expected++, ended);
+      this.#checkNext(stored, expected++, ended);
       ended = isTerminalType(stored.type);
     }
     const before = this.footprint;
@@ -128,7 +130,7 @@ export class RunLog {
     // Ended as a terminal event ends it: its owner's slot is free, and the state served says so.
     this.#onEnd(this.record);
     this.final = { ...(this.fold?.state ?? INITIAL_STATE), status: 'failed', error, endedAt, statusMessage: undefined };
-    this.fold = undefined;
+    this.#release();
   }
 
   /**
@@ -169,7 +171,8 @@ export class RunLog {
   /**
    * The state of every event (nothing read or parsed), or with `at` the state after the event `at`:
    * folded from the newest checkpoint at or before it, so at most one checkpoint interval of events
-   * is parsed; `undefined` when `at` is past the last event or before the retained ones.
+   * is parsed while the run is running (once it ended only the newest checkpoint is kept: before it,
+   * the state is folded from the snapshot, at most the retained events); `undefined` when `at` is past the last event or before the retained ones.
    */
   state(at?: number): RunState | undefined {
     if (at === undefined || at === this.record.lastSeq) return this.final ?? this.fold?.state ?? INITIAL_STATE;
@@ -199,20 +202,34 @@ export class RunLog {
     }
   }
 
+  /** Throws unless `stored` may be appended next: the run has not ended and it has the expected seq. */
+  #checkNext(stored: StoredEvent, expected: number, ended: boolean): void {
+    const runId = this.record.id;
+    if (ended && this.stoppedBy) throw new AgentwireError('AW_OVERLOADED', `run ${runId} was stopped by the store: ${this.stoppedBy.message}`);
+    if (ended) throw new AgentwireError('AW_INTERNAL', `run ${runId} already ended; cannot append ${stored.type}`);
+    if (stored.seq !== expected) throw new AgentwireError('AW_INTERNAL', `run ${runId}: expected seq ${expected}, got ${stored.seq}`);
+  }
+
   /** Packs and evicts after an append; an ended run keeps its final state and lets go of the fold. */
   #settle(): void {
     packAfterAppend(this);
     evict(this);
     if (this.ended) {
-      // The checkpoints stay: `state(at)` folds from them (a short run has none).
       this.final = this.fold?.state;
-      this.fold = undefined;
+      this.#release();
     }
+  }
+
+  /**
+   * Lets go of the fold and of every checkpoint but the newest once the run ended: each holds its
+   * own copy of up to the state's bound of text, and a finished run is retained for long. `state(at)`
+   * of an ended run near its end (a resume) folds from the one kept; before it, from the snapshot
+   * (parsing at most the retained events).
+   */
+  #release(): void {
+    this.fold = undefined;
+    this.checkpoints.splice(0, this.checkpoints.length - 1);
   }
 }
 
-/** Throws unless `stored` may be appended next: the run has not ended and it has the expected seq. */
-function checkNext(runId: string, stored: StoredEvent, expected: number, ended: boolean): void {
-  if (ended) throw new AgentwireError('AW_INTERNAL', `run ${runId} already ended; cannot append ${stored.type}`);
-  if (stored.seq !== expected) throw new AgentwireError('AW_INTERNAL', `run ${runId}: expected seq ${expected}, got ${stored.seq}`);
-}
+

@@ -9,10 +9,12 @@ import type { RunFoldLimits } from '../reducer/run-fold.js';
 
 /**
  * The limits a run's state is folded within, for a `maxBytesPerRun`: an eighth of it for the
- * answer text and an eighth for the steps' log lines and text, so the truncatable parts of a
- * snapshot take at most a quarter of the bound and the retained events at least the rest.
+ * answer text, an eighth for the steps' log lines and text, an eighth for the steps themselves,
+ * an eighth for tool calls and a sixteenth for `data`, so a snapshot takes at most about 9/16 of the
+ * bound and the retained events at least the rest.
  */
 export function stateLimits(maxBytesPerRun: number): Required<RunFoldLimits> {
-  const share = Math.max(1, Math.floor(maxBytesPerRun / 8));
-  return { maxTextChars: share, maxStepChars: share };
+  const eighth = Math.max(1, Math.floor(maxBytesPerRun / 8));
+  const sixteenth = Math.max(1, Math.floor(maxBytesPerRun / 16));
+  return { maxTextChars: eighth, maxStepChars: eighth, maxToolCallBytes: eighth, maxStepBytes: eighth, maxDataBytes: sixteenth };
 }

@@ -138,7 +138,7 @@ describe('agentwire tail', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
       `agentwire tail: cannot reach 127.0.0.1:${port} (fetch failed: connect ECONNREFUSED 127.0.0.1:${port}); retrying for up to 0.8 s… (Ctrl-C to stop)\n` +
-        `agentwire tail: gave up on 127.0.0.1:${port} after 0.8 s without a connection: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}\n` +
+        `agentwire tail: gave up on 127.0.0.1:${port} after 0.8 s without an answer: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}\n` +
         '  nothing is listening there: is the gateway running (agentwire serve), on that host and port?\n',
     );
     expect(elapsedMs).toBeGreaterThanOrEqual(800);
@@ -149,6 +149,20 @@ describe('agentwire tail', () => {
     const bad = await run(process.execPath, [CLI, 'tail', `http://127.0.0.1:${port}/api/runs/run_x`, '--connect-timeout', 'soon']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--connect-timeout must be a positive number of milliseconds/);
+  });
+
+  it('gives up on a followed run URL whose server accepts the connection but never answers', async () => {
+    // Reads (and drops) the request, never answers; reading lets it see tail hang up, so it can close.
+    const silent = createServer((socket) => socket.resume());
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const result = await run(process.execPath, [CLI, 'tail', `http://127.0.0.1:${port}/api/runs/run_x`, '--connect-timeout', '500'], { timeoutMs: 20_000 });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(`agentwire tail: gave up on 127.0.0.1:${port} after 0.5 s without an answer\n`);
+    } finally {
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('keeps resuming a stream that was live through an outage longer than --connect-timeout, saying so once', async () => {

@@ -42,7 +42,7 @@ export function createReconnectWatch(options: ReconnectWatchOptions): ReconnectW
       ? undefined
       : setTimeout(() => {
           if (everOpen) return;
-          giveUp(new Error(`gave up on ${target} after ${seconds} s without a connection`, lastError === undefined ? {} : { cause: lastError }));
+          giveUp(new Error(`gave up on ${target} after ${seconds} s without an answer`, lastError === undefined ? {} : { cause: lastError }));
         }, connectTimeoutMs);
   return {
     onStatus(status) {

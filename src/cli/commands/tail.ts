@@ -89,8 +89,9 @@ async function tail(url: string, flags: TailFlags): Promise<number> {
     fatal ??= error;
     controller.abort();
   };
+  const target = new URL(baseUrl).host;
   const watch = createReconnectWatch({
-    target: new URL(baseUrl).host,
+    target,
     // A started run answered its start request; only a followed URL can be wrong from the outset.
     connectTimeoutMs: followId === undefined ? undefined : flags.connectTimeout,
     // On a terminal the live frame shows the reconnect instead (a stderr line would tear it).
@@ -138,7 +139,9 @@ async function tail(url: string, flags: TailFlags): Promise<number> {
   let answerTokens = 0;
   const draw = () => {
     const lines = renderRun(state, { frame: frame++, now: Date.now(), answerLines: Math.max(5, (process.stdout.rows ?? 40) - 20) });
-    if (status?.state === 'reconnecting') lines.push(`reconnecting (attempt ${status.attempt}, retry in ${Math.round(status.delayMs / 100) / 10} s)…`);
+    if (status?.state === 'reconnecting') {
+      lines.push(`reconnecting to ${target} (${causeText(status.error)}; attempt ${status.attempt}, retry in ${Math.round(status.delayMs / 100) / 10} s)… Ctrl-C to stop`);
+    }
     logUpdate(lines.join('\n'));
   };
   const ticker = live ? setInterval(draw, 80) : undefined;

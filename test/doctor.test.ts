@@ -3,7 +3,7 @@
  * against deliberately broken servers: missing headers, no ids, wildcard CORS with credentials, no
  * heartbeats, an unterminated last event, a batching, compressing proxy; it stops at a URL that is
  * no event stream (saying to pass --token on a 401), does not judge heartbeats without an idle
- * period, and suggests -k for a self-signed certificate.
+ * period, and suggests -k for a self-signed certificate; it sends AGENTWIRE_TOKEN like tail.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -17,8 +17,15 @@ import { type Finding, formatReport } from '../src/cli/doctor/report.js';
 import { type NginxProcess, findNginx, startNginx } from './helpers/nginx.js';
 import { CLI, type ServeProcess, run, startServe } from './helpers/process.js';
 
+/** The environment doctor runs in: no AGENTWIRE_TOKEN from the shell unless a test sets one. */
+const NO_TOKEN_ENV = { ...process.env, AGENTWIRE_TOKEN: '' };
+
 async function doctor(url: string, ...args: string[]): Promise<{ code: number | null; findings: Record<string, Finding> }> {
-  const result = await run(process.execPath, [CLI, 'doctor', url, '--json', ...args], { timeoutMs: 60_000 });
+  return doctorIn(NO_TOKEN_ENV, url, ...args);
+}
+
+async function doctorIn(env: NodeJS.ProcessEnv, url: string, ...args: string[]): Promise<{ code: number | null; findings: Record<string, Finding> }> {
+  const result = await run(process.execPath, [CLI, 'doctor', url, '--json', ...args], { timeoutMs: 60_000, env });
   const report = JSON.parse(result.stdout) as { findings: Finding[] };
   return { code: result.code, findings: Object.fromEntries(report.findings.map((finding) => [finding.check, finding])) };
 }
@@ -83,6 +90,11 @@ describe('agentwire doctor', () => {
         response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
         events(true);
         return response.end('id: 7\ndata: cut off');
+      }
+      if (path === '/auth' && request.headers.authorization === 'Bearer s3cret') {
+        response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
+        events(true);
+        return response.end();
       }
       if (path === '/auth') {
         response.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
@@ -179,6 +191,18 @@ describe('agentwire doctor', () => {
     expect(without.findings['event stream']).toMatchObject({ status: 'fail', fix: expect.stringMatching(/^the gateway needs a bearer token: pass --token <token>/) });
     const refused = await doctor(`${brokenUrl}/auth`, '--token', 'alice:wrong-token');
     expect(refused.findings['event stream']?.fix).toMatch(/^the token was not accepted: with serve --auth-token alice:TOKEN, pass only TOKEN/);
+  });
+
+  it('sends AGENTWIRE_TOKEN when --token is not given, like tail; --token wins over it', async () => {
+    const withEnv = await doctorIn({ ...process.env, AGENTWIRE_TOKEN: 's3cret' }, `${brokenUrl}/auth`, '--duration', '2000');
+    expect(withEnv.findings['event stream']).toBeUndefined();
+    expect(withEnv.findings.framing?.status).toBe('pass');
+    const flagWins = await doctorIn({ ...process.env, AGENTWIRE_TOKEN: 's3cret' }, `${brokenUrl}/auth`, '--token', 'alice:wrong-token');
+    expect(flagWins.findings['event stream']?.fix).toMatch(/^the token was not accepted/);
+    for (const command of ['doctor', 'tail']) {
+      const help = await run(process.execPath, [CLI, command, '--help']);
+      expect(help.stdout, command).toMatch(/-t, --token <token> +bearer token\s+\(or\s+env\s+AGENTWIRE_TOKEN\)/);
+    }
   });
 
   it('does not judge heartbeats on a short stream with no idle period', async () => {

@@ -1,11 +1,14 @@
 /**
  * `agentwire tail` as a user runs it: against a real gateway process, piped (plain text), with
- * --json, following an existing run, a failing run, Ctrl-C, a reader that goes away (`| head -2`),
- * connection failures with their cause (a closed port, a self-signed certificate, `-k`), auth on
- * (`--token` missing or wrong), and bad usage.
+ * --json, following an existing run (or one that does not exist), a failing run, Ctrl-C, a reader
+ * that goes away (`| head -2`), connection failures with their cause (a closed port, a
+ * self-signed certificate, `-k`), a followed URL that never answers (given up) against a live
+ * stream that drops (resumed however long the outage), auth on (`--token` missing or wrong), and
+ * bad usage.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +19,15 @@ import type { AgentEvent } from '../src/protocol/events.js';
 import { CLI, type ServeProcess, run, startServe } from './helpers/process.js';
 import { startRun } from './helpers/sse-client.js';
 import { waitFor } from './helpers/wait.js';
+
+/** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
 
 describe('agentwire tail', () => {
   let server: ServeProcess;
@@ -101,17 +113,94 @@ describe('agentwire tail', () => {
     }
   });
 
+  it('says in one line that a followed run does not exist, and exits 1', async () => {
+    const result = await run(process.execPath, [CLI, 'tail', `${server.url}/api/runs/run_nope`], { timeoutMs: 10_000 });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^agentwire tail: no run with id "run_nope"[^\n]*\(AW_RUN_NOT_FOUND\)\n$/);
+  });
+
   it('names the cause when nothing listens on the port', async () => {
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const { port } = probe.address() as AddressInfo;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const port = await closedPort();
     const result = await run(process.execPath, [CLI, 'tail', `http://127.0.0.1:${port}`, '--input', 'x']);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       `agentwire tail: the start request failed before the run id was known (fetch failed: connect ECONNREFUSED 127.0.0.1:${port}); it was not retried (AW_START_INTERRUPTED)\n` +
         '  nothing is listening there: is the gateway running (agentwire serve), on that host and port?\n',
     );
+  });
+
+  it('following a run URL that never answers: says once what failed and that it retries, then gives up with the cause', async () => {
+    const port = await closedPort();
+    const startedAt = Date.now();
+    const result = await run(process.execPath, [CLI, 'tail', `http://127.0.0.1:${port}/api/runs/run_x`, '--connect-timeout', '800'], { timeoutMs: 20_000 });
+    const elapsedMs = Date.now() - startedAt;
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `agentwire tail: cannot reach 127.0.0.1:${port} (fetch failed: connect ECONNREFUSED 127.0.0.1:${port}); retrying for up to 0.8 s… (Ctrl-C to stop)\n` +
+        `agentwire tail: gave up on 127.0.0.1:${port} after 0.8 s without an answer: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}\n` +
+        '  nothing is listening there: is the gateway running (agentwire serve), on that host and port?\n',
+    );
+    expect(elapsedMs).toBeGreaterThanOrEqual(800);
+    expect(elapsedMs).toBeLessThan(15_000);
+    // Without the flag the bound is 10 s, and --help says so.
+    const help = await run(process.execPath, [CLI, 'tail', '--help']);
+    expect(help.stdout).toMatch(/--connect-timeout <ms> +give up on a run URL that does not answer within\s+this\s+long[^]*\(default: 10000\)/);
+    const bad = await run(process.execPath, [CLI, 'tail', `http://127.0.0.1:${port}/api/runs/run_x`, '--connect-timeout', 'soon']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--connect-timeout must be a positive number of milliseconds/);
+  });
+
+  it('gives up on a followed run URL whose server accepts the connection but never answers', async () => {
+    // Reads (and drops) the request, never answers; reading lets it see tail hang up, so it can close.
+    const silent = createServer((socket) => socket.resume());
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const result = await run(process.execPath, [CLI, 'tail', `http://127.0.0.1:${port}/api/runs/run_x`, '--connect-timeout', '500'], { timeoutMs: 20_000 });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(`agentwire tail: gave up on 127.0.0.1:${port} after 0.5 s without an answer\n`);
+    } finally {
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it('keeps resuming a stream that was live through an outage longer than --connect-timeout, saying so once', async () => {
+    const connectTimeoutMs = 300;
+    const outageMs = 3 * connectTimeoutMs;
+    let droppedAt: number | undefined;
+    let refused = 0;
+    const frame = (event: Record<string, unknown>) => `id: ${event.seq}\ndata: ${JSON.stringify(event)}\n\n`;
+    // A gateway whose stream drops after run.started, then answers 503 (gone) until the outage is over.
+    const flaky = createHttpServer((request, response) => {
+      if (request.url !== '/api/runs/run_flaky/events') return response.writeHead(404).end();
+      if (droppedAt === undefined) {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.write(`retry: 20\n\n${frame({ type: 'run.started', seq: 1, at: Date.now(), runId: 'run_flaky', agent: 'demo', input: 'x' })}`, () => {
+          droppedAt = Date.now();
+          response.socket?.destroy();
+        });
+        return;
+      }
+      if (Date.now() - droppedAt < outageMs) {
+        refused++;
+        return response.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"code":"AW_UNAVAILABLE","message":"gateway restarting"}}');
+      }
+      expect(request.headers['last-event-id']).toBe('1');
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.end(frame({ type: 'run.finished', seq: 2, at: Date.now(), output: 'done' }));
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    const { port } = flaky.address() as AddressInfo;
+    try {
+      const result = await run(process.execPath, [CLI, 'tail', `http://127.0.0.1:${port}/api/runs/run_flaky`, '--json', '--connect-timeout', String(connectTimeoutMs)], { timeoutMs: 30_000 });
+      expect(result.code).toBe(0);
+      expect(result.stdout.trim().split('\n').map((line) => (JSON.parse(line) as AgentEvent).type)).toEqual(['run.started', 'run.finished']);
+      expect(refused).toBeGreaterThanOrEqual(2);
+      expect(result.stderr).toMatch(new RegExp(`^agentwire tail: lost the stream from 127\\.0\\.0\\.1:${port} \\([^\\n]+\\); reconnecting… \\(Ctrl-C to stop\\)\\n$`));
+    } finally {
+      await new Promise<void>((resolve) => flaky.close(() => resolve()));
+    }
   });
 
   it('on a gateway with auth on says to pass --token, or that the token was refused, and streams with the right one', async () => {

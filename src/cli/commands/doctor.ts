@@ -7,13 +7,14 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { causeText } from '../../client/cause-text.js';
 import { connectionHint } from '../connection-hint.js';
 import { checkBuffering, checkCors, checkFraming, checkHeaders, checkHeartbeats, checkIds, checkIsEventStream, checkResume, checkTiming } from '../doctor/checks.js';
 import { type Probe, type ProbeRequest, offersHttp2, probe } from '../doctor/probe.js';
 import { type Finding, formatReport } from '../doctor/report.js';
 import { analyzeStream } from '../doctor/stream-analysis.js';
+import { positiveMilliseconds } from '../milliseconds.js';
+import { TOKEN_HELP, resolveToken } from '../token.js';
 import { UsageError } from '../usage-error.js';
 
 interface DoctorFlags {
@@ -37,10 +38,10 @@ export function registerDoctorCommand(program: Command): void {
     .option('-d, --data <body>', 'request body (sent as JSON)')
     .option('-H, --header <name:value>', 'extra request header (repeatable)', (value: string, previous: string[]) => [...previous, value], [])
     .option('--origin <origin>', 'check CORS for this page origin (preflight and actual)')
-    .option('--duration <ms>', 'how long to watch the stream', positive('duration'), 10_000)
-    .option('--idle-limit <ms>', 'longest silence a proxy tolerates (fail beyond it)', positive('idle-limit'), 60_000)
+    .option('--duration <ms>', 'how long to watch the stream', positiveMilliseconds('duration'), 10_000)
+    .option('--idle-limit <ms>', 'longest silence a proxy tolerates (fail beyond it)', positiveMilliseconds('idle-limit'), 60_000)
     .option('-k, --insecure', 'accept a self-signed certificate', false)
-    .option('-t, --token <token>', 'bearer token')
+    .option('-t, --token <token>', TOKEN_HELP)
     .option('--json', 'print the findings as JSON', false)
     .action(async (url: string, flags: DoctorFlags) => {
       const findings = await doctor(url, flags);
@@ -70,7 +71,8 @@ export async function doctor(raw: string, flags: DoctorFlags): Promise<Finding[]
   }
   const headers: Record<string, string> = { accept: 'text/event-stream', 'accept-encoding': 'gzip, deflate, br' };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  if (flags.token) headers.authorization = `Bearer ${flags.token}`;
+  const token = resolveToken(flags.token);
+  if (token) headers.authorization = `Bearer ${token}`;
   for (const entry of flags.header) {
     const colon = entry.indexOf(':');
     if (colon <= 0) throw new UsageError(`--header must be "name: value", got ${JSON.stringify(entry)}`);
@@ -138,12 +140,4 @@ function preflight(url: URL, method: string, origin: string, insecure: boolean):
     request.on('error', () => resolve(undefined));
     request.end();
   });
-}
-
-function positive(name: string) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!/^\d+$/.test(value) || parsed <= 0) throw new InvalidArgumentError(`--${name} must be a positive number of milliseconds.`);
-    return parsed;
-  };
 }

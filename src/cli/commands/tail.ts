@@ -1,6 +1,7 @@
 /**
  * `agentwire tail <url>`: start a run (or follow one) and watch it in the terminal — a live step
- * tree on a TTY, append-only lines when piped, NDJSON with `--json`. Reconnects by itself; Ctrl-C
+ * tree on a TTY, append-only lines when piped, NDJSON with `--json`. Reconnects by itself (saying so
+ * once per outage), but gives up on a run URL that never answered; Ctrl-C
  * cancels a run tail started, and only detaches from one it follows; so does a reader that goes
  * away (`| head`), quietly.
  *
@@ -18,9 +19,12 @@ import { isTerminalType } from '../../protocol/events.js';
 import { reduce } from '../../reducer/reduce.js';
 import { initialRunState } from '../../reducer/run-state.js';
 import { connectionHint, credentialsHint, errorCodes, isCertificateError } from '../connection-hint.js';
+import { positiveMilliseconds } from '../milliseconds.js';
+import { TOKEN_HELP, resolveToken } from '../token.js';
 import { UsageError } from '../usage-error.js';
 import { createInsecureFetch } from '../tail/insecure-fetch.js';
 import { createPlainPrinter } from '../tail/plain-printer.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, createReconnectWatch } from '../tail/reconnect-watch.js';
 import { renderRun, summarize } from '../tail/render-tree.js';
 
 interface TailFlags {
@@ -30,6 +34,7 @@ interface TailFlags {
   plain: boolean;
   token?: string;
   insecure: boolean;
+  connectTimeout: number;
 }
 
 /** What a tail URL names: a gateway to start a run on, or a run to follow. */
@@ -55,8 +60,9 @@ export function registerTailCommand(program: Command): void {
     .option('-a, --agent <name>', 'the agent to start (default: the gateway\'s default agent)')
     .option('--json', 'print one event per line (NDJSON), for scripts', false)
     .option('--plain', 'append-only text even on a terminal', false)
-    .option('-t, --token <token>', 'bearer token (or env AGENTWIRE_TOKEN)')
+    .option('-t, --token <token>', TOKEN_HELP)
     .option('-k, --insecure', 'accept a self-signed certificate (https)', false)
+    .option('--connect-timeout <ms>', 'give up on a run URL that does not answer within this long (a stream that was live keeps reconnecting)', positiveMilliseconds('connect-timeout'), DEFAULT_CONNECT_TIMEOUT_MS)
     .action(async (url: string, flags: TailFlags) => {
       const code = await tail(url, flags);
       // Exit now rather than when idle keep-alive sockets time out (once what was written is flushed).
@@ -69,7 +75,7 @@ async function tail(url: string, flags: TailFlags): Promise<number> {
   const { baseUrl, runId: followId } = parseTailUrl(url);
   if (followId === undefined && flags.input === undefined) throw new UsageError('give --input to start a run, or a run URL (…/api/runs/<id>) to follow one');
   if (followId !== undefined && (flags.input !== undefined || flags.agent !== undefined)) throw new UsageError('--input and --agent start a run; a run URL follows an existing one: use one or the other');
-  const token = flags.token ?? process.env.AGENTWIRE_TOKEN;
+  const token = resolveToken(flags.token);
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const controller = new AbortController();
   const live = process.stdout.isTTY === true && !flags.json && !flags.plain;
@@ -77,15 +83,27 @@ async function tail(url: string, flags: TailFlags): Promise<number> {
   let state = initialRunState();
   let status: ConnectionStatus | undefined;
   let interrupted = false;
-  /** A failure that retrying cannot fix (an untrusted certificate), seen while reconnecting. */
+  /** A failure that retrying cannot fix (an untrusted certificate, a run URL that never answered), seen while reconnecting. */
   let fatal: unknown;
+  const giveUp = (error: unknown) => {
+    fatal ??= error;
+    controller.abort();
+  };
+  const target = new URL(baseUrl).host;
+  const watch = createReconnectWatch({
+    target,
+    // A started run answered its start request; only a followed URL can be wrong from the outset.
+    connectTimeoutMs: followId === undefined ? undefined : flags.connectTimeout,
+    // On a terminal the live frame shows the reconnect instead (a stderr line would tear it).
+    say: (line) => {
+      if (!live) process.stderr.write(`agentwire tail: ${line}\n`);
+    },
+    giveUp,
+  });
   const onStatus = (next: ConnectionStatus) => {
     status = next;
-    if (next.state !== 'reconnecting') return;
-    if (isCertificateError(next.error)) {
-      fatal = next.error;
-      controller.abort();
-    } else if (!live) process.stderr.write(`agentwire tail: connection failed (${causeText(next.error)}), reconnecting (attempt ${next.attempt})…\n`);
+    if (next.state === 'reconnecting' && isCertificateError(next.error)) return giveUp(next.error);
+    watch.onStatus(next);
   };
   const fetchImpl = flags.insecure ? createInsecureFetch() : undefined;
   const common = { baseUrl, headers, signal: controller.signal, onStatus, ...(fetchImpl ? { fetch: fetchImpl } : {}) };
@@ -121,7 +139,9 @@ async function tail(url: string, flags: TailFlags): Promise<number> {
   let answerTokens = 0;
   const draw = () => {
     const lines = renderRun(state, { frame: frame++, now: Date.now(), answerLines: Math.max(5, (process.stdout.rows ?? 40) - 20) });
-    if (status?.state === 'reconnecting') lines.push(`reconnecting (attempt ${status.attempt}, retry in ${Math.round(status.delayMs / 100) / 10} s)…`);
+    if (status?.state === 'reconnecting') {
+      lines.push(`reconnecting to ${target} (${causeText(status.error)}; attempt ${status.attempt}, retry in ${Math.round(status.delayMs / 100) / 10} s)… Ctrl-C to stop`);
+    }
     logUpdate(lines.join('\n'));
   };
   const ticker = live ? setInterval(draw, 80) : undefined;
@@ -142,6 +162,7 @@ async function tail(url: string, flags: TailFlags): Promise<number> {
       return 1;
     }
   } finally {
+    watch.stop();
     process.off('SIGINT', onSigint);
     if (ticker) clearInterval(ticker);
   }

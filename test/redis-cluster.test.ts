@@ -13,9 +13,10 @@ import { createRedisStore } from '../src/redis/redis-store.js';
 import { runStoreContract } from '../src/store/store-contract.js';
 import { type StoredEvent, toStoredEvent } from '../src/store/store.js';
 import { ROOT, type ServeProcess, startServe } from './helpers/process.js';
+import { resumeAfter, watchUntilKilled } from './helpers/kill-and-resume.js';
 import { type RedisCluster, clusterErrors, startRedisCluster } from './helpers/redis-cluster.js';
 import { redisSuitesEnabled } from './helpers/redis-server.js';
-import { collectEvents, openSse, range, seqs, startRun } from './helpers/sse-client.js';
+import { collectEvents, range, seqs, startRun } from './helpers/sse-client.js';
 import { waitFor, within } from './helpers/wait.js';
 
 const enabled = redisSuitesEnabled('Redis Cluster suite');
@@ -201,20 +202,8 @@ describe.runIf(enabled)('two gateways on a 3-master Redis Cluster', () => {
   it('kill -9 of the producing gateway: a client resuming on B loses and repeats nothing, and the run ends with producer_lost', async () => {
     const doomed = await gateway();
     const { id } = await startRun(doomed.url, { agent: 'paced', input: { count: 5000, intervalMs: 10 } });
-    const connection = await openSse(`${doomed.url}/api/runs/${id}/events`);
-    const seen: AgentEvent[] = [];
-    try {
-      for await (const message of connection.messages) {
-        seen.push(JSON.parse(message.data) as AgentEvent);
-        if (seen.length === 25) doomed.child.kill('SIGKILL');
-      }
-    } catch {
-      // The connection to the killed gateway breaks: that is the point.
-    }
-    await doomed.stop();
-    const last = seen.at(-1)?.seq ?? 0;
-    const { events } = await within(collectEvents(`${b.url}/api/runs/${id}/events`, { headers: { 'last-event-id': String(last) } }), 15_000, 'the run closes on B');
-    const all = [...seen, ...events];
+    const seen = await watchUntilKilled(doomed, id, 25);
+    const all = await resumeAfter(b.url, id, seen, 'the run closes on B');
     expect(seqs(all)).toEqual(range(1, all.length));
     expect(all.at(-1)).toMatchObject({ type: 'run.failed', error: { code: 'producer_lost' } });
   }, 40_000);

@@ -15,7 +15,8 @@ import type { AgentEvent, EventBody } from '../src/protocol/events.js';
 import { PRODUCER_LOST, type RedisStore, type RedisStoreOptions, createRedisStore } from '../src/redis/redis-store.js';
 import { type RunRecord, type StoreFault, type StoredEvent, toStoredEvent } from '../src/store/store.js';
 import { type RedisBackend, REDIS_BACKENDS } from './helpers/redis-backends.js';
-import { type RedisServer, redisSuitesEnabled, startRedis } from './helpers/redis-server.js';
+import { redisSuitesEnabled, startRedis } from './helpers/redis-server.js';
+import { redisSuite } from './helpers/redis-suite.js';
 import { openSse } from './helpers/sse-client.js';
 import { waitFor, within } from './helpers/wait.js';
 
@@ -50,26 +51,13 @@ async function followAll(store: RedisStore, runId: string): Promise<StoredEvent[
 }
 
 describe.runIf(enabled)('a producer that lost or gave up its run does not keep its lease', () => {
-  let redis: RedisServer;
-  let admin: Redis;
-  const stores: RedisStore[] = [];
+  const suite = redisSuite();
   let prefixes = 0;
-  beforeAll(async () => {
-    redis = await startRedis();
-    admin = new Redis(redis.url);
-  });
-  afterEach(async () => {
-    await Promise.all(stores.splice(0).map((store) => store.close()));
-  });
-  afterAll(async () => {
-    admin?.disconnect();
-    await redis?.stop();
-  });
   async function pair(): Promise<{ producer: RedisStore; survivor: RedisStore; prefix: string }> {
     const prefix = `aw:lease${++prefixes}:`;
-    const options: RedisStoreOptions = { url: redis.url, keyPrefix: prefix, leaseMs: 300, onConnectionChange: () => {} };
+    const options: RedisStoreOptions = { url: suite.redis.url, keyPrefix: prefix, leaseMs: 300, onConnectionChange: () => {} };
     const [producer, survivor] = await Promise.all([createRedisStore(options), createRedisStore(options)]);
-    stores.push(producer, survivor);
+    suite.track(producer, survivor);
     producer.onFault(() => {});
     return { producer, survivor, prefix };
   }
@@ -100,7 +88,7 @@ describe.runIf(enabled)('a producer that lost or gave up its run does not keep i
     // its runs through a Redis outage): the stall comes later.
     await waitFor(() => Date.now() - readyAt > 400, 'a lease period since the producer connected', 2_000, 20);
     // What a stall longer than the lease leaves: no lease on a run the process still thinks it produces.
-    await admin.del(`${prefix}{run:stalled}:lease`);
+    await suite.admin.del(`${prefix}{run:stalled}:lease`);
     const seen = await within(following, 10_000, 'the survivor closes the run');
     expect(seen.at(-1)).toMatchObject({ type: 'run.failed', event: { error: { code: PRODUCER_LOST } } });
     expect(lost).toMatchObject([{ runId: 'stalled', state: 'failing' }]);

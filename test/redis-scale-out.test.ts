@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../src/protocol/events.js';
+import { resumeAfter, watchUntilKilled } from './helpers/kill-and-resume.js';
 import { CLI, ROOT, type ServeProcess, run, startServe } from './helpers/process.js';
 import { type RedisServer, freePort, redisSuitesEnabled, startRedis } from './helpers/redis-server.js';
 import { collectEvents, openSse, range, seqs, startRun } from './helpers/sse-client.js';
@@ -91,21 +92,9 @@ describe.runIf(enabled)('several gateways on one Redis', () => {
   it('kill -9 of the producing gateway mid-run: resuming on B loses and repeats nothing, and the run ends with producer_lost', async () => {
     const doomed = await gateway(redis);
     const { id } = await startRun(doomed.url, { agent: 'paced', input: { count: 5000, intervalMs: 10 } });
-    const connection = await openSse(`${doomed.url}/api/runs/${id}/events`);
-    const seen: AgentEvent[] = [];
-    try {
-      for await (const message of connection.messages) {
-        seen.push(JSON.parse(message.data) as AgentEvent);
-        if (seen.length === 25) doomed.child.kill('SIGKILL');
-      }
-    } catch {
-      // The connection to the killed gateway breaks: that is the point.
-    }
-    await doomed.stop();
+    const seen = await watchUntilKilled(doomed, id, 25);
     expect(seen.length).toBeGreaterThanOrEqual(25);
-    const last = seen.at(-1)?.seq ?? 0;
-    const { events } = await within(collectEvents(`${b.url}/api/runs/${id}/events`, { headers: { 'last-event-id': String(last) } }), 15_000, 'the run closes on B');
-    const all = [...seen, ...events];
+    const all = await resumeAfter(b.url, id, seen, 'the run closes on B');
     expect(seqs(all)).toEqual(range(1, all.length));
     expect(all.at(-1)).toMatchObject({ type: 'run.failed', error: { code: 'producer_lost' } });
     expect(all.filter((event) => event.type === 'step.started').length).toBe(all.filter((event) => event.type === 'step.finished').length);
@@ -114,20 +103,8 @@ describe.runIf(enabled)('several gateways on one Redis', () => {
   it('kill -9 of the gateway a client watched through, while the producer lives on B: resuming on B completes the run', async () => {
     const doomed = await gateway(redis);
     const { id } = await startRun(b.url, { agent: 'paced', input: { count: 150, intervalMs: 10 } });
-    const connection = await openSse(`${doomed.url}/api/runs/${id}/events`);
-    const seen: AgentEvent[] = [];
-    try {
-      for await (const message of connection.messages) {
-        seen.push(JSON.parse(message.data) as AgentEvent);
-        if (seen.length === 20) doomed.child.kill('SIGKILL');
-      }
-    } catch {
-      // The connection to the killed gateway breaks.
-    }
-    await doomed.stop();
-    const last = seen.at(-1)?.seq ?? 0;
-    const { events } = await within(collectEvents(`${b.url}/api/runs/${id}/events`, { headers: { 'last-event-id': String(last) } }), 15_000, 'the run completes on B');
-    const all = [...seen, ...events];
+    const seen = await watchUntilKilled(doomed, id, 20);
+    const all = await resumeAfter(b.url, id, seen, 'the run completes on B');
     expect(seqs(all)).toEqual(range(1, all.length));
     expect(all.at(-1)).toMatchObject({ type: 'run.finished', output: { count: 150 } });
   }, 40_000);

@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RedisServer, redisSuitesEnabled, startRedis } from '../../test/helpers/redis-server.js';
+import { redisSuite } from '../../test/helpers/redis-suite.js';
 import { waitFor, within } from '../../test/helpers/wait.js';
 import type { AgentEvent, EventBody } from '../protocol/events.js';
 import { reduceAll } from '../reducer/reduce.js';
@@ -28,28 +28,15 @@ describe.runIf(enabled)('RedisStore', () => {
 });
 
 describe.runIf(enabled)('RedisStore across processes (several stores on one Redis)', () => {
-  let redis: RedisServer;
-  let admin: Redis;
-  const stores: RedisStore[] = [];
+  const suite = redisSuite();
   let prefixes = 0;
   let prefix = '';
-  beforeAll(async () => {
-    redis = await startRedis();
-    admin = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    admin?.disconnect();
-    await redis?.stop();
-  });
   beforeEach(() => {
     prefix = `aw:multi${++prefixes}:`;
   });
-  afterEach(async () => {
-    await Promise.all(stores.splice(0).map((store) => store.close()));
-  });
   async function open(options: RedisStoreOptions = {}): Promise<RedisStore> {
-    const store = await createRedisStore({ url: redis.url, keyPrefix: prefix, leaseMs: 2000, onConnectionChange: () => {}, ...options });
-    stores.push(store);
+    const store = await createRedisStore({ url: suite.redis.url, keyPrefix: prefix, leaseMs: 2000, onConnectionChange: () => {}, ...options });
+    suite.track(store);
     return store;
   }
   const record = (id: string): RunRecord => ({ id, agent: 'a', owner: undefined, createdAt: Date.now(), status: 'running', endedAt: undefined, lastSeq: 0 });
@@ -78,16 +65,16 @@ describe.runIf(enabled)('RedisStore across processes (several stores on one Redi
     const store = await open({ retentionMs: 60_000 });
     await store.createRun(record('ttl'));
     await store.append('ttl', [event(1, { type: 'run.started', runId: 'ttl', agent: 'a', input: null })]);
-    const keys = (await admin.keys(`${prefix}{run:ttl}*`)).sort();
+    const keys = (await suite.admin.keys(`${prefix}{run:ttl}*`)).sort();
     expect(keys).toEqual([`${prefix}{run:ttl}:events`, `${prefix}{run:ttl}:lease`, `${prefix}{run:ttl}:meta`]);
-    expect(await admin.pttl(`${prefix}{run:ttl}:meta`)).toBe(-1);
+    expect(await suite.admin.pttl(`${prefix}{run:ttl}:meta`)).toBe(-1);
     await store.append('ttl', [event(2, { type: 'run.finished' })]);
     for (const key of [`${prefix}{run:ttl}:meta`, `${prefix}{run:ttl}:events`, `${prefix}{run:ttl}:state`]) {
-      const ttl = await admin.pttl(key);
+      const ttl = await suite.admin.pttl(key);
       expect(ttl, key).toBeGreaterThan(50_000);
       expect(ttl, key).toBeLessThanOrEqual(60_000);
     }
-    expect(await admin.exists(`${prefix}{run:ttl}:lease`)).toBe(0);
+    expect(await suite.admin.exists(`${prefix}{run:ttl}:lease`)).toBe(0);
   });
 
   it('follows many runs for many subscribers over one XREAD loop and three connections per process', async () => {
@@ -113,7 +100,7 @@ describe.runIf(enabled)('RedisStore across processes (several stores on one Redi
     for (const seen of results) expect(seen).toEqual(Array.from({ length: 30 }, (_, index) => index + 1));
     // 200 subscribers of 10 runs: the loop issued far fewer reads than events delivered (200 × 29 live).
     expect(reader.followerStats.reads).toBeLessThan(29 * 10 + 20);
-    const clients = (await admin.client('LIST')) as string;
+    const clients = (await suite.admin.client('LIST')) as string;
     expect(clients.split('\n').filter((line) => line.includes('cmd=')).length).toBe(3 + 3 + 1); // two stores and this admin
   });
 
@@ -176,14 +163,14 @@ describe.runIf(enabled)('RedisStore across processes (several stores on one Redi
     await store.createRun(record('long'));
     const all: StoredEvent[] = [event(1, { type: 'run.started', runId: 'long', agent: 'a', input: null }), event(2, { type: 'step.started', stepId: 's1', title: 'work' })];
     for (let seq = 3; seq <= 60; seq++) all.push(event(seq, { type: 'text.delta', text: `${seq} `, stepId: 's1' }));
-    await admin.config('RESETSTAT');
+    await suite.admin.config('RESETSTAT');
     for (let index = 0; index < all.length; index += 3) {
       await store.append('long', all.slice(index, index + 3));
       await store.snapshotsSettled();
     }
     // The producer snapshots the state it folded as it appended: it reads nothing back.
-    expect(await admin.info('commandstats')).not.toMatch(/cmdstat_xrange:/);
-    expect(await admin.xlen(`${prefix}{run:long}:events`)).toBeLessThanOrEqual(10 + 5 + 3);
+    expect(await suite.admin.info('commandstats')).not.toMatch(/cmdstat_xrange:/);
+    expect(await suite.admin.xlen(`${prefix}{run:long}:events`)).toBeLessThanOrEqual(10 + 5 + 3);
     const read = await store.read('long', 0);
     const snapshot = read[0] as StoredEvent;
     expect(snapshot.type).toBe('run.snapshot');
@@ -202,7 +189,7 @@ describe.runIf(enabled)('RedisStore across processes (several stores on one Redi
     expect(seen.slice(1).map((stored) => stored.seq)).toEqual(range((seen[0] as StoredEvent).seq + 1, 62));
     // A reader within the retained tail is not given a snapshot.
     expect((await store.read('long', 58)).map((stored) => stored.seq)).toEqual([59, 60, 61, 62]);
-    expect(await admin.pttl(`${prefix}{run:long}:snapshot`)).toBeGreaterThan(0);
+    expect(await suite.admin.pttl(`${prefix}{run:long}:snapshot`)).toBeGreaterThan(0);
   });
 
   /** `store.state(...)` and what it cost: round trips, stream entries parsed, whether it folded the log. */
@@ -259,8 +246,8 @@ describe.runIf(enabled)('RedisStore across processes (several stores on one Redi
     expect(full.status).toBe('finished');
     const ended = await measuredState(reader, 'big');
     expect(ended).toEqual({ state: full, roundTrips: 1, parsed: 0, fallbacks: 0 });
-    expect(await admin.pttl(`${prefix}{run:big}:state`)).toBeGreaterThan(0);
-    expect(await admin.hlen(`${prefix}{run:big}:state`)).toBeLessThanOrEqual(6);
+    expect(await suite.admin.pttl(`${prefix}{run:big}:state`)).toBeGreaterThan(0);
+    expect(await suite.admin.hlen(`${prefix}{run:big}:state`)).toBeLessThanOrEqual(6);
     // A gateway started afterwards (a restart) reads the same, as cheaply.
     await producer.close();
     await reader.close();
@@ -284,7 +271,7 @@ describe.runIf(enabled)('RedisStore across processes (several stores on one Redi
     expect(closed.state).toMatchObject({ status: 'failed', error: { code: PRODUCER_LOST } });
     expect(closed.fallbacks).toBe(0);
     expect(closed.parsed).toBeLessThan(10 + 5 + 2);
-    const ttl = await admin.pttl(`${prefix}{run:orphan}:state`);
+    const ttl = await suite.admin.pttl(`${prefix}{run:orphan}:state`);
     expect(ttl).toBeGreaterThan(50_000);
     expect(ttl).toBeLessThanOrEqual(60_000);
   });

@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, redisSuitesEnabled, startRedis } from '../../test/helpers/redis-server.js';
+import { describe, expect, it } from 'vitest';
+import { redisSuitesEnabled } from '../../test/helpers/redis-server.js';
+import { redisSuite } from '../../test/helpers/redis-suite.js';
 import { waitFor, within } from '../../test/helpers/wait.js';
 import type { AgentEvent, EventBody } from '../protocol/events.js';
 import { type RunRecord, type StoredEvent, toStoredEvent } from '../store/store.js';
@@ -14,28 +14,15 @@ const record = (id: string): RunRecord => ({ id, agent: 'a', owner: undefined, c
 const event = (seq: number, body: EventBody): StoredEvent => toStoredEvent({ ...body, seq, at: Date.now() } as AgentEvent);
 
 describe.runIf(enabled)('the Redis follower: cost per new subscription and per read', () => {
-  let redis: RedisServer;
-  let admin: Redis;
-  const stores: RedisStore[] = [];
+  const suite = redisSuite();
   let prefixes = 0;
-  beforeAll(async () => {
-    redis = await startRedis();
-    admin = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    admin?.disconnect();
-    await redis?.stop();
-  });
-  afterEach(async () => {
-    await Promise.all(stores.splice(0).map((store) => store.close()));
-  });
   async function open(prefix: string): Promise<RedisStore> {
-    const store = await createRedisStore({ url: redis.url, keyPrefix: prefix, leaseMs: 5000, onConnectionChange: () => {} });
-    stores.push(store);
+    const store = await createRedisStore({ url: suite.redis.url, keyPrefix: prefix, leaseMs: 5000, onConnectionChange: () => {} });
+    suite.track(store);
     return store;
   }
   async function xrangeCalls(): Promise<number> {
-    const stats = (await admin.info('commandstats')) as string;
+    const stats = (await suite.admin.info('commandstats')) as string;
     return Number(/cmdstat_xrange:calls=(\d+)/.exec(stats)?.[1] ?? 0);
   }
 

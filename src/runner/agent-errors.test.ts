@@ -8,6 +8,22 @@ import { Runner } from './runner.js';
 import { cleanups, setup, eventsOf, runToEnd, typesOf, expectWellFormed, only, last } from '../../test/helpers/runner-kit.js';
 import { deferred, within } from '../../test/helpers/wait.js';
 
+/**
+ * Runs `body` with an `unhandledRejection` listener, then asserts that none was reported: Node
+ * reports one once the microtask queue drains, so one macrotask after `body` is enough.
+ */
+async function withoutUnhandledRejection(body: () => Promise<void>): Promise<void> {
+  const unhandled = vi.fn();
+  process.on('unhandledRejection', unhandled);
+  try {
+    await body();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(unhandled).not.toHaveBeenCalled();
+  } finally {
+    process.off('unhandledRejection', unhandled);
+  }
+}
+
 describe('Runner: errors', () => {
   it('a plain Error fails the run with a masked AW_AGENT_ERROR, closes open steps first, and reaches onAgentError unmasked', async () => {
     const onAgentError = vi.fn();
@@ -262,21 +278,14 @@ describe('Runner: errors', () => {
       },
       { onAgentError },
     );
-    const unhandled = vi.fn();
-    process.on('unhandledRejection', unhandled);
-    try {
+    await withoutUnhandledRejection(async () => {
       const { events } = await runToEnd(store, runner);
       expect(last(events)).toMatchObject({ type: 'run.failed', error: { code: 'AW_INVALID_EVENT' } });
       await within(rejected.promise, 2000, 'the async function to settle');
-      // Node reports an unhandled rejection once the microtask queue drains: one macrotask is enough.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      expect(unhandled).not.toHaveBeenCalled();
-      // The abort the runner caused is not reported as an agent error; the misuse is, once.
-      expect(onAgentError).toHaveBeenCalledTimes(1);
-      expect(onAgentError.mock.calls[0]?.[0]).toMatchObject({ code: 'AW_INVALID_EVENT' });
-    } finally {
-      process.off('unhandledRejection', unhandled);
-    }
+    });
+    // The abort the runner caused is not reported as an agent error; the misuse is, once.
+    expect(onAgentError).toHaveBeenCalledTimes(1);
+    expect(onAgentError.mock.calls[0]?.[0]).toMatchObject({ code: 'AW_INVALID_EVENT' });
   });
 
   it('a plain async function agent that throws its own error reports it to onAgentError, not as an unhandled rejection', async () => {
@@ -291,19 +300,13 @@ describe('Runner: errors', () => {
       },
       { onAgentError },
     );
-    const unhandled = vi.fn();
-    process.on('unhandledRejection', unhandled);
-    try {
+    await withoutUnhandledRejection(async () => {
       const { events } = await runToEnd(store, runner);
       expect(last(events)).toMatchObject({ type: 'run.failed', error: { code: 'AW_INVALID_EVENT' } });
       await vi.waitFor(() => expect(onAgentError).toHaveBeenCalledWith(own, expect.objectContaining({ agent: 'notAGenerator' })), {
         timeout: 2000,
         interval: 5,
       });
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      expect(unhandled).not.toHaveBeenCalled();
-    } finally {
-      process.off('unhandledRejection', unhandled);
-    }
+    });
   });
 });

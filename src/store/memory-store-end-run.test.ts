@@ -3,15 +3,12 @@
  * must end everywhere the store keeps it, not only in its record — its owner's running count (or
  * `maxRunsPerOwner` refuses that owner for good) and the state `GET /api/runs/:id` serves.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../protocol/events.js';
-import { MemoryStore } from './memory-store.js';
 import { type RunRecord, toStoredEvent } from './store.js';
+import { closingMemoryStores } from '../../test/helpers/memory-stores.js';
 
-const stores: MemoryStore[] = [];
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((store) => store.close()));
-});
+const createStore = closingMemoryStores();
 
 function record(id: string, owner: string): RunRecord {
   return { id, agent: 'test', owner, createdAt: Date.now(), status: 'running', endedAt: undefined, lastSeq: 0 };
@@ -21,8 +18,7 @@ const STORE_ERROR = { code: 'AW_STORE_ERROR', message: 'the run log refused an e
 
 describe('MemoryStore.endRun', () => {
   it("releases the owner's running run, so maxRunsPerOwner lets the owner start another", async () => {
-    const store = new MemoryStore();
-    stores.push(store);
+    const store = createStore();
     await store.createRun(record('run_a', 'alice'), { maxRunsPerOwner: 1 });
     await expect(store.createRun(record('run_b', 'alice'), { maxRunsPerOwner: 1 })).rejects.toMatchObject({ code: 'AW_TOO_MANY_RUNS' });
     await store.endRun('run_a', STORE_ERROR);
@@ -30,8 +26,7 @@ describe('MemoryStore.endRun', () => {
   });
 
   it('ends the state it serves too: failed with the error, not running forever', async () => {
-    const store = new MemoryStore();
-    stores.push(store);
+    const store = createStore();
     await store.createRun(record('run_a', 'alice'));
     store.openAppender('run_a')(toStoredEvent({ type: 'run.started', runId: 'run_a', agent: 'test', input: null, seq: 1, at: 1 } as AgentEvent));
     await store.endRun('run_a', STORE_ERROR);

@@ -6,21 +6,15 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AgentEvent, EventBody, RunSnapshotEvent } from '../protocol/events.js';
 import { isAgentwireError } from '../protocol/errors.js';
 import { reduceAll } from '../reducer/reduce.js';
-import { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+import { MemoryStore } from './memory-store.js';
 import { type RunRecord, type StoredEvent, toStoredEvent } from './store.js';
+import { closingMemoryStores } from '../../test/helpers/memory-stores.js';
 import { bestTime } from '../../test/helpers/timing.js';
 
-const stores: MemoryStore[] = [];
+const createStore = closingMemoryStores();
 
-function createStore(options: MemoryStoreOptions = {}): MemoryStore {
-  const store = new MemoryStore(options);
-  stores.push(store);
-  return store;
-}
-
-afterEach(async () => {
+afterEach(() => {
   vi.restoreAllMocks();
-  await Promise.all(stores.splice(0).map((store) => store.close()));
 });
 
 function record(id: string): RunRecord {

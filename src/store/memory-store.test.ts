@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { AgentEvent, EventBody, RunSnapshotEvent } from '../protocol/events.js';
 import { isAgentwireError } from '../protocol/errors.js';
 import { reduceAll } from '../reducer/reduce.js';
@@ -9,20 +9,11 @@ import { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
 import { stateLimits } from './state-limits.js';
 import { runStoreContract } from './store-contract.js';
 import { type RunRecord, type StoredEvent, toStoredEvent } from './store.js';
+import { closingMemoryStores } from '../../test/helpers/memory-stores.js';
 
 runStoreContract('MemoryStore', () => new MemoryStore());
 
-const stores: MemoryStore[] = [];
-
-function createStore(options: MemoryStoreOptions = {}): MemoryStore {
-  const store = new MemoryStore(options);
-  stores.push(store);
-  return store;
-}
-
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((store) => store.close()));
-});
+const createStore = closingMemoryStores();
 
 function record(id: string, overrides: Partial<RunRecord> = {}): RunRecord {
   return { id, agent: 'test', owner: undefined, createdAt: Date.now(), status: 'running', endedAt: undefined, lastSeq: 0, ...overrides };
@@ -434,7 +425,7 @@ describe('MemoryStore options', () => {
   ] as const)('an invalid %s (%s) throws AW_INVALID_OPTION naming the option instead of misbehaving later', (option, value) => {
     let thrown: unknown;
     try {
-      stores.push(new MemoryStore({ [option]: value } as unknown as MemoryStoreOptions));
+      createStore({ [option]: value } as unknown as MemoryStoreOptions);
     } catch (error) {
       thrown = error;
     }

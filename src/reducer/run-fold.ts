@@ -40,13 +40,15 @@ export interface RunFoldLimits {
    */
   maxStepBytes?: number;
   /**
-   * Most bytes (estimated as JSON: name, args, result) of tool calls kept. Past it, the oldest calls
+   * Most bytes (estimated as JSON: name, args, result; from the events' JSON when {@link RunFold.add}
+   * is given its length, counting a few bytes of envelope) of tool calls kept. Past it, the oldest calls
    * with a result (or cancelled) are dropped down to 3/4 of it, then the oldest running ones (the
    * newest call is always kept). Counted in `truncated.toolCalls`.
    */
   maxToolCallBytes?: number;
   /**
-   * Most bytes (estimated as JSON) of `data` values kept, the latest value of each name. Past it,
+   * Most bytes (estimated as JSON; from the events' JSON when {@link RunFold.add} is given its length,
+   * counting a few bytes of envelope) of `data` values kept, the latest value of each name. Past it,
    * the names set least recently are dropped down to 3/4 of it (the newest is always kept).
    * Counted in `truncated.data`.
    */

@@ -3,7 +3,7 @@
  * the oldest finished parts go first, counted in `truncated`, and what is kept stays linked.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { AgentEvent, EventBody } from '../protocol/events.js';
 import { reduce, reduceAll } from './reduce.js';
 import { RunFold, type RunFoldLimits } from './run-fold.js';
@@ -15,11 +15,14 @@ function stamp(bodies: EventBody[]): AgentEvent[] {
   return bodies.map((body, index) => ({ ...body, seq: index + 1, at: T0 + index }) as AgentEvent);
 }
 
-/** Folds `bodies` within `limits`, handing out (and freezing) a state every `handOutEvery` events. */
-function fold(bodies: EventBody[], limits: RunFoldLimits, handOutEvery = 5): RunState {
+/**
+ * Folds `bodies` within `limits`, handing out (and freezing) a state every `handOutEvery` events;
+ * with `withJson`, giving each event's JSON length as a store does.
+ */
+function foldBodies(bodies: EventBody[], limits: RunFoldLimits, handOutEvery: number, withJson: boolean): RunState {
   const builder = new RunFold(undefined, limits);
   stamp(bodies).forEach((event, index) => {
-    builder.add(event);
+    builder.add(event, withJson ? JSON.stringify(event).length : undefined);
     if (index % handOutEvery === 0) deepFreeze(builder.state);
   });
   return builder.state;
@@ -43,7 +46,12 @@ function expectLinked(state: RunState): void {
   for (const id of state.rootToolCallIds) expect(state.toolCalls[id], id).toBeDefined();
 }
 
-describe('RunFold bounds on steps, tool calls and data', () => {
+describe.each([
+  ['estimating parts itself', false],
+  ["given the events' JSON lengths", true],
+])('RunFold bounds on steps, tool calls and data, %s', (_how, withJson) => {
+  const fold = (bodies: EventBody[], limits: RunFoldLimits, handOutEvery = 5): RunState => foldBodies(bodies, limits, handOutEvery, withJson);
+
   it('drops the oldest finished steps with their children and calls, keeps open ones, and counts them', () => {
     const bodies: EventBody[] = [{ type: 'step.started', stepId: 'open', title: 'Open' }];
     for (let index = 0; index < 200; index++) {
@@ -158,5 +166,40 @@ describe('RunFold bounds on steps, tool calls and data', () => {
     expect(state.toolCalls.c0).toBeUndefined();
     expect(state.truncated).toEqual(bounded.truncated);
     expect(state.lastSeq).toBe(bounded.lastSeq + 2);
+  });
+});
+
+describe("RunFold given the events' JSON lengths", () => {
+  it('serialises no data value, tool args or tool result again to bound them', () => {
+    const events = stamp([
+      { type: 'tool.call', callId: 'c', name: 'search', args: { q: 'x'.repeat(50) } },
+      { type: 'tool.result', callId: 'c', result: { hits: [1, 2, 3] } },
+      { type: 'data', name: 'n', value: { rows: [1, 2, 3] } },
+    ]);
+    const lengths = events.map((event) => JSON.stringify(event).length);
+    const builder = new RunFold(undefined, { maxToolCallBytes: 10_000, maxDataBytes: 10_000 });
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      events.forEach((event, index) => builder.add(event, lengths[index]));
+      expect(stringify).not.toHaveBeenCalled();
+    } finally {
+      stringify.mockRestore();
+    }
+    expect(builder.state).toEqual(reduceAll(events));
+  });
+
+  it('keeps the data it bounds within the bound, escapes included, whenever it keeps more than the newest name', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ name: fc.constantFrom('a', 'b', 'c', 'd'), value: fc.jsonValue({ maxDepth: 2 }) }), { maxLength: 60 }), fc.nat(2 ** 40), (sets, at) => {
+        const builder = new RunFold(undefined, { maxDataBytes: 200 });
+        sets.forEach(({ name, value }, index) => {
+          const event: AgentEvent = { type: 'data', name, value, seq: index + 1, at: at + index };
+          builder.add(event, JSON.stringify(event).length);
+          const { data } = builder.state;
+          if (Object.keys(data).length > 1) expect(JSON.stringify(data).length).toBeLessThanOrEqual(200);
+        });
+      }),
+      { numRuns: 200 },
+    );
   });
 });

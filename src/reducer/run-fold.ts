@@ -40,13 +40,15 @@ export interface RunFoldLimits {
    */
   maxStepBytes?: number;
   /**
-   * Most bytes (estimated as JSON: name, args, result) of tool calls kept. Past it, the oldest calls
+   * Most bytes (estimated as JSON: name, args, result; from the events' JSON when {@link RunFold.add}
+   * is given its length, counting a few bytes of envelope) of tool calls kept. Past it, the oldest calls
    * with a result (or cancelled) are dropped down to 3/4 of it, then the oldest running ones (the
    * newest call is always kept). Counted in `truncated.toolCalls`.
    */
   maxToolCallBytes?: number;
   /**
-   * Most bytes (estimated as JSON) of `data` values kept, the latest value of each name. Past it,
+   * Most bytes (estimated as JSON; from the events' JSON when {@link RunFold.add} is given its length,
+   * counting a few bytes of envelope) of `data` values kept, the latest value of each name. Past it,
    * the names set least recently are dropped down to 3/4 of it (the newest is always kept).
    * Counted in `truncated.data`.
    */
@@ -103,8 +105,16 @@ export class RunFold {
     return this.#handed;
   }
 
-  /** Folds one more event in: the same result as {@link reduce}, ignoring events at or below the `lastSeq` reached. */
-  add(event: AgentEvent): void {
+  /**
+   * Folds one more event in: the same result as {@link reduce}, ignoring events at or below the `lastSeq` reached.
+   *
+   * @param eventJsonLength the length of `event` as JSON (`JSON.stringify(event).length`), when the caller
+   *   has it (a store holds each event's JSON): the bounds then estimate the size of a `data` value, a tool
+   *   call's args and a tool result from it, less the least its envelope takes, instead of serialising
+   *   them again. Such an estimate is never below the one made without it, so the bounds hold either way;
+   *   it only counts a few bytes of envelope (the digits of `seq` and `at`, the keys) as the part's.
+   */
+  add(event: AgentEvent, eventJsonLength?: number): void {
     const draft = this.#draft;
     if (event.type === 'run.snapshot') {
       if (event.seq < draft.lastSeq) return;
@@ -194,7 +204,7 @@ export class RunFold {
           draft.rootToolCallIds = this.#array(draft.rootToolCallIds);
           draft.rootToolCallIds.push(call.id);
         }
-        this.#callParts?.add(call.id, callCost(call));
+        this.#callParts?.add(call.id, eventJsonLength === undefined ? callCost(call) : callCostFromJson(call, eventJsonLength));
         this.#boundCalls();
         return;
       }
@@ -205,7 +215,11 @@ export class RunFold {
         put(this.#toolCalls(), call.id, { ...call, status, result: event.result, error: event.error, endedAt: event.at });
         const parts = this.#callParts;
         if (parts) {
-          parts.update(call.id, (parts.cost(call.id) ?? 0) + jsonLength(event.result) + jsonLength(event.error));
+          const outcome =
+            eventJsonLength === undefined
+              ? jsonLength(event.result) + jsonLength(event.error)
+              : Math.max(0, eventJsonLength - RESULT_ENVELOPE - event.callId.length);
+          parts.update(call.id, (parts.cost(call.id) ?? 0) + outcome);
           this.#boundCalls();
         }
         return;
@@ -217,7 +231,9 @@ export class RunFold {
         draft.data = this.#record(draft.data);
         put(draft.data, event.name, event.value);
         if (this.#dataParts) {
-          this.#dataParts.add(event.name, 8 + event.name.length + jsonLength(event.value));
+          const base = 8 + event.name.length;
+          const cost = eventJsonLength === undefined ? base + jsonLength(event.value) : Math.max(base, eventJsonLength - DATA_ENVELOPE);
+          this.#dataParts.add(event.name, cost);
           this.#boundData();
         }
         return;
@@ -537,6 +553,24 @@ function ledger(max: number | undefined): PartLedger | undefined {
 /** About the JSON size of a step in a state, its logs and text aside (its id is in the record, its parent's list and itself). */
 function stepCost(step: StepState): number {
   return 180 + 3 * step.id.length + step.title.length + (step.kind?.length ?? 0) + (step.parentId?.length ?? 0) + jsonLength(step.error);
+}
+
+/*
+ * The least an event's JSON holds besides a part's fields, for estimating the part from the event's
+ * length: the fixed keys and quotes, a `seq` and an `at` of one digit each. A `data` event
+ * (`{"type":"data","seq":1,"at":1,"name":"","value":}`, 49 + name + value) is costed
+ * `8 + name + value`, so 41 less than its JSON at most; a `tool.call`
+ * (`{"type":"tool.call","seq":1,"at":1,"callId":"","name":"","args":}`, 65 + id + name + stepId + args
+ * with its key) as {@link callCost}, 45 + 2 × id more than it at least; a `tool.result`
+ * (`{"type":"tool.result","seq":1,"at":1,"callId":""}`, 49 + id + result + error with their keys).
+ */
+const DATA_ENVELOPE = 41;
+const CALL_ENVELOPE = 65;
+const RESULT_ENVELOPE = 49;
+
+/** {@link callCost} from the `tool.call` event's JSON length, never below it (see the envelopes above). */
+function callCostFromJson(call: ToolCallState, eventJsonLength: number): number {
+  return Math.max(110 + 3 * call.id.length + call.name.length + (call.stepId?.length ?? 0), 110 + 2 * call.id.length + eventJsonLength - CALL_ENVELOPE);
 }
 
 /** About the JSON size of a tool call as it starts (its id is in the record, its step's list and itself). */

@@ -64,7 +64,8 @@ async function followAll(store: MemoryStore, runId: string, after: number): Prom
 /** The state the store folds these events into, within the limits of its byte bound. */
 function boundedState(events: AgentEvent[], maxBytesPerRun = 16 * 1024 * 1024): RunState {
   const fold = new RunFold(initialRunState(), stateLimits(maxBytesPerRun));
-  for (const event of events) fold.add(event);
+  // As the store folds: each part's size estimated from the event's JSON.
+  for (const event of events) fold.add(event, JSON.stringify(event).length);
   return fold.state;
 }
 

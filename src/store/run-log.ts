@@ -180,7 +180,7 @@ export class RunLog {
     const base = newestCheckpointAt(this, at);
     const from = base?.seq ?? this.evictedSeq;
     const fold = new RunFold(base?.state ?? (this.snapshot?.event as RunSnapshotEvent | undefined)?.state ?? INITIAL_STATE, this.bounds.stateLimits);
-    for (const stored of this.read(from, at - from, Number.POSITIVE_INFINITY)) fold.add(stored.event);
+    for (const stored of this.read(from, at - from, Number.POSITIVE_INFINITY)) fold.add(stored.event, stored.json.length);
     return fold.state;
   }
 
@@ -188,7 +188,7 @@ export class RunLog {
   #add(stored: StoredEvent): void {
     const length = stored.json.length;
     checkpointBefore(this, length);
-    (this.fold ??= new RunFold(INITIAL_STATE, this.bounds.stateLimits)).add(stored.event);
+    (this.fold ??= new RunFold(INITIAL_STATE, this.bounds.stateLimits)).add(stored.event, length);
     this.recent.push(JsonEvent.kept(stored));
     this.recentBytes += length;
     this.eventsSinceCheckpoint++;

@@ -11,7 +11,9 @@ import type { RunFoldLimits } from '../reducer/run-fold.js';
  * The limits a run's state is folded within, for a `maxBytesPerRun`: an eighth of it for the
  * answer text, an eighth for the steps' log lines and text, an eighth for the steps themselves,
  * an eighth for tool calls and a sixteenth for `data`, so a snapshot takes at most about 9/16 of the
- * bound and the retained events at least the rest.
+ * bound and the retained events at least the rest. The parts' sizes are estimates: the store gives
+ * the fold each event's JSON length, so a `data` value, tool args or a tool result is costed from
+ * the JSON it already built (a few bytes of envelope included, never less than the part's own JSON).
  */
 export function stateLimits(maxBytesPerRun: number): Required<RunFoldLimits> {
   const eighth = Math.max(1, Math.floor(maxBytesPerRun / 8));

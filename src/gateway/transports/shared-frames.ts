@@ -34,20 +34,17 @@ interface Kept {
   readonly bytes: Uint8Array;
 }
 
-/** The batch framed last, as text, until a second subscriber asks for the same one. */
-interface Framed {
-  readonly first: StoredEvent;
-  readonly last: StoredEvent;
-  readonly count: number;
-  readonly frame: string;
-}
-
 const utf8 = new TextEncoder();
 
 /** One stateless format's shared frames: see the module comment. */
 export class SharedFrames {
   readonly #byLast = new WeakMap<StoredEvent, Kept>();
-  #framed: Framed | undefined;
+  // The batch framed last, as text, until a second subscriber asks for the same one: held in
+  // fields, not an object per batch (a lone subscriber frames every batch it reads).
+  #framedFirst: StoredEvent | undefined;
+  #framedLast: StoredEvent | undefined;
+  #framedCount = 0;
+  #framedText = '';
   /** Frames a batch, as a string (for a batch that is not kept). */
   readonly frame: BatchFramer;
 
@@ -67,12 +64,12 @@ export class SharedFrames {
     if (first === undefined || last === undefined) return undefined;
     const kept = this.#byLast.get(last);
     if (kept !== undefined) return kept.first === first && kept.count === batch.length ? kept.bytes : undefined;
-    const framed = this.#framed;
-    if (framed !== undefined && framed.last === last && framed.first === first && framed.count === batch.length) {
-      this.#framed = undefined;
+    if (this.#framedLast === last && this.#framedFirst === first && this.#framedCount === batch.length) {
+      const text = this.#framedText;
+      this.#forgetFramed();
       // A Buffer over its own memory: Node's sockets take it without a conversion per write, and
       // no pool slab is pinned by it.
-      const encoded = utf8.encode(framed.frame);
+      const encoded = utf8.encode(text);
       const bytes = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
       this.#byLast.set(last, { first, count: batch.length, bytes });
       return bytes;
@@ -85,7 +82,17 @@ export class SharedFrames {
     }
     if (size > MAX_SHARED_BYTES) return undefined;
     const frame = this.frame(batch, runId);
-    this.#framed = { first, last, count: batch.length, frame };
+    this.#framedFirst = first;
+    this.#framedLast = last;
+    this.#framedCount = batch.length;
+    this.#framedText = frame;
     return frame;
+  }
+
+  #forgetFramed(): void {
+    this.#framedFirst = undefined;
+    this.#framedLast = undefined;
+    this.#framedCount = 0;
+    this.#framedText = '';
   }
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { causeChain } from '../client/cause-text.js';
 
 /** OpenSSL's and Node's codes for a certificate that is not trusted (self-signed, unknown issuer, wrong name, expired). */
 const CERTIFICATE_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT_ALTNAME_INVALID/;
@@ -12,11 +13,10 @@ const CERTIFICATE_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER
 /** Every string `code` along `error`'s cause chain (and an AggregateError's first error), outermost first. */
 export function errorCodes(error: unknown): string[] {
   const codes: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; depth < 6 && typeof current === 'object' && current !== null; depth++) {
-    const link = current as { code?: unknown; cause?: unknown; errors?: unknown };
-    if (typeof link.code === 'string') codes.push(link.code);
-    current = link.cause ?? (Array.isArray(link.errors) ? link.errors[0] : undefined);
+  for (const link of causeChain(error, 6)) {
+    if (typeof link !== 'object') break;
+    const code = (link as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
   }
   return codes;
 }

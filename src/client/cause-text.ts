@@ -15,15 +15,26 @@ const MAX_DEPTH = 4;
  */
 export function causeText(error: unknown): string {
   const parts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; depth < MAX_DEPTH && current !== undefined && current !== null; depth++) {
-    const link = current as { message?: unknown; code?: unknown; cause?: unknown; errors?: unknown };
+  for (const current of causeChain(error, MAX_DEPTH)) {
+    const link = current as { message?: unknown; code?: unknown };
     const message = typeof link.message === 'string' ? link.message : typeof current === 'string' ? current : '';
     const code = typeof link.code === 'string' && !message.includes(link.code) ? link.code : '';
     const text = message && code ? `${message} (${code})` : message || code;
     // A message that already quotes its cause (the client's own errors do) is not repeated.
     if (text !== '' && !parts.some((part) => part.includes(text))) parts.push(text);
-    current = link.cause ?? (Array.isArray(link.errors) ? link.errors[0] : undefined);
   }
   return parts.join(': ') || String(error);
+}
+
+/**
+ * `error`, then its `cause`, then that one's, … (at most `maxDepth` links, stopping at `undefined`
+ * or `null`); where a link has no cause, an `AggregateError`'s first error stands in for it.
+ */
+export function* causeChain(error: unknown, maxDepth: number): Generator<unknown> {
+  let current: unknown = error;
+  for (let depth = 0; depth < maxDepth && current !== undefined && current !== null; depth++) {
+    yield current;
+    const link = current as { cause?: unknown; errors?: unknown };
+    current = link.cause ?? (Array.isArray(link.errors) ? link.errors[0] : undefined);
+  }
 }

@@ -45,3 +45,8 @@ export function newToolCall(event: ToolCallEvent & EventStamp): ToolCallState {
 export function finishedStatus(event: StepFinishedEvent): StepStatus {
   return event.status === 'complete' ? 'complete' : event.error?.code === 'AW_RUN_CANCELLED' ? 'cancelled' : 'error';
 }
+
+/** `record[key]` when it is the record's own (a key such as `constructor` is not a step). */
+export function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}

@@ -365,6 +365,25 @@ describe('reduce: tolerance of unknown steps and calls', () => {
     expect(after.text).toBe('');
   });
 
+  it.each(['constructor', 'toString', 'hasOwnProperty'])('takes %s for an id it never saw, not for a step or call (an Object.prototype key)', (id) => {
+    const before = reduceAll(stamp([STARTED]));
+    const bodies: EventBody[] = [
+      { type: 'step.log', stepId: id, text: 'x' },
+      { type: 'step.updated', stepId: id, title: 'x' },
+      { type: 'step.finished', stepId: id, status: 'complete' },
+      { type: 'tool.result', callId: id, result: 1 },
+      { type: 'step.started', stepId: 'child', parentId: id, title: 'C' },
+      { type: 'tool.call', callId: 'c', stepId: id, name: 'n', args: {} },
+    ];
+    let state = before;
+    for (const event of stamp(bodies, 2)) state = reduce(state, event);
+    expect(Object.keys(state.steps)).toEqual(['child']);
+    expect(Object.keys(state.toolCalls)).toEqual(['c']);
+    expect(state.rootStepIds).toEqual(['child']);
+    expect(state.rootToolCallIds).toEqual(['c']);
+    expect(state).toEqual(reduceAll(stamp(bodies, 2), before));
+  });
+
   it('treats a step whose parent it never saw (snapshot started mid-run) as a root step', () => {
     const state = reduceAll(stamp([STARTED, { type: 'step.started', stepId: 'orphan', parentId: 'ghost', title: 'O' }]));
     expect(state.rootStepIds).toEqual(['orphan']);

@@ -7,7 +7,7 @@
  * @module
  */
 import type { AgentEvent } from '../protocol/events.js';
-import { finishedStatus, newStep, newToolCall } from './new-parts.js';
+import { finishedStatus, newStep, newToolCall, own } from './new-parts.js';
 import { RunFold } from './run-fold.js';
 import { initialRunState, type RunState, type StepState, type ToolCallState } from './run-state.js';
 
@@ -42,7 +42,7 @@ function apply(state: RunState, event: AgentEvent): RunState {
       const step = newStep(event);
       let steps = { ...state.steps, [step.id]: step };
       let rootStepIds = state.rootStepIds;
-      const parent = event.parentId === undefined ? undefined : state.steps[event.parentId];
+      const parent = event.parentId === undefined ? undefined : own(state.steps, event.parentId);
       if (parent) steps = { ...steps, [parent.id]: { ...parent, childIds: [...parent.childIds, step.id] } };
       else rootStepIds = [...rootStepIds, step.id];
       return { ...state, steps, rootStepIds };
@@ -66,12 +66,12 @@ function apply(state: RunState, event: AgentEvent): RunState {
     case 'tool.call': {
       const call = newToolCall(event);
       const next = { ...state, toolCalls: { ...state.toolCalls, [call.id]: call } };
-      const step = event.stepId === undefined ? undefined : state.steps[event.stepId];
+      const step = event.stepId === undefined ? undefined : own(state.steps, event.stepId);
       if (step) return { ...next, steps: { ...state.steps, [step.id]: { ...step, toolCallIds: [...step.toolCallIds, call.id] } } };
       return { ...next, rootToolCallIds: [...state.rootToolCallIds, call.id] };
     }
     case 'tool.result': {
-      const call = state.toolCalls[event.callId];
+      const call = own(state.toolCalls, event.callId);
       if (!call) return state;
       const done: ToolCallState = {
         ...call,
@@ -98,7 +98,7 @@ function apply(state: RunState, event: AgentEvent): RunState {
 }
 
 function updateStep(state: RunState, stepId: string, update: (step: StepState) => StepState): RunState {
-  const step = state.steps[stepId];
+  const step = own(state.steps, stepId);
   if (!step) return state;
   return { ...state, steps: { ...state.steps, [stepId]: update(step) } };
 }

@@ -15,7 +15,7 @@
  * @module
  */
 import type { AgentEvent } from '../protocol/events.js';
-import { finishedStatus, newStep, newToolCall } from './new-parts.js';
+import { finishedStatus, newStep, newToolCall, own } from './new-parts.js';
 import { jsonLength, PartLedger } from './part-ledger.js';
 import { initialRunState, type RunState, type StepState, type ToolCallState, type Truncation } from './run-state.js';
 
@@ -532,11 +532,6 @@ export class RunFold {
     this.#owned.add(value);
     return value;
   }
-}
-
-/** `record[key]` when it is the record's own (a key such as `constructor` is not a step). */
-function own<T>(record: Record<string, T>, key: string): T | undefined {
-  return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
 /** Sets an own property, `__proto__` included (an assignment would set the prototype). */

@@ -9,6 +9,7 @@ import type { ErrorInfo, EventBody } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
 import type { RunRecord, RunStore, StoredEvent } from '../store/store.js';
 import { toStoredEvent } from '../store/store.js';
+import { tooManyOwnerRuns } from '../store/owner-run-counts.js';
 import { type AgentIterator, openAgent } from './agent-context.js';
 import { AgentRegistry } from './agents.js';
 import { Deadlines } from './deadlines.js';
@@ -292,11 +293,7 @@ export class Runner {
     if (owner !== undefined && Number.isFinite(this.#maxRunsPerOwner)) {
       let mine = 0;
       for (const run of this.#live.values()) if (run.owner === owner) mine++;
-      if (mine >= this.#maxRunsPerOwner) {
-        throw new AgentwireError('AW_TOO_MANY_RUNS', `you have ${mine} runs running, the maximum; wait for one to end or cancel one`, {
-          details: { retryAfterSeconds: 5 },
-        });
-      }
+      if (mine >= this.#maxRunsPerOwner) throw tooManyOwnerRuns(mine);
     }
   }
 

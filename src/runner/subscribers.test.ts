@@ -42,6 +42,23 @@ describe('Runner: disconnect policy', () => {
     expect((last(events) as EventOf<'run.cancelled'>).reason).toMatch(/grace/);
   });
 
+  it('a shared store that cannot tell whether another process has a subscriber: it waits another grace period rather than cancel the run', async () => {
+    const { store, runner } = setup({ ticker }, { graceMs: 30, attachWindowMs: 0 });
+    const asked: number[] = [];
+    // The first answer fails (a dead Redis), the next says no subscriber anywhere.
+    (store as RunStore).hasSubscribers = async () => {
+      asked.push(performance.now());
+      if (asked.length === 1) throw new Error('connection lost');
+      return false;
+    };
+    const started = performance.now();
+    const record = await runner.start({ input: null });
+    await within(runner.whenEnded(record.id), 5000, 'the second grace period to cancel the run');
+    expect(asked).toHaveLength(2);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(55);
+    expect((last(await eventsOf(store, record.id)) as EventOf<'run.cancelled'>).reason).toMatch(/grace/);
+  });
+
   it('a run with an attached subscriber keeps going past the grace period, and is cancelled a grace period after release', async () => {
     const { store, runner } = setup({ ticker }, { graceMs: 50 });
     const record = await runner.start({ input: null });

@@ -14,11 +14,7 @@ export class OwnerRunCounts {
   /** Counts one more running run of `owner`, or throws `AW_TOO_MANY_RUNS` when it has `limit` already. */
   add(owner: string, limit = Number.POSITIVE_INFINITY): void {
     const running = this.#running.get(owner) ?? 0;
-    if (running >= limit) {
-      throw new AgentwireError('AW_TOO_MANY_RUNS', `you have ${running} runs running, the maximum; wait for one to end or cancel one`, {
-        details: { retryAfterSeconds: 5 },
-      });
-    }
+    if (running >= limit) throw tooManyOwnerRuns(running);
     this.#running.set(owner, running + 1);
   }
 
@@ -28,4 +24,11 @@ export class OwnerRunCounts {
     if (running > 0) this.#running.set(owner, running);
     else this.#running.delete(owner);
   }
+}
+
+/** The refusal of a start whose owner already has `running` runs running, the most it may. */
+export function tooManyOwnerRuns(running: number): AgentwireError {
+  return new AgentwireError('AW_TOO_MANY_RUNS', `you have ${running} runs running, the maximum; wait for one to end or cancel one`, {
+    details: { retryAfterSeconds: 5 },
+  });
 }

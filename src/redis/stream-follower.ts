@@ -17,8 +17,6 @@ import { type FaultLog, isReplyError } from './fault-log.js';
 import type { RunKeys } from './redis-keys.js';
 import { RunWatch } from './run-watch.js';
 
-export { RunWatch };
-
 /** How a follower learns of events stored by any process. */
 export interface FollowReader {
   /** `watch` is followed from now on: read it from its `lastSeq`. */

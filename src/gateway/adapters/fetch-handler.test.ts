@@ -43,4 +43,30 @@ describe('fetch handler', () => {
       await gateway.close();
     }
   });
+
+  it('errors the body of a stream whose reader reads nothing for the stall timeout', async () => {
+    const gateway = createGateway({
+      uiDir: false,
+      heartbeatMs: 50,
+      stallTimeoutMs: 200,
+      agents: [
+        defineAgent('flood', async function* () {
+          // Far more than the body buffers (64 KiB) ahead of a reader; bounded.
+          for (let index = 0; index < 200; index++) yield 'x'.repeat(8 * 1024);
+        }),
+      ],
+    });
+    try {
+      const response = await gateway.fetch(
+        new Request('http://gateway.test/api/runs', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: '{"agent":"flood","input":null}' }),
+      );
+      const reader = response.body?.getReader();
+      expect(reader).toBeDefined();
+      expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      // Reads nothing: the stream is dropped, its body errored (the queued chunks dropped with it).
+      await expect(reader?.closed).rejects.toThrow(/stall timeout/);
+    } finally {
+      await gateway.close();
+    }
+  });
 });

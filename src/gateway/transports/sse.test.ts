@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { reduceAll } from '../../reducer/reduce.js';
 import { MemoryStore } from '../../store/memory-store.js';
 import { toStoredEvent } from '../../store/store.js';
 import type { StreamSink } from '../http-types.js';
@@ -42,6 +43,34 @@ describe('SSE fan-out', () => {
     expect(live[1]).toBeInstanceOf(Uint8Array);
     expect(live[2]).toBe(live[1]);
     for (const sink of sinks) expect(sink.text()).toMatch(/^retry: 1000\n\nid: 1\nevent: run.started\n.*\n\nid: 2\nevent: text.delta\n.*\n\nid: 3\nevent: run.finished\n.*\n\n$/s);
+    await store.close();
+  });
+});
+
+describe('SSE writes of a batch larger than a chunk', () => {
+  it('counts each snapshot once when the client fills up mid-batch', async () => {
+    const store = new MemoryStore();
+    const runId = 'run_big';
+    await store.createRun({ id: runId, agent: 'test', owner: undefined, createdAt: 0, status: 'running', endedAt: undefined, lastSeq: 0 });
+    // One event over a chunk (and over what is shared), so the batch is cut after it, then a snapshot.
+    const started = { type: 'run.started', runId, agent: 'test', input: null, seq: 1, at: 0 } as const;
+    await store.append(runId, [
+      toStoredEvent(started),
+      toStoredEvent({ type: 'text.delta', text: 'x'.repeat(70 * 1024), seq: 2, at: 0 }),
+      toStoredEvent({ type: 'run.snapshot', state: reduceAll([started]), seq: 3, at: 0 }),
+      toStoredEvent({ type: 'run.finished', seq: 4, at: 0 }),
+    ]);
+    const sink = recordingSink();
+    let full = 0;
+    // Full after every chunk but the `retry:` line: each cut waits for `ready`.
+    sink.write = (chunk) => (sink.chunks.push(chunk), sink.chunks.length === 1 || ++full > 5);
+    let snapshots = 0;
+    let waits = 0;
+    const observer = { opened() {}, closed() {}, wrote() {}, dropped() {}, waited: () => void waits++, snapshot: () => void snapshots++ };
+    await createSseStream({ store, runId, after: 0, heartbeatMs: 60_000, stallTimeoutMs: 60_000, retryMs: 1000, observer }).pump(sink);
+    expect(waits).toBeGreaterThan(0);
+    expect(snapshots).toBe(1);
+    expect(sink.text()).toMatch(/id: 2\nevent: text.delta\n.*\n\nid: 3\nevent: run.snapshot\n.*\n\nid: 4\nevent: run.finished\n.*\n\n$/s);
     await store.close();
   });
 });

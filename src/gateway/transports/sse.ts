@@ -93,34 +93,41 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
         const signal = stopped.signal;
         const { runId } = options;
         /**
-         * Writes one batch: the format's shared bytes when it has them, else its frames in writes
-         * cut at CHUNK_SIZE (so a slow client never holds more than that in our buffers).
-         * Synchronous while the writes go through, which is every live wake-up; a promise only
-         * when a write fills the client's buffer. Nothing follows a terminal event: the write of
-         * the batch that ends with one ends the response too.
+         * Writes one batch: the format's shared bytes when it has them, else its frames (see
+         * `writeFrames`). Synchronous while the writes go through, which is every live wake-up; a
+         * promise only when a write fills the client's buffer. Nothing follows a terminal event:
+         * the write of the batch that ends with one ends the response too.
          */
         const onBatch = (batch: StoredEvent[]): Promise<void> | undefined => {
           if (observer) countSnapshots(batch, observer);
           const ends = isTerminalType((batch[batch.length - 1] as StoredEvent).type);
           const shared = format.shared?.frames(batch, runId);
           if (shared !== undefined) return write(shared, batch.length, ends);
+          return writeFrames(batch, 0, ends);
+        };
+        /**
+         * Frames `batch` from `from` on in writes cut at CHUNK_SIZE (so a slow client never holds
+         * more than that in our buffers), going on after a wait from where it stopped: the batch
+         * is counted and offered to the shared frames once, by `onBatch`.
+         */
+        const writeFrames = (batch: StoredEvent[], from: number, ends: boolean): Promise<void> | undefined => {
           let chunk = '';
           let events = 0;
-          for (let index = 0; index < batch.length; index++) {
+          for (let index = from; index < batch.length; index++) {
             chunk += format.frame(batch[index] as StoredEvent);
             events++;
             if (chunk.length >= CHUNK_SIZE && index < batch.length - 1) {
               const waiting = write(chunk, events, false);
               chunk = '';
               events = 0;
-              if (waiting) return waitingThen(waiting, batch.slice(index + 1));
+              if (waiting) return writeFramesAfter(waiting, batch, index + 1, ends);
             }
           }
           return write(chunk, events, ends);
         };
-        const waitingThen = async (waiting: Promise<void>, rest: StoredEvent[]) => {
+        const writeFramesAfter = async (waiting: Promise<void>, batch: StoredEvent[], from: number, ends: boolean) => {
           await waiting;
-          if (!signal.aborted) await onBatch(rest);
+          if (!signal.aborted) await writeFrames(batch, from, ends);
         };
         await forEachBatch(options.store.follow(options.runId, options.after, { signal }), onBatch, signal);
       } finally {

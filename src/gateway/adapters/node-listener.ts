@@ -19,8 +19,6 @@ export type NodeListener = (request: IncomingMessage, response: ServerResponse) 
 
 /** Creates the Node listener over a gateway core. */
 export function createNodeListener(core: GatewayCore): NodeListener {
-  /** Per HTTP/1.1 connection: settles when its newest response is done (finished or cut). */
-  const previousOnSocket = new WeakMap<object, Promise<void>>();
   return (request, response) => {
     const handle = () =>
       serve(core, request, response).catch((error) => {
@@ -30,15 +28,14 @@ export function createNodeListener(core: GatewayCore): NodeListener {
           response.end('{"error":{"code":"AW_INTERNAL","message":"internal error"}}');
         } else response.destroy();
       });
-    if (request.httpVersionMajor !== 1) return void handle(); // HTTP/2 streams are independent
     // Pipelined requests are answered in order, and Node holds in memory the answers that cannot
     // go out yet: a client that pipelines a thousand GETs of a large run and reads nothing would
-    // make the gateway build and hold a thousand copies. Each waits for the answer before it to be
-    // done, so the connection holds one answer and the socket's backpressure pauses the rest.
-    const previous = previousOnSocket.get(request.socket);
-    previousOnSocket.set(request.socket, new Promise<void>((resolve) => response.once('close', () => resolve())));
-    if (previous) void previous.then(handle);
-    else void handle();
+    // make the gateway build and hold a thousand copies. Node hands the connection to a response
+    // once the one before it has finished: each request is served then, so the connection holds
+    // one answer and the socket's backpressure pauses the rest. A request behind an answer whose
+    // client went away is never served. (HTTP/2 streams are independent and always have theirs.)
+    if (response.socket) void handle();
+    else response.once('socket', handle);
   };
 }
 

@@ -38,11 +38,11 @@ export interface SseStreamOptions {
   stallTimeoutMs: number;
   retryMs: number;
   /** How events become frames. @defaultValue agentwire's own framing */
-  format?: StreamFormat;
+  format?: StreamFormat | undefined;
   /** The format's name, for metrics. @defaultValue 'agentwire' */
   formatName?: string;
   /** Told what the stream does (metrics). */
-  observer?: StreamObserver;
+  observer?: StreamObserver | undefined;
   /** Ends the stream (without a terminal event, so the client reconnects) when it aborts. */
   shutdownSignal?: AbortSignal;
   /**

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AgentYield } from './events.js';
-import { acceptCanonicalYield, agentYieldSchema, parseCursor, startRunBodySchema, validateAgentYield } from './validate.js';
+import { acceptCanonicalYield, agentYieldSchema, parseCursor, parseStartRunBody, startRunBodySchema, validateAgentYield } from './validate.js';
 
 const VALID_YIELDS: AgentYield[] = [
   { type: 'step.started', stepId: 's1', title: 'Search' },
@@ -139,6 +139,33 @@ describe('parseCursor', () => {
       expect(parseCursor(value)).toBeNull();
     },
   );
+});
+
+describe('parseStartRunBody', () => {
+  it('accepts and refuses what startRunBodySchema does, with the same value', () => {
+    const bodies: unknown[] = [
+      { input: 'x' },
+      { agent: 'a', input: {} },
+      { input: null },
+      { agent: 'a'.repeat(200), input: [1] },
+      { agent: 'a', input: 1, extra: true },
+      JSON.parse('{"__proto__":{"polluted":1},"input":2}'),
+      { agent: '', input: 'x' },
+      { agent: 5, input: 'x' },
+      { agent: 'x'.repeat(201), input: 'x' },
+      { agent: null, input: 'x' },
+      { agent: ['a'], input: 'x' },
+    ];
+    for (const body of bodies) {
+      const schema = startRunBodySchema.safeParse(body);
+      const parsed = parseStartRunBody(body);
+      expect(parsed.ok, JSON.stringify(body)).toBe(schema.success);
+      if (parsed.ok) expect(parsed.value).toStrictEqual(schema.data);
+    }
+    expect(parseStartRunBody([1])).toMatchObject({ ok: false });
+    expect(parseStartRunBody({ agent: 'a' })).toMatchObject({ ok: false, message: expect.stringContaining('input is missing') });
+    expect(parseStartRunBody({ agent: '', input: 1 })).toMatchObject({ ok: false, message: expect.stringContaining('agent must be') });
+  });
 });
 
 describe('startRunBodySchema', () => {

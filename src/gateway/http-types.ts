@@ -14,6 +14,11 @@ export interface GatewayRequest {
   readBody(limit: number): Promise<string>;
   /** Aborts when the client goes away before the response is complete. */
   readonly signal: AbortSignal;
+  /**
+   * Who is calling: set by the core once it has authenticated the request, on the request itself
+   * (an adapter's request may be a class whose parts, its signal, are made when first read).
+   */
+  principal?: string | undefined;
 }
 
 /** A request after authentication, as route handlers see it. */

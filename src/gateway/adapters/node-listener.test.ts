@@ -1,6 +1,6 @@
 /**
- * The Node listener against a fake request and response, so the test controls when Node hands
- * the connection to a response.
+ * The Node listener against a fake request and response, so the tests control when the response
+ * closes and when Node hands the connection to a response.
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -26,6 +26,12 @@ function fakeResponse() {
     writableFinished: false,
     writableEnded: false,
     destroyed: false,
+    closed: false,
+    /** As Node closes a response: `closed`, then the event. */
+    close() {
+      response.closed = true;
+      response.emit('close');
+    },
     writeHead() {
       response.headersSent = true;
       return response;
@@ -35,7 +41,7 @@ function fakeResponse() {
       answer(String(body));
     },
   });
-  return { response: response as unknown as ServerResponse & EventEmitter & { writableFinished: boolean }, answered };
+  return { response: response as unknown as ServerResponse & EventEmitter & { writableFinished: boolean; close(): void }, answered };
 }
 
 /** A core that answers with what `route` returns for the request. */
@@ -44,6 +50,52 @@ function coreOf(route: (request: GatewayRequest) => Promise<unknown>): GatewayCo
 }
 
 describe('Node listener', () => {
+  it("makes a request's signal when a route reads it: aborted if the client went away before, and when it goes away after", async () => {
+    const early = fakeRequest({});
+    const gone = fakeResponse();
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    createNodeListener(
+      coreOf(async (request) => {
+        await released;
+        return request.signal.aborted;
+      }),
+    )(early, gone.response);
+    gone.response.close(); // not finished: the client went away
+    release();
+    expect(await gone.answered).toBe('true');
+
+    const late = fakeRequest({});
+    const open = fakeResponse();
+    let signal: AbortSignal | undefined;
+    createNodeListener(
+      coreOf(async (request) => {
+        signal = request.signal;
+        await new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true }));
+        return signal.aborted;
+      }),
+    )(late, open.response);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(signal?.aborted).toBe(false);
+    open.response.close();
+    expect(await open.answered).toBe('true');
+
+    // A response that finished before its close: the client did not go away.
+    const done = fakeRequest({});
+    const finished = fakeResponse();
+    let finishedSignal: AbortSignal | undefined;
+    createNodeListener(
+      coreOf(async (request) => {
+        finishedSignal = request.signal;
+        return 'ok';
+      }),
+    )(done, finished.response);
+    await finished.answered;
+    finished.response.writableFinished = true;
+    finished.response.close();
+    expect(finishedSignal?.aborted).toBe(false);
+  });
+
   it('serves a pipelined request once the connection is handed to its response, not before', async () => {
     const request = fakeRequest({});
     const { response, answered } = fakeResponse();

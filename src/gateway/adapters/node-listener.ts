@@ -39,24 +39,62 @@ export function createNodeListener(core: GatewayCore): NodeListener {
   };
 }
 
+/**
+ * A Node request as the core sees it. Its signal is made when something reads it (a long-poll, a
+ * stream): most requests never do, and so pay for no controller and no `close` listener.
+ */
+class NodeRequest implements GatewayRequest {
+  readonly method: string;
+  readonly url: URL;
+  principal: string | undefined = undefined;
+  readonly #request: IncomingMessage;
+  readonly #response: ServerResponse;
+  #gone: AbortController | undefined = undefined;
+
+  constructor(request: IncomingMessage, response: ServerResponse) {
+    this.#request = request;
+    this.#response = response;
+    this.method = request.method ?? 'GET';
+    this.url = new URL(request.url ?? '/', 'http://gateway.invalid');
+    // An HTTP/2 compatibility response cannot say later that it has closed: listened to from the start.
+    if (request.httpVersionMajor !== 1) void this.signal;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.#request.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  readBody(limit: number): Promise<string> {
+    return readBody(this.#request, limit);
+  }
+
+  /** Aborts when the client goes away before the response is complete (at once if it has). */
+  get signal(): AbortSignal {
+    if (this.#gone === undefined) {
+      const gone = (this.#gone = new AbortController());
+      const response = this.#response;
+      if (response.closed) {
+        if (!response.writableFinished) gone.abort();
+      } else {
+        response.once('close', () => {
+          if (!response.writableFinished) gone.abort();
+        });
+      }
+    }
+    return this.#gone.signal;
+  }
+
+  /** The controller of a stream's signal, which `pumpStream` aborts on any `close`: the request's, if a route made it. */
+  streamController(): AbortController {
+    return (this.#gone ??= new AbortController());
+  }
+}
+
 async function serve(core: GatewayCore, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const gone = new AbortController();
-  const onGone = () => {
-    if (!response.writableFinished) gone.abort();
-  };
-  response.once('close', onGone);
-  const gatewayRequest: GatewayRequest = {
-    signal: gone.signal,
-    method: request.method ?? 'GET',
-    url: new URL(request.url ?? '/', 'http://gateway.invalid'),
-    header: (name) => {
-      const value = request.headers[name];
-      return Array.isArray(value) ? value.join(', ') : value;
-    },
-    readBody: (limit) => readBody(request, limit),
-  };
+  const gatewayRequest = new NodeRequest(request, response);
   const result = await core.handle(gatewayRequest);
-  if (result.kind === 'stream') return pumpStream(request, response, result, gone);
+  if (result.kind === 'stream') return pumpStream(request, response, result, gatewayRequest.streamController());
   const headers: Record<string, string> = { ...result.headers };
   if ((result.status === 413 || result.status === 415) && request.httpVersionMajor === 1) {
     // A refused body of a sane declared size is drained (discarded) so the connection, and the answer on it,
@@ -83,6 +121,53 @@ async function serve(core: GatewayCore, request: IncomingMessage, response: Serv
   }
 }
 
+/**
+ * A stream's sink on a Node response: writes while the socket takes them, `ready` waits for
+ * `drain` or the close. Fullness is tracked here rather than read from `writableNeedDrain`, which
+ * HTTP/2's compatibility response lacks.
+ */
+class NodeSink implements StreamSink {
+  readonly signal: AbortSignal;
+  readonly #response: ServerResponse;
+  #full = false;
+
+  constructor(response: ServerResponse, signal: AbortSignal) {
+    this.#response = response;
+    this.signal = signal;
+  }
+
+  write(chunk: string | Uint8Array): boolean {
+    if (this.signal.aborted || this.#response.writableEnded) return false;
+    this.#full = !this.#response.write(chunk);
+    return !this.#full;
+  }
+
+  end(chunk: string | Uint8Array): void {
+    if (!this.signal.aborted) this.#response.end(chunk);
+  }
+
+  /** Its `close` aborts the signal (see `pumpStream`). */
+  destroy(): void {
+    this.#response.destroy();
+  }
+
+  ready(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.signal.aborted || !this.#full) return resolve();
+      const { signal } = this;
+      const response = this.#response;
+      const done = () => {
+        this.#full = false;
+        response.off('drain', done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      response.once('drain', done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
 async function pumpStream(
   request: IncomingMessage,
   response: ServerResponse,
@@ -100,35 +185,8 @@ async function pumpStream(
   response.once('close', onClose);
   response.writeHead(result.status, result.headers);
   // The headers leave with the stream's first write (see StreamBody), in one packet.
-  // Tracked here rather than read from writableNeedDrain, which HTTP/2's compatibility response lacks.
-  let full = false;
-  const sink: StreamSink = {
-    signal: closed.signal,
-    write: (chunk) => {
-      if (closed.signal.aborted || response.writableEnded) return false;
-      full = !response.write(chunk);
-      return !full;
-    },
-    end: (chunk) => {
-      if (!closed.signal.aborted) response.end(chunk);
-    },
-    // Its `close` aborts the signal (`onClose`).
-    destroy: () => response.destroy(),
-    ready: () =>
-      new Promise<void>((resolve) => {
-        if (closed.signal.aborted || !full) return resolve();
-        const done = () => {
-          full = false;
-          response.off('drain', done);
-          closed.signal.removeEventListener('abort', done);
-          resolve();
-        };
-        response.once('drain', done);
-        closed.signal.addEventListener('abort', done, { once: true });
-      }),
-  };
   try {
-    await result.stream.pump(sink);
+    await result.stream.pump(new NodeSink(response, closed.signal));
   } finally {
     response.off('close', onClose);
     if (!response.writableEnded && !response.destroyed) response.end();

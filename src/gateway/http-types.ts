@@ -36,11 +36,16 @@ export interface StreamSink {
   write(chunk: string | Uint8Array): boolean;
   /** Resolves when the consumer takes more, or when the stream is closed. */
   ready(): Promise<void>;
-  /** Aborts when the client goes away. */
-  readonly signal: AbortSignal;
+  /** True once the client has gone away. */
+  readonly closed: boolean;
+  /**
+   * Sets the one function called when the client goes away, at once if it has: a callback, not a
+   * signal, so a stream makes the one signal it needs itself. `undefined` clears it.
+   */
+  onClose(callback: (() => void) | undefined): void;
   /**
    * Drops the connection at once, with whatever is still buffered for it (the client stopped
-   * reading); the signal then aborts.
+   * reading); the sink then closes.
    */
   destroy(): void;
   /**

@@ -84,17 +84,12 @@ class NodeRequest implements GatewayRequest {
     }
     return this.#gone.signal;
   }
-
-  /** The controller of a stream's signal, which `pumpStream` aborts on any `close`: the request's, if a route made it. */
-  streamController(): AbortController {
-    return (this.#gone ??= new AbortController());
-  }
 }
 
 async function serve(core: GatewayCore, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const gatewayRequest = new NodeRequest(request, response);
   const result = await core.handle(gatewayRequest);
-  if (result.kind === 'stream') return pumpStream(request, response, result, gatewayRequest.streamController());
+  if (result.kind === 'stream') return pumpStream(request, response, result);
   const headers: Record<string, string> = { ...result.headers };
   if ((result.status === 413 || result.status === 415) && request.httpVersionMajor === 1) {
     // A refused body of a sane declared size is drained (discarded) so the connection, and the answer on it,
@@ -127,66 +122,75 @@ async function serve(core: GatewayCore, request: IncomingMessage, response: Serv
  * HTTP/2's compatibility response lacks.
  */
 class NodeSink implements StreamSink {
-  readonly signal: AbortSignal;
+  closed = false;
   readonly #response: ServerResponse;
   #full = false;
+  #onClose: (() => void) | undefined = undefined;
+  /** The pending `ready`'s end, if one waits. */
+  #drained: (() => void) | undefined = undefined;
 
-  constructor(response: ServerResponse, signal: AbortSignal) {
+  constructor(response: ServerResponse) {
     this.#response = response;
-    this.signal = signal;
+  }
+
+  /** The response closed (the client went away, or it ended). */
+  close(): void {
+    this.closed = true;
+    this.#drained?.();
+    this.#onClose?.();
+  }
+
+  onClose(callback: (() => void) | undefined): void {
+    this.#onClose = callback;
+    if (this.closed) callback?.();
   }
 
   write(chunk: string | Uint8Array): boolean {
-    if (this.signal.aborted || this.#response.writableEnded) return false;
+    if (this.closed || this.#response.writableEnded) return false;
     this.#full = !this.#response.write(chunk);
     return !this.#full;
   }
 
   end(chunk: string | Uint8Array): void {
-    if (!this.signal.aborted) this.#response.end(chunk);
+    if (!this.closed) this.#response.end(chunk);
   }
 
-  /** Its `close` aborts the signal (see `pumpStream`). */
+  /** Its `close` closes the sink (see `pumpStream`). */
   destroy(): void {
     this.#response.destroy();
   }
 
   ready(): Promise<void> {
     return new Promise<void>((resolve) => {
-      if (this.signal.aborted || !this.#full) return resolve();
-      const { signal } = this;
+      if (this.closed || !this.#full) return resolve();
       const response = this.#response;
       const done = () => {
         this.#full = false;
+        this.#drained = undefined;
         response.off('drain', done);
-        signal.removeEventListener('abort', done);
         resolve();
       };
+      this.#drained = done;
       response.once('drain', done);
-      signal.addEventListener('abort', done, { once: true });
     });
   }
 }
 
-async function pumpStream(
-  request: IncomingMessage,
-  response: ServerResponse,
-  result: Extract<GatewayResponse, { kind: 'stream' }>,
-  closed: AbortController,
-): Promise<void> {
+async function pumpStream(request: IncomingMessage, response: ServerResponse, result: Extract<GatewayResponse, { kind: 'stream' }>): Promise<void> {
   if (request.httpVersionMajor === 1) {
     // HTTP/2 multiplexes streams on one session socket, which is not ours to tune.
     request.socket.setNoDelay(true);
     request.socket.setTimeout(0);
   }
-  // The request's own controller, aborted on `close` whatever the response says of itself (an
-  // HTTP/2 stream reset mid-write can report itself finished).
-  const onClose = () => closed.abort();
+  // The sink closes on `close` whatever the response says of itself (an HTTP/2 stream reset
+  // mid-write can report itself finished).
+  const sink = new NodeSink(response);
+  const onClose = () => sink.close();
   response.once('close', onClose);
   response.writeHead(result.status, result.headers);
   // The headers leave with the stream's first write (see StreamBody), in one packet.
   try {
-    await result.stream.pump(new NodeSink(response, closed.signal));
+    await result.stream.pump(sink);
   } finally {
     response.off('close', onClose);
     if (!response.writableEnded && !response.destroyed) response.end();

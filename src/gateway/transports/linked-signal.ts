@@ -46,6 +46,16 @@ function onAbortOf(source: AbortSignal, callback: (reason: unknown) => void): ()
   return () => source.removeEventListener('abort', listener);
 }
 
+/**
+ * Calls `callback` once when `source` aborts, at once if it has; returns the function that cancels
+ * it. For a stream that makes its own controller and stops it from several places.
+ */
+export function whenAborted(source: AbortSignal, callback: (reason: unknown) => void): () => void {
+  if (!source.aborted) return onAbortOf(source, callback);
+  callback(source.reason);
+  return () => {};
+}
+
 /** Links `sources` (undefined entries are skipped) into one signal; call `dispose` when done. */
 export function linkSignals(...sources: (AbortSignal | undefined)[]): LinkedSignal {
   const controller = new AbortController();

@@ -14,7 +14,7 @@ import type { StreamBody } from '../http-types.js';
 import { countSnapshots, type StreamObserver } from '../operations/metrics.js';
 import { type DrainWatch, writeOrWait } from './backpressure.js';
 import { type Heartbeat, joinHeartbeats } from './heartbeats.js';
-import { linkSignals } from './linked-signal.js';
+import { whenAborted } from './linked-signal.js';
 import { AGENTWIRE_FORMAT, type StreamFormat } from './stream-formats.js';
 
 /** Response headers of every SSE stream. No `Connection` header: it is forbidden on HTTP/2. */
@@ -60,7 +60,11 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
       const { observer } = options;
       const formatName = options.formatName ?? 'agentwire';
       observer?.opened(formatName, options.after > 0);
-      const stopped = linkSignals(sink.signal, options.shutdownSignal);
+      // One controller, for the follow: the client's close and the shutdown stop it.
+      const stopped = new AbortController();
+      const stop = () => stopped.abort();
+      sink.onClose(stop);
+      const leaveShutdown = options.shutdownSignal ? whenAborted(options.shutdownSignal, stop) : undefined;
       let heartbeat: Heartbeat | undefined;
       try {
         const format = options.format ?? AGENTWIRE_FORMAT;
@@ -131,7 +135,8 @@ export function createSseStream(options: SseStreamOptions): StreamBody {
         };
         await forEachBatch(options.store.follow(options.runId, options.after, { signal }), onBatch, signal);
       } finally {
-        stopped.dispose();
+        sink.onClose(undefined);
+        leaveShutdown?.();
         heartbeat?.leave();
         release?.();
         observer?.closed(formatName);

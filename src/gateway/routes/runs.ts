@@ -99,7 +99,7 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
 
   router.on('GET', '/api/runs/:id/events', async (request, params) => {
     const record = await findRun(params.id, request.principal);
-    const formatName = request.url.searchParams.get('format') ?? 'agentwire';
+    const formatName = (request.url.search === '' ? null : request.url.searchParams.get('format')) ?? 'agentwire';
     const makeFormat = Object.hasOwn(STREAM_FORMATS, formatName) ? STREAM_FORMATS[formatName] : undefined;
     if (!makeFormat) {
       throw new AgentwireError('AW_BAD_REQUEST', `unknown format "${formatName}"; this gateway serves: ${Object.keys(STREAM_FORMATS).join(', ')}`);

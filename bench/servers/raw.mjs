@@ -6,6 +6,11 @@ import {
 } from './workload.mjs';
 
 const fanout = createFanout();
+/**
+ * BENCH_RAW_LOG=1 (bench/stream-memory.mjs): each stream also keeps every event's JSON, with the
+ * envelope agentwire's log holds, as a resumable log must: the floor of a server that keeps one.
+ */
+const keepLog = process.env.BENCH_RAW_LOG === '1';
 
 function drainOrClose(response) {
   return new Promise((resolve) => {
@@ -29,13 +34,16 @@ async function stream(request, response, workload) {
   response.flushHeaders();
   const make = createEventMaker(workload.bytes);
   const startedAt = now();
+  const log = keepLog ? [] : undefined;
   try {
     for (let i = 1; i <= workload.n && !closed; i++) {
       const before = beforeEvent(workload, startedAt, i);
       if (before) await before;
       if (closed) break;
       produced();
-      if (!response.write(frame(i, JSON.stringify(make(i))))) await drainOrClose(response);
+      const value = make(i);
+      log?.push(JSON.stringify({ type: 'data', seq: i + 1, at: Date.now(), name: 'b', value }));
+      if (!response.write(frame(i, JSON.stringify(value)))) await drainOrClose(response);
     }
   } finally {
     finalised();

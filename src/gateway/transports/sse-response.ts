@@ -26,13 +26,16 @@ export function runStreamResponse(
   heldLimit?: () => void,
 ): GatewayResponse {
   const releaseLimit = heldLimit ?? context.limits.acquire(principal, record.id);
+  // What the stream's closures keep for its whole life: not the record, nor the route's context.
+  const { runner } = context;
+  const runId = record.id;
   return {
     kind: 'stream',
     status: 200,
     headers: { ...SSE_HEADERS, ...format?.headers, 'x-agentwire-run-id': record.id, ...extraHeaders },
     stream: createSseStream({
       store: context.store,
-      runId: record.id,
+      runId,
       after,
       heartbeatMs: context.options.heartbeatMs,
       stallTimeoutMs: context.options.stallTimeoutMs,
@@ -42,7 +45,7 @@ export function runStreamResponse(
       ...(context.metrics ? { observer: context.metrics } : {}),
       shutdownSignal: context.shutdownSignal,
       onSubscribe: () => {
-        const detach = context.runner.attach(record.id);
+        const detach = runner.attach(runId);
         return Object.assign(
           () => {
             detach();

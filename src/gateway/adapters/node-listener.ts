@@ -38,7 +38,7 @@ export function createNodeListener(core: GatewayCore): NodeListener {
     // A listener only while one is pending (rare): a promise per request would live as long as its stream.
     const previous = previousOnSocket.get(request.socket);
     previousOnSocket.set(request.socket, response);
-    if (previous && !previous.closed) previous.once('close', () => void handle());
+    if (previous && !previous.closed) previous.once('close', handle);
     else void handle();
   };
 }

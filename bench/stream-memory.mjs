@@ -9,6 +9,7 @@
 //          [--snapshot=0] [--top=30] [--keep=<dir>] [--retainers='object/JsonEvent']
 //          [--node-args='--max-semi-space-size=8']   (the server's Node flags)
 //          [--rss=0] [--json]   (skip the RSS pass; print one JSON object instead of the tables)
+//          [--root=<checkout>]  (measure that checkout's build, e.g. main's, with this script)
 // RSS and heapUsed come from a pass without snapshots (writing one grows the RSS); a second pass
 // writes the snapshots (`--snapshot=0` skips it). `--retainers=KEY,…` lists what holds the nodes of
 // each KEY; STREAM_MEMORY_STRINGS=1 groups strings by prefix. Needs `node scripts/build.mjs`
@@ -115,8 +116,8 @@ function once(child, type, ms) {
  * also writes a heap snapshot there (which grows the server's RSS: a pass with snapshots is not
  * the one whose RSS is reported).
  */
-async function pass(server, streams, events, dir, nodeArgs) {
-  const child = fork(join(here, 'servers', `${server.startsWith('raw') ? 'raw' : server}.mjs`), [], {
+async function pass(root, server, streams, events, dir, nodeArgs) {
+  const child = fork(join(root, 'bench/servers', `${server.startsWith('raw') ? 'raw' : server}.mjs`), [], {
     execArgv: ['--expose-gc', ...nodeArgs, `--import=${new URL(import.meta.url).href}`],
     env: { ...process.env, STREAM_MEMORY_ROLE: 'probe', PORT: '0' },
     stdio: ['pipe', 'pipe', 'inherit', 'ipc'],
@@ -157,8 +158,9 @@ async function pass(server, streams, events, dir, nodeArgs) {
       return once(child, 'measured', 300_000);
     };
     const before = await measure('before');
-    // Runs last twice as long as the wait, so every stream is still open when it is measured.
-    const loader = await runClient(streams, events, events * 2);
+    // Runs of the bench's 100 events or four times the wait, so every stream is still open when
+    // it is measured, even when opening them all took seconds.
+    const loader = await runClient(streams, events, Math.max(100, events * 4));
     loader.send({ type: 'status' });
     const status = await once(loader, 'status', 10_000);
     const after = await measure('after');
@@ -183,10 +185,12 @@ async function main() {
   const streams = Number(args.streams ?? 500);
   const events = Number(args.events ?? 50);
   const top = Number(args.top ?? 30);
+  // Another checkout's servers and build (its bench/servers/, its dist/), for a before/after.
+  const root = args.root ?? join(here, '..');
   const nodeArgs = args['node-args']?.split(' ').filter(Boolean) ?? [];
   const report = { server, streams, events };
   if (args.rss !== '0') {
-    const { before, after, status } = await pass(server, streams, events, undefined, nodeArgs);
+    const { before, after, status } = await pass(root, server, streams, events, undefined, nodeArgs);
     const perStream = (key) => (after.usage[key] - before.usage[key]) / streams / KB;
     const spaces = Object.keys(after.usage).filter((key) => key.endsWith('_space'));
     report.received = [status.min, status.max];
@@ -207,7 +211,7 @@ async function main() {
     const dir = args.keep ?? mkdtempSync(join(tmpdir(), 'stream-memory-'));
     mkdirSync(dir, { recursive: true });
     try {
-      const snapshots = await pass(server, streams, events, dir, nodeArgs);
+      const snapshots = await pass(root, server, streams, events, dir, nodeArgs);
       const rows = diffByConstructor(aggregate(snapshots.before.file), aggregate(snapshots.after.file), streams);
       report.snapshotRows = rows;
       if (!args.json) {

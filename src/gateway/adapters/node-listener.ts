@@ -19,8 +19,13 @@ export type NodeListener = (request: IncomingMessage, response: ServerResponse) 
 
 /** Creates the Node listener over a gateway core. */
 export function createNodeListener(core: GatewayCore): NodeListener {
-  /** Per HTTP/1.1 connection: its newest response (the one a pipelined request waits for). */
+  /** Per HTTP/1.1 connection: its newest response while it is open (the one a pipelined request waits for). */
   const previousOnSocket = new WeakMap<object, ServerResponse>();
+  // One function for every response (a plain listener: `close` comes once), so an idle keep-alive
+  // connection holds no response of its past.
+  function forgetIfNewest(this: ServerResponse): void {
+    if (previousOnSocket.get(this.req.socket) === this) previousOnSocket.delete(this.req.socket);
+  }
   return (request, response) => {
     const handle = () =>
       serve(core, request, response).catch((error) => {
@@ -38,6 +43,7 @@ export function createNodeListener(core: GatewayCore): NodeListener {
     // A listener only while one is pending (rare): a promise per request would live as long as its stream.
     const previous = previousOnSocket.get(request.socket);
     previousOnSocket.set(request.socket, response);
+    response.on('close', forgetIfNewest);
     if (previous && !previous.closed) previous.once('close', handle);
     else void handle();
   };

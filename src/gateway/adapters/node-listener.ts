@@ -111,38 +111,59 @@ async function pumpStream(
   response.writeHead(result.status, result.headers);
   flattenHead(response);
   // The headers leave with the stream's first write (see StreamBody), in one packet.
-  // Tracked here rather than read from writableNeedDrain, which HTTP/2's compatibility response lacks.
-  let full = false;
-  const sink: StreamSink = {
-    signal: closed.signal,
-    write: (chunk) => {
-      if (closed.signal.aborted || response.writableEnded) return false;
-      full = !response.write(chunk);
-      return !full;
-    },
-    end: (chunk) => {
-      if (!closed.signal.aborted) response.end(chunk);
-    },
-    // Its `close` aborts the signal (`onClose`).
-    destroy: () => response.destroy(),
-    ready: () =>
-      new Promise<void>((resolve) => {
-        if (closed.signal.aborted || !full) return resolve();
-        const done = () => {
-          full = false;
-          response.off('drain', done);
-          closed.signal.removeEventListener('abort', done);
-          resolve();
-        };
-        response.once('drain', done);
-        closed.signal.addEventListener('abort', done, { once: true });
-      }),
-  };
+  const sink = new NodeStreamSink(response, closed.signal);
   try {
     await result.stream.pump(sink);
   } finally {
     response.off('close', onClose);
     if (!response.writableEnded && !response.destroyed) response.end();
+  }
+}
+
+/**
+ * A stream's sink over a Node response: one object with its methods on the prototype, since it
+ * lives as long as the stream (not four closures and their context).
+ */
+class NodeStreamSink implements StreamSink {
+  readonly #response: ServerResponse;
+  readonly signal: AbortSignal;
+  /** Tracked here rather than read from writableNeedDrain, which HTTP/2's compatibility response lacks. */
+  #full = false;
+
+  constructor(response: ServerResponse, signal: AbortSignal) {
+    this.#response = response;
+    this.signal = signal;
+  }
+
+  write(chunk: string | Uint8Array): boolean {
+    if (this.signal.aborted || this.#response.writableEnded) return false;
+    this.#full = !this.#response.write(chunk);
+    return !this.#full;
+  }
+
+  end(chunk: string | Uint8Array): void {
+    if (!this.signal.aborted) this.#response.end(chunk);
+  }
+
+  /** Its `close` aborts the signal (`onClose`). */
+  destroy(): void {
+    this.#response.destroy();
+  }
+
+  ready(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const response = this.#response;
+      const signal = this.signal;
+      if (signal.aborted || !this.#full) return resolve();
+      const done = () => {
+        this.#full = false;
+        response.off('drain', done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      response.once('drain', done);
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 }
 

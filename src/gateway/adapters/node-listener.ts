@@ -188,6 +188,7 @@ async function pumpStream(request: IncomingMessage, response: ServerResponse, re
   const onClose = () => sink.close();
   response.once('close', onClose);
   response.writeHead(result.status, result.headers);
+  flattenHead(response);
   // The headers leave with the stream's first write (see StreamBody), in one packet.
   try {
     await result.stream.pump(sink);
@@ -195,6 +196,16 @@ async function pumpStream(request: IncomingMessage, response: ServerResponse, re
     response.off('close', onClose);
     if (!response.writableEnded && !response.destroyed) response.end();
   }
+}
+
+/**
+ * Node keeps the head it wrote as `_header`, for the response's whole life, as built: by `+=`,
+ * a rope of ~30 nodes (1 KB a stream). A number conversion flattens a string in place (one
+ * 0.3 KB string, the rope's nodes freed); the value does not change. HTTP/2 has no `_header`.
+ */
+function flattenHead(response: ServerResponse): void {
+  const head = (response as { _header?: unknown })._header;
+  if (typeof head === 'string') Number(head);
 }
 
 function readBody(request: IncomingMessage, limit: number): Promise<string> {

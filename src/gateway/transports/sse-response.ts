@@ -30,6 +30,7 @@ export function runStreamResponse(
   if (format?.headers) Object.assign(headers, format.headers);
   headers['x-agentwire-run-id'] = record.id;
   for (const name in extraHeaders) headers[name] = extraHeaders[name] as string;
+  // What the stream's closures keep for its whole life: not the record, nor the route's context.
   const { runner, metrics } = context;
   const runId = record.id;
   return {

@@ -6,11 +6,13 @@ describe('RunFollowers', () => {
     const followers = new RunFollowers();
     const woken: string[] = [];
     let stopFirst: () => void = () => {};
-    stopFirst = followers.listen(() => {
-      woken.push('first');
-      stopFirst();
+    stopFirst = followers.listen({
+      wake: () => {
+        woken.push('first');
+        stopFirst();
+      },
     });
-    followers.listen(() => woken.push('second'));
+    followers.listen({ wake: () => woken.push('second') });
     expect(followers.any).toBe(true);
     followers.wakeAll();
     expect(woken).toEqual(['first', 'second']);
@@ -22,7 +24,7 @@ describe('RunFollowers', () => {
     const followers = new RunFollowers();
     expect(followers.any).toBe(false);
     followers.wakeAll();
-    const stop = followers.listen(() => {});
+    const stop = followers.listen({ wake: () => {} });
     stop();
     stop();
     expect(followers.any).toBe(false);

@@ -1,5 +1,7 @@
+import type { WakeListener } from './follower.js';
+
 /**
- * The followers of one run that wait for its appends: the wake-up each registered (see
+ * The followers of one run that wait for its appends: the listener each registered (see
  * `FollowSource.listen`). Created on first use: most finished runs never have any, and
  * thousands are retained.
  *
@@ -8,7 +10,7 @@
 
 /** One run's listeners. */
 export class RunFollowers {
-  #listeners: (() => void)[] | undefined = undefined;
+  #listeners: WakeListener[] | undefined = undefined;
   /**
    * The {@link WakeScheduler}'s: the last turn the run was appended to in, whether it was appended
    * to more than once in it, and whether a wake-up is queued.
@@ -22,11 +24,11 @@ export class RunFollowers {
     return this.#listeners !== undefined && this.#listeners.length > 0;
   }
 
-  /** Calls `wake` at every {@link wakeAll} until the returned function is called. */
-  listen(wake: () => void): () => void {
-    (this.#listeners ??= []).push(wake);
+  /** Calls `listener.wake()` at every {@link wakeAll} until the returned function is called. */
+  listen(listener: WakeListener): () => void {
+    (this.#listeners ??= []).push(listener);
     return () => {
-      const index = this.#listeners?.indexOf(wake) ?? -1;
+      const index = this.#listeners?.indexOf(listener) ?? -1;
       if (index >= 0) this.#listeners?.splice(index, 1);
     };
   }
@@ -35,7 +37,7 @@ export class RunFollowers {
   wakeAll(): void {
     const listeners = this.#listeners;
     if (!listeners || listeners.length === 0) return;
-    if (listeners.length === 1) return (listeners[0] as () => void)();
-    for (const listener of listeners.slice()) listener();
+    if (listeners.length === 1) return (listeners[0] as WakeListener).wake();
+    for (const listener of listeners.slice()) listener.wake();
   }
 }

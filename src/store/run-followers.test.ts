@@ -30,3 +30,31 @@ describe('RunFollowers', () => {
     expect(followers.any).toBe(false);
   });
 });
+
+describe('RunFollowers with one listener, then more', () => {
+  it('wakes a lone listener, then every listener once a second joins, and none after all left', () => {
+    const followers = new RunFollowers();
+    const woken: string[] = [];
+    const stopA = followers.listen({ wake: () => woken.push('a') });
+    followers.wakeAll();
+    const stopB = followers.listen({ wake: () => woken.push('b') });
+    followers.wakeAll();
+    stopA();
+    followers.wakeAll();
+    stopB();
+    expect(followers.any).toBe(false);
+    followers.wakeAll();
+    expect(woken).toEqual(['a', 'a', 'b', 'b']);
+  });
+
+  it('forgets a lone listener that stops, and takes a new one after', () => {
+    const followers = new RunFollowers();
+    const woken: string[] = [];
+    const stop = followers.listen({ wake: () => woken.push('first') });
+    stop();
+    expect(followers.any).toBe(false);
+    followers.listen({ wake: () => woken.push('second') });
+    followers.wakeAll();
+    expect(woken).toEqual(['second']);
+  });
+});

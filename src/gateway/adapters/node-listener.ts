@@ -101,6 +101,9 @@ async function pumpStream(
   // HTTP/2 stream reset mid-write can report itself finished).
   const onClose = () => closed.abort();
   response.once('close', onClose);
+  // Read at every write: a variable of this closure, not the signal (two objects more to reach per event).
+  let aborted = closed.signal.aborted;
+  closed.signal.addEventListener('abort', () => (aborted = true), { once: true });
   response.writeHead(result.status, result.headers);
   // The headers leave with the stream's first write (see StreamBody), in one packet.
   // Tracked here rather than read from writableNeedDrain, which HTTP/2's compatibility response lacks.
@@ -108,12 +111,12 @@ async function pumpStream(
   const sink: StreamSink = {
     signal: closed.signal,
     write: (chunk) => {
-      if (closed.signal.aborted || response.writableEnded) return false;
+      if (aborted || response.writableEnded) return false;
       full = !response.write(chunk);
       return !full;
     },
     end: (chunk) => {
-      if (!closed.signal.aborted) response.end(chunk);
+      if (!aborted) response.end(chunk);
     },
     // Its `close` aborts the signal (`onClose`).
     destroy: () => response.destroy(),

@@ -13,7 +13,7 @@
  */
 import type { ErrorInfo } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
-import type { RunState } from '../reducer/run-state.js';
+import type { RunState } from '../protocol/run-state.js';
 import { Follower } from './follower.js';
 import { MemoryIdempotency } from './memory-idempotency.js';
 import { type MemoryStoreOptions, resolveMemoryStoreOptions } from './memory-store-options.js';

@@ -5,7 +5,7 @@
 // and write a heap snapshot. The same is taken before the streams open (after a warm-up); the
 // difference divided by N is the cost of one stream, by constructor.
 //
-// Usage: node bench/stream-memory.mjs [--server=agentwire|raw|raw-log|raw-log-bytes] [--streams=500] [--events=50]
+// Usage: node bench/stream-memory.mjs [--server=agentwire|raw|log-floor] [--streams=500] [--events=50]
 //          [--snapshot=0] [--top=30] [--keep=<dir>] [--retainers='object/JsonEvent']
 //          [--node-args='--max-semi-space-size=8']   (the server's Node flags)
 //          [--rss=0] [--json]   (skip the RSS pass; print one JSON object instead of the tables)
@@ -117,7 +117,7 @@ function once(child, type, ms) {
  * the one whose RSS is reported).
  */
 async function pass(root, server, streams, events, dir, nodeArgs) {
-  const child = fork(join(root, 'bench/servers', `${server.startsWith('raw') ? 'raw' : server}.mjs`), [], {
+  const child = fork(join(root, 'bench/servers', `${server}.mjs`), [], {
     execArgv: ['--expose-gc', ...nodeArgs, `--import=${new URL(import.meta.url).href}`],
     env: { ...process.env, STREAM_MEMORY_ROLE: 'probe', PORT: '0' },
     stdio: ['pipe', 'pipe', 'inherit', 'ipc'],
@@ -179,9 +179,6 @@ async function main() {
     }),
   );
   const server = args.server ?? 'agentwire';
-  // `raw-log`, `raw-log-bytes`: the raw loop keeping each event's JSON (see bench/servers/raw.mjs).
-  if (server === 'raw-log') process.env.BENCH_RAW_LOG = '1';
-  if (server === 'raw-log-bytes') process.env.BENCH_RAW_LOG = 'bytes';
   const streams = Number(args.streams ?? 500);
   const events = Number(args.events ?? 50);
   const top = Number(args.top ?? 30);
@@ -250,7 +247,7 @@ function load(file) {
     if (type !== 'string' && !type.includes(' string')) return type;
     const text = strings[nodes[index + nameAt]];
     if (byPrefix) return `${type}:${text.slice(0, 16).replace(/[0-9]/g, '#')}`;
-    // An event's JSON, as a run log keeps it (agentwire's, raw-log's).
+    // An event's JSON, as a run log keeps it (agentwire's, log-floor's).
     return text.startsWith('{"type":"') ? `${type} (event JSON)` : type;
   };
   return { snapshot, width, keyOf };

@@ -8,7 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { AgentEvent, EventBody } from '../protocol/events.js';
 import { reduce, reduceAll } from './reduce.js';
 import { RunFold, type RunFoldLimits } from './run-fold.js';
-import type { RunState } from './run-state.js';
+import type { RunState } from '../protocol/run-state.js';
 
 const T0 = 1_700_000_000_000;
 

@@ -81,7 +81,10 @@ async function measure(layer) {
     for (const entry of list.getEntries()) gcMs += entry.duration;
   }).observe({ entryTypes: ['gc'] });
   let bytes = 0;
+  // A StreamSink that never closes (`signal` for builds before `closed`/`onClose`).
   const sink = () => ({
+    closed: false,
+    onClose() {},
     signal: new AbortController().signal,
     write: (chunk) => {
       bytes += chunk.length;

@@ -28,33 +28,58 @@ interface Sleeping {
 
 /**
  * `ctx.sleep` for one run: the run's abort wakes its sleeps directly (no listener on its signal,
- * which then need not exist). An agent sleeps once at a time almost always: that sleep is held in
- * a variable, and only sleeps started while another is pending go into a set, so a paced agent
- * pays no set operation per event.
+ * which then need not exist). An agent sleeps once at a time almost always: that sleep's settle
+ * functions and timer are held in variables, with an executor and a timer callback made once per
+ * run, so a paced agent's sleep costs its promise and its timer and nothing more; only sleeps
+ * started while another is pending get an entry of their own, in a set.
  */
 export function createSleeper(run: LiveRun): (milliseconds: number) => Promise<void> {
-  let only: Sleeping | undefined;
+  let resolveOnly: (() => void) | undefined;
+  let rejectOnly: ((reason: unknown) => void) | undefined;
+  let onlyTimer: ReturnType<typeof setTimeout> | undefined;
   let more: Set<Sleeping> | undefined;
+  const holdOnly = (resolve: () => void, reject: (reason: unknown) => void): void => {
+    resolveOnly = resolve;
+    rejectOnly = reject;
+  };
+  const wakeOnly = (): void => {
+    const resolve = resolveOnly;
+    resolveOnly = undefined;
+    rejectOnly = undefined;
+    onlyTimer = undefined;
+    resolve?.();
+  };
   run.wakeSleepers = () => {
-    const all = more ? [...more] : [];
-    if (only) all.push(only);
-    only = undefined;
+    const reason = run.abortReason;
+    if (rejectOnly !== undefined) {
+      clearTimeout(onlyTimer);
+      const reject = rejectOnly;
+      resolveOnly = undefined;
+      rejectOnly = undefined;
+      onlyTimer = undefined;
+      reject(reason);
+    }
+    const pending = more;
     more = undefined;
-    for (const entry of all) {
+    for (const entry of pending ?? []) {
       clearTimeout(entry.timer);
-      entry.reject(run.abortReason);
+      entry.reject(reason);
     }
   };
-  return (milliseconds) =>
-    new Promise<void>((resolve, reject) => {
-      if (run.aborted) return reject(run.abortReason);
+  return (milliseconds) => {
+    if (run.aborted) return Promise.reject(run.abortReason);
+    if (resolveOnly === undefined) {
+      const sleeping = new Promise<void>(holdOnly);
+      onlyTimer = setTimeout(wakeOnly, milliseconds);
+      return sleeping;
+    }
+    return new Promise<void>((resolve, reject) => {
       const entry: Sleeping = { timer: undefined, reject };
       entry.timer = setTimeout(() => {
-        if (only === entry) only = undefined;
-        else more?.delete(entry);
+        more?.delete(entry);
         resolve();
       }, milliseconds);
-      if (only === undefined) only = entry;
-      else (more ??= new Set()).add(entry);
+      (more ??= new Set()).add(entry);
     });
+  };
 }

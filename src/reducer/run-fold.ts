@@ -64,6 +64,11 @@ export class RunFold {
   #dirty = false;
   /** Parts of the draft created since the last hand-out: edited in place; any other is copied first. */
   readonly #owned = new Set<object>();
+  /**
+   * The draft's `data` record while it is owned (in `#owned` too): a run that sets a value per event
+   * is told so by one comparison, with no lookup in `#owned`.
+   */
+  #ownedData: Record<string, unknown> | undefined = undefined;
   readonly #maxText: number;
   readonly #maxStep: number;
   /**
@@ -101,6 +106,7 @@ export class RunFold {
     if (!this.#dirty) return this.#handed;
     this.#handed = { ...this.#draft };
     this.#owned.clear();
+    this.#ownedData = undefined;
     this.#dirty = false;
     return this.#handed;
   }
@@ -120,6 +126,7 @@ export class RunFold {
       if (event.seq < draft.lastSeq) return;
       this.#draft = { ...event.state, lastSeq: event.seq };
       this.#owned.clear();
+      this.#ownedData = undefined;
       this.#dirty = true;
       this.#indexAll();
       return;
@@ -228,7 +235,7 @@ export class RunFold {
         draft.statusMessage = event.message;
         return;
       case 'data':
-        draft.data = this.#record(draft.data);
+        if (draft.data !== this.#ownedData) this.#ownedData = draft.data = this.#record(draft.data);
         put(draft.data, event.name, event.value);
         if (this.#dataParts) {
           const base = 8 + event.name.length;

@@ -7,6 +7,7 @@
 //
 //   node bench/paced-cost.mjs [--dist <dir>] [--runs 2000] [--events 100] [--rate 20] [--json]
 //   node bench/paced-cost.mjs --against <other dist> [--rounds 3]   # A/B, invocations interleaved
+//   node bench/paced-cost.mjs --no-follow                            # the producer side alone
 //
 // CPU is `process.cpuUsage()` of this process (user + system, and user alone: the system time is
 // mostly the idle loop's wake-ups) from the first paced event to the last follow's end (the runs' starts are not counted: they are the request path's). GC is every
@@ -25,6 +26,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '2000' },
     events: { type: 'string', default: '100' },
     rate: { type: 'string', default: '20' },
+    // No follower: the producer side alone (yield → log), with a subscriber attached so the run lives.
+    'no-follow': { type: 'boolean', default: false },
     against: { type: 'string' },
     rounds: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
@@ -86,6 +89,10 @@ async function measure(dist) {
       const attachment = runner.attach(record.id);
       let received = 0;
       let last = 0;
+      if (values['no-follow']) {
+        follows.push(runner.whenEnded(record.id).then(attachment));
+        continue;
+      }
       follows.push(
         forEachBatch(store.follow(record.id, 0), (batch) => {
           for (const stored of batch) {
@@ -131,7 +138,7 @@ function median(numbers) {
 }
 
 const KEYS = ['cpuUsPerEvent', 'userUsPerEvent', 'gcCount', 'gcMs'];
-const args = ['--runs', String(RUNS), '--events', String(EVENTS), '--rate', String(RATE), '--json'];
+const args = ['--runs', String(RUNS), '--events', String(EVENTS), '--rate', String(RATE), '--json', ...(values['no-follow'] ? ['--no-follow'] : [])];
 
 if (values.against !== undefined) {
   const rounds = Math.min(9, Math.max(1, Number(values.rounds)));

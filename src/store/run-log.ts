@@ -239,10 +239,12 @@ export class RunLog {
 
   /** Throws unless `stored` may be appended next: the run has not ended and it has the expected seq. */
   #checkNext(stored: StoredEvent, expected: number, ended: boolean): void {
+    if (!ended && stored.seq === expected) return;
+    // The record is read only to say which run refused (an append that passes touches nothing but this log).
     const runId = this.#record.id;
     if (ended && this.stoppedBy) throw new AgentwireError('AW_OVERLOADED', `run ${runId} was stopped by the store: ${this.stoppedBy.message}`);
     if (ended) throw new AgentwireError('AW_INTERNAL', `run ${runId} already ended; cannot append ${stored.type}`);
-    if (stored.seq !== expected) throw new AgentwireError('AW_INTERNAL', `run ${runId}: expected seq ${expected}, got ${stored.seq}`);
+    throw new AgentwireError('AW_INTERNAL', `run ${runId}: expected seq ${expected}, got ${stored.seq}`);
   }
 
   /** Packs and evicts after an append; an ended run keeps its final state and lets go of the fold. */

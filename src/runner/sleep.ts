@@ -4,6 +4,7 @@
  * @module
  */
 import type { LiveRun } from './live-run.js';
+import { cancelWake, type SleepSlot, wakeAfter } from './sleep-slots.js';
 
 /** Resolves after `milliseconds`, or rejects with the signal's reason as soon as it aborts. */
 export function sleep(milliseconds: number, signal?: AbortSignal): Promise<void> {
@@ -22,21 +23,23 @@ export function sleep(milliseconds: number, signal?: AbortSignal): Promise<void>
 }
 
 interface Sleeping {
-  timer: ReturnType<typeof setTimeout> | undefined;
+  slot: SleepSlot;
+  wake: () => void;
   reject: (reason: unknown) => void;
 }
 
 /**
  * `ctx.sleep` for one run: the run's abort wakes its sleeps directly (no listener on its signal,
- * which then need not exist). An agent sleeps once at a time almost always: that sleep's settle
- * functions and timer are held in variables, with an executor and a timer callback made once per
- * run, so a paced agent's sleep costs its promise and its timer and nothing more; only sleeps
- * started while another is pending get an entry of their own, in a set.
+ * which then need not exist), and its timers are shared with every run's sleeps that end in the
+ * same millisecond (see `sleep-slots.ts`). An agent sleeps once at a time almost always: that
+ * sleep's settle functions and slot are held in variables, with an executor and a wake made once
+ * per run, so a paced agent's sleep costs its promise and a place in a slot; only sleeps started
+ * while another is pending get an entry of their own, in a set.
  */
 export function createSleeper(run: LiveRun): (milliseconds: number) => Promise<void> {
   let resolveOnly: (() => void) | undefined;
   let rejectOnly: ((reason: unknown) => void) | undefined;
-  let onlyTimer: ReturnType<typeof setTimeout> | undefined;
+  let onlySlot: SleepSlot | undefined;
   let more: Set<Sleeping> | undefined;
   const holdOnly = (resolve: () => void, reject: (reason: unknown) => void): void => {
     resolveOnly = resolve;
@@ -46,23 +49,23 @@ export function createSleeper(run: LiveRun): (milliseconds: number) => Promise<v
     const resolve = resolveOnly;
     resolveOnly = undefined;
     rejectOnly = undefined;
-    onlyTimer = undefined;
+    onlySlot = undefined;
     resolve?.();
   };
   run.wakeSleepers = () => {
     const reason = run.abortReason;
     if (rejectOnly !== undefined) {
-      clearTimeout(onlyTimer);
+      cancelWake(onlySlot as SleepSlot, wakeOnly);
       const reject = rejectOnly;
       resolveOnly = undefined;
       rejectOnly = undefined;
-      onlyTimer = undefined;
+      onlySlot = undefined;
       reject(reason);
     }
     const pending = more;
     more = undefined;
     for (const entry of pending ?? []) {
-      clearTimeout(entry.timer);
+      cancelWake(entry.slot, entry.wake);
       entry.reject(reason);
     }
   };
@@ -70,15 +73,15 @@ export function createSleeper(run: LiveRun): (milliseconds: number) => Promise<v
     if (run.aborted) return Promise.reject(run.abortReason);
     if (resolveOnly === undefined) {
       const sleeping = new Promise<void>(holdOnly);
-      onlyTimer = setTimeout(wakeOnly, milliseconds);
+      onlySlot = wakeAfter(milliseconds, wakeOnly);
       return sleeping;
     }
     return new Promise<void>((resolve, reject) => {
-      const entry: Sleeping = { timer: undefined, reject };
-      entry.timer = setTimeout(() => {
+      const wake = (): void => {
         more?.delete(entry);
         resolve();
-      }, milliseconds);
+      };
+      const entry: Sleeping = { slot: wakeAfter(milliseconds, wake), wake, reject };
       (more ??= new Set()).add(entry);
     });
   };

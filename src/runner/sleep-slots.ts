@@ -13,6 +13,8 @@ export interface SleepSlot {
   /** The slot's millisecond (`performance.now()` scale). */
   readonly at: number;
   readonly timer: ReturnType<typeof setTimeout>;
+  /** The `setTimeout` that made the timer: a sleep joins the slot only while it is still the global one. */
+  readonly clock: typeof setTimeout;
   /** Called when the slot's timer fires; `undefined` where a sleep was cancelled. */
   readonly wakes: ((() => void) | undefined)[];
   /** Wakes not cancelled. */
@@ -30,9 +32,11 @@ export function wakeAfter(milliseconds: number, wake: () => void): SleepSlot {
   const now = performance.now();
   const at = Math.ceil(now + delay);
   let slot = slots.get(at);
-  if (slot === undefined) {
+  // A slot whose timer another `setTimeout` made (fake timers installed or removed since) may never
+  // fire on this one's clock: a new slot takes its place (its own sleeps keep their timer).
+  if (slot === undefined || slot.clock !== setTimeout) {
     const wakes: ((() => void) | undefined)[] = [];
-    slot = { at, timer: setTimeout(fire, at - now, wakes, at), wakes, live: 0 };
+    slot = { at, timer: setTimeout(fire, at - now, wakes, at), clock: setTimeout, wakes, live: 0 };
     slots.set(at, slot);
   }
   slot.wakes.push(wake);
@@ -51,6 +55,6 @@ export function cancelWake(slot: SleepSlot, wake: () => void): void {
 }
 
 function fire(wakes: ((() => void) | undefined)[], at: number): void {
-  slots.delete(at);
+  if (slots.get(at)?.wakes === wakes) slots.delete(at);
   for (const wake of wakes) wake?.();
 }

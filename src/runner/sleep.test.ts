@@ -105,3 +105,16 @@ describe('ctx.sleep timers', () => {
     expect(clearTimer).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('ctx.sleep timers and fake timers', () => {
+  it('does not join a sleep begun after fake timers were removed to a slot a fake timer holds', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const faked = idleRun();
+    const stuck = createSleeper(faked)(25);
+    vi.useRealTimers();
+    // Ends in the same millisecond as the fake one, most likely: it must still wake on the real clock.
+    await within(createSleeper(idleRun())(25), 2_000, 'a real sleep to end');
+    faked.abortNow();
+    await expect(stuck).rejects.toThrow('cancelled');
+  });
+});

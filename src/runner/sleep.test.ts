@@ -81,8 +81,9 @@ describe('ctx.sleep timers', () => {
     const woken: number[] = [];
     const startedAt = performance.now();
     await Promise.all(runs.map((run, index) => createSleeper(run)(30).then(() => woken.push(index))));
-    // 200 sleeps begun within a few milliseconds: one timer per millisecond they end in, not one each.
-    expect(setTimer.mock.calls.length).toBeLessThanOrEqual(10);
+    // 200 sleeps begun within a few milliseconds: a timer per 16 that end in the same millisecond, not one each.
+    expect(setTimer.mock.calls.length).toBeGreaterThanOrEqual(13);
+    expect(setTimer.mock.calls.length).toBeLessThanOrEqual(25);
     expect(woken).toEqual(runs.map((_, index) => index));
     expect(performance.now() - startedAt).toBeGreaterThanOrEqual(29);
   });

@@ -174,6 +174,12 @@ function fanoutSection(data) {
   ].join('\n');
 }
 
+/**
+ * A peer that is a framework, which agentwire must be ahead of: not a baseline (the raw loop, the
+ * log floor) and not an agentwire build (`agentwire@base` in an A/B).
+ */
+const isFramework = (server) => server !== 'raw' && server !== 'log-floor' && !server.startsWith('agentwire');
+
 /** agentwire against the issue's targets, from the measured rows. */
 function verdicts(results) {
   const lines = [];
@@ -183,8 +189,7 @@ function verdicts(results) {
     const raw = w.throughput.rows.find((row) => row.server === 'raw');
     const aw = w.throughput.rows.find((row) => row.server === 'agentwire');
     if (raw && aw) {
-      // The frameworks: neither the baseline nor an agentwire build (`agentwire@base` in an A/B).
-      const others = w.throughput.rows.filter((row) => row.server !== 'raw' && !row.server.startsWith('agentwire'));
+      const others = w.throughput.rows.filter((row) => isFramework(row.server));
       check(aw.eventsPerSecond >= 0.9 * raw.eventsPerSecond, `single-stream throughput ≥ 0.9× raw (${ratio(aw.eventsPerSecond, raw.eventsPerSecond)})`);
       check(
         others.length === 0 ? null : others.every((row) => aw.eventsPerSecond > row.eventsPerSecond),
@@ -199,6 +204,8 @@ function verdicts(results) {
       if (!raw || !aw) continue;
       check(aw.latency.p99 <= 1.2 * raw.latency.p99, `${streams} streams: latency p99 ≤ 1.2× raw (${ratio(aw.latency.p99, raw.latency.p99)})`);
       check(aw.ttfe.p99 <= 1.5 * raw.ttfe.p99, `${streams} streams: TTFE p99 ≤ 1.5× raw (${ratio(aw.ttfe.p99, raw.ttfe.p99)})`);
+      const fastify = w.many.rows.find((row) => row.server === 'fastify' && row.streams === streams);
+      if (fastify) check(aw.ttfe.p99 < fastify.ttfe.p99, `${streams} streams: TTFE p99 below Fastify (${aw.ttfe.p99.toFixed(1)} ms against ${fastify.ttfe.p99.toFixed(1)} ms)`);
       check(aw.listenOverflows === 0, `${streams} streams: 0 listen overflows (${aw.listenOverflows})`);
       const rssMeasured = Number.isFinite(aw.rssPerStreamKb) && Number.isFinite(raw.rssPerStreamKb);
       check(rssMeasured ? aw.rssPerStreamKb <= 1.2 * raw.rssPerStreamKb : null, `${streams} streams: RSS/stream ≤ 1.2× raw (${rssMeasured ? ratio(aw.rssPerStreamKb, raw.rssPerStreamKb) : 'not measured: not every stream reached steady state'})`);
@@ -207,8 +214,10 @@ function verdicts(results) {
   }
   if (w.ttfe) {
     const raw = w.ttfe.rows.find((row) => row.server === 'raw');
+    const fastify = w.ttfe.rows.find((row) => row.server === 'fastify');
     for (const row of w.ttfe.rows.filter((each) => each.server === 'agentwire' && each.mode !== 'create-then-get')) {
-      if (raw) check(row.ttfe.p50 <= 1.5 * raw.ttfe.p50, `TTFE p50 ≤ 1.5× raw, ${row.mode} (${ratio(row.ttfe.p50, raw.ttfe.p50)})`);
+      if (raw) check(row.ttfe.p50 <= 1.3 * raw.ttfe.p50, `keep-alive TTFE p50 ≤ 1.3× raw, ${row.mode} (${ratio(row.ttfe.p50, raw.ttfe.p50)})`);
+      if (fastify) check(row.ttfe.p50 < fastify.ttfe.p50, `keep-alive TTFE p50 below Fastify, ${row.mode} (${row.ttfe.p50.toFixed(2)} ms against ${fastify.ttfe.p50.toFixed(2)} ms)`);
     }
   }
   if (w.stall) {
@@ -257,7 +266,7 @@ export function renderMarkdown(results, stem) {
 
 // --- SVG --------------------------------------------------------------------------------------
 const escape = (text) => String(text).replace(/[&<>"]/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[char]);
-const COLORS = { raw: '#6b7280', agentwire: '#16a34a', hono: '#f97316', 'better-sse': '#2563eb', fastify: '#111827', fastapi: '#0d9488' };
+const COLORS = { raw: '#6b7280', 'log-floor': '#9ca3af', agentwire: '#16a34a', hono: '#f97316', 'better-sse': '#2563eb', fastify: '#111827', fastapi: '#0d9488' };
 
 /** A horizontal bar chart: `bars` = [{ label, server, value, text }]. */
 function barChart(title, unit, bars, { log = false } = {}) {

@@ -50,6 +50,7 @@ const python = '/usr/bin/python3';
 const fastapiAvailable = spawnSync(python, ['-c', 'import fastapi, uvicorn'], { stdio: 'ignore' }).status === 0;
 const SERVERS = {
   raw: { command: process.execPath, args: [join(here, 'servers/raw.mjs')] },
+  'log-floor': { command: process.execPath, args: [join(here, 'servers/log-floor.mjs')] },
   agentwire: { command: process.execPath, args: [join(here, 'servers/agentwire.mjs')] },
   hono: { command: process.execPath, args: [join(here, 'servers/hono.mjs')] },
   'better-sse': { command: process.execPath, args: [join(here, 'servers/better-sse.mjs')] },

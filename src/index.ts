@@ -37,4 +37,4 @@ export type {
 } from './protocol/events.js';
 export type { ErrorCode } from './protocol/errors.js';
 export { AgentwireError, ERROR_CODES, isAgentwireError } from './protocol/errors.js';
-export type { RunState, StepState, ToolCallState } from './reducer/run-state.js';
+export type { RunState, StepState, ToolCallState } from './protocol/run-state.js';

@@ -11,7 +11,7 @@ import { createGateway } from '../src/gateway/create-gateway.js';
 import { listen } from '../src/gateway/adapters/listen.js';
 import type { AgentFunction } from '../src/producer/agent.js';
 import type { AgentEvent } from '../src/protocol/events.js';
-import type { RunState } from '../src/reducer/run-state.js';
+import type { RunState } from '../src/protocol/run-state.js';
 import { metric, scrape } from './helpers/metrics.js';
 import { type ServeProcess, ROOT, rssOf, startServe } from './helpers/process.js';
 import { ADAPTERS, type TestServer, startNodeServer } from './helpers/servers.js';

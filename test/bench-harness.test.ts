@@ -63,7 +63,7 @@ describe('the bench harness', () => {
 
   // Every peer gets the same producer (workload.mjs `beforeEvent`): a peer that cannot stream it is a
   // bench bug, not a result. This once caught better-sse's fan-out calling helpers it never imported.
-  it.each(['raw', 'agentwire', 'better-sse', 'fastify', 'hono'])('gives %s the same fair workload: it streams it all, alone and fanned out', async (server) => {
+  it.each(['raw', 'log-floor', 'agentwire', 'better-sse', 'fastify', 'hono'])('gives %s the same fair workload: it streams it all, alone and fanned out', async (server) => {
     const port = await startServer(server);
     const fast = await loadgen({ kind: 'throughput', port, server, workload: { n: 5000, bytes: 64, rate: 0 }, timeoutMs: 10_000 });
     expect(fast).toMatchObject({ events: 5000, error: null });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoAgents } from '../src/demo/demo-agents.js';
 import type { AgentContext, AgentDefinition } from '../src/producer/agent.js';
 import type { AgentEvent } from '../src/protocol/events.js';
-import type { RunState } from '../src/reducer/run-state.js';
+import type { RunState } from '../src/protocol/run-state.js';
 import { seededRandom } from './helpers/chaos-server.js';
 import { ADAPTERS, type TestServer } from './helpers/servers.js';
 import { collectEvents, openSse, range, seqs, startRun } from './helpers/sse-client.js';

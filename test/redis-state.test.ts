@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentFunction } from '../src/producer/agent.js';
 import { reduceAll } from '../src/reducer/reduce.js';
-import type { RunState } from '../src/reducer/run-state.js';
+import type { RunState } from '../src/protocol/run-state.js';
 import { type RedisStore, createRedisStore } from '../src/redis/redis-store.js';
 import { type RedisServer, redisSuitesEnabled, startRedis } from './helpers/redis-server.js';
 import { type TestServer, startNodeServer } from './helpers/servers.js';

@@ -2,22 +2,10 @@
 // socket's buffer is full and stops as soon as the response closes.
 import { createServer } from 'node:http';
 import {
-  SSE_HEADERS, announce, beforeEvent, createEventMaker, createFanout, finalised, frame, now, port, produced, workloadFrom,
+  SSE_HEADERS, announce, beforeEvent, createEventMaker, createFanout, drainOrClose, finalised, frame, now, port, produced, workloadFrom,
 } from './workload.mjs';
 
 const fanout = createFanout();
-
-function drainOrClose(response) {
-  return new Promise((resolve) => {
-    const done = () => {
-      response.off('drain', done);
-      response.off('close', done);
-      resolve();
-    };
-    response.on('drain', done);
-    response.on('close', done);
-  });
-}
 
 async function stream(request, response, workload) {
   let closed = false;

@@ -148,6 +148,19 @@ export function announce(port) {
   lines.on('close', () => process.exit(0));
 }
 
+/** Resolves when `response` drains or closes (a hand-written server's backpressure). */
+export function drainOrClose(response) {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
+
 /** An SSE frame as every hand-written server sends it. */
 export const frame = (id, json) => `id: ${id}\nevent: data\ndata: ${json}\n\n`;
 

@@ -18,6 +18,6 @@ export { subscribe } from './subscribe.js';
 export type { ConnectOptions, ConnectionStatus, RetryOptions } from './types.js';
 export { RunStreamError } from './types.js';
 export type { AgentEvent } from '../protocol/events.js';
-export type { RunState, StepState, ToolCallState } from '../reducer/run-state.js';
-export { initialRunState } from '../reducer/run-state.js';
+export type { RunState, StepState, ToolCallState } from '../protocol/run-state.js';
+export { initialRunState } from '../protocol/run-state.js';
 export { reduce } from '../reducer/reduce.js';

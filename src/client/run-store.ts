@@ -7,7 +7,7 @@
 import type { AgentEvent } from '../protocol/events.js';
 import { isTerminalType } from '../protocol/events.js';
 import { reduceAll } from '../reducer/reduce.js';
-import { type RunState, initialRunState } from '../reducer/run-state.js';
+import { type RunState, initialRunState } from '../protocol/run-state.js';
 import { cancelRun } from './cancel-run.js';
 import { followRunBatches } from './follow-run.js';
 import { nextFrame } from './next-frame.js';

@@ -7,7 +7,7 @@
 import { AgentwireError, errorBody, isAgentwireError } from '../protocol/errors.js';
 import type { Authenticate, StreamTokens } from './policy/auth.js';
 import type { Cors } from './policy/cors.js';
-import type { GatewayRequest, GatewayResponse } from './http-types.js';
+import type { GatewayRequest, GatewayResponse, RouteRequest } from './http-types.js';
 import type { Router } from './router.js';
 
 /** What the core needs besides its routes. */
@@ -60,7 +60,8 @@ export class GatewayCore {
           );
         }
       }
-      const response = await handler({ ...request, principal }, params);
+      request.principal = principal;
+      const response = await handler(request as RouteRequest, params);
       return withHeaders(response, corsHeaders);
     } catch (error) {
       if (isAgentwireError(error) && [401, 403, 413, 429].includes(error.status)) this.#options.onRefused?.(error.code);

@@ -14,6 +14,11 @@ export interface GatewayRequest {
   readBody(limit: number): Promise<string>;
   /** Aborts when the client goes away before the response is complete. */
   readonly signal: AbortSignal;
+  /**
+   * Who is calling: set by the core once it has authenticated the request, on the request itself
+   * (an adapter's request may be a class whose parts, its signal, are made when first read).
+   */
+  principal?: string | undefined;
 }
 
 /** A request after authentication, as route handlers see it. */
@@ -31,11 +36,16 @@ export interface StreamSink {
   write(chunk: string | Uint8Array): boolean;
   /** Resolves when the consumer takes more, or when the stream is closed. */
   ready(): Promise<void>;
-  /** Aborts when the client goes away. */
-  readonly signal: AbortSignal;
+  /** True once the client has gone away. */
+  readonly closed: boolean;
+  /**
+   * Sets the one function called when the client goes away, at once if it has: a callback, not a
+   * signal, so a stream makes the one signal it needs itself. `undefined` clears it.
+   */
+  onClose(callback: (() => void) | undefined): void;
   /**
    * Drops the connection at once, with whatever is still buffered for it (the client stopped
-   * reading); the signal then aborts.
+   * reading); the sink then closes.
    */
   destroy(): void;
   /**

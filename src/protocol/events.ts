@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { RunState } from '../reducer/run-state.js';
+import type { RunState } from './run-state.js';
 
 /** An error as it travels in events and HTTP bodies. */
 export interface ErrorInfo {

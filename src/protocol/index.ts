@@ -1,5 +1,6 @@
 /**
- * `agentwire/protocol`: the event types, their validation and their SSE encoding. Browser-safe.
+ * `agentwire/protocol`: the event types, the run state a snapshot carries, their validation and
+ * their SSE encoding. Browser-safe.
  *
  * @module
  */
@@ -29,6 +30,7 @@ export type {
   Usage,
 } from './events.js';
 export { EVENT_TYPES, TERMINAL_TYPES, isTerminalType } from './events.js';
+export type { RunState, RunStatus, StepState, StepStatus, ToolCallState, ToolCallStatus, Truncation } from './run-state.js';
 export type { ErrorCode } from './errors.js';
 export { AgentwireError, ERROR_CODES, errorBody, isAgentwireError } from './errors.js';
 export { SSE_HEARTBEAT, encodeSseComment, encodeSseDataFrames, encodeSseEvent, encodeSseFrame, encodeSseRetry } from './sse.js';

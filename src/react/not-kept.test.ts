@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunSnapshot } from '../client/run-store.js';
 import type { AgentEvent } from '../protocol/events.js';
 import { RunFold } from '../reducer/run-fold.js';
-import { initialRunState } from '../reducer/run-state.js';
+import { initialRunState } from '../protocol/run-state.js';
 import { RunView } from './run-view.js';
 
 /** A run whose state a server bounded: 40 answer tokens, 30 log lines and 30 thoughts, past small limits. */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { RunState } from '../reducer/run-state.js';
+import type { RunState } from '../protocol/run-state.js';
 import { formatDuration } from './format.js';
 
 /** One line summary of a run's input. */

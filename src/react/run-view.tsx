@@ -6,7 +6,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { RunSnapshot } from '../client/run-store.js';
-import type { RunState } from '../reducer/run-state.js';
+import type { RunState } from '../protocol/run-state.js';
 import { Answer } from './answer.js';
 import { NotKept } from './not-kept.js';
 import { CopyButton } from './copy-button.js';

@@ -4,7 +4,7 @@
  * @module
  */
 import { memo, useEffect, useId, useRef, useState } from 'react';
-import type { RunState, StepState } from '../reducer/run-state.js';
+import type { RunState, StepState } from '../protocol/run-state.js';
 import { CopyButton } from './copy-button.js';
 import { formatDuration } from './format.js';
 import { type StepToggles, useNow, useStickToBottom } from './hooks.js';

@@ -4,7 +4,7 @@
  * @module
  */
 import { memo } from 'react';
-import type { ToolCallState } from '../reducer/run-state.js';
+import type { ToolCallState } from '../protocol/run-state.js';
 import { formatDuration, formatValue } from './format.js';
 import { FoldedText } from './folded-text.js';
 import { useNow } from './hooks.js';

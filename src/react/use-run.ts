@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
 import { type ConnectOptions, type RunSnapshot, type RunStore, createRunStore } from '../client/index.js';
-import { initialRunState } from '../reducer/run-state.js';
+import { initialRunState } from '../protocol/run-state.js';
 
 /** The snapshot before any store exists. */
 const IDLE: RunSnapshot = Object.freeze({

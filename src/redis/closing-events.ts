@@ -6,7 +6,7 @@
  */
 import type { AgentEvent, EventBody } from '../protocol/events.js';
 import { reduceAll } from '../reducer/reduce.js';
-import type { StepState } from '../reducer/run-state.js';
+import type { StepState } from '../protocol/run-state.js';
 
 /** The code of the `run.failed` a survivor appends when a run's producer is gone. */
 export const PRODUCER_LOST = 'producer_lost';

@@ -20,7 +20,7 @@ import type { ChainableCommander, ClusterOptions, Redis, RedisOptions } from 'io
 import { AgentwireError } from '../protocol/errors.js';
 import { isTerminalType } from '../protocol/events.js';
 import { reduceAll } from '../reducer/reduce.js';
-import type { RunState } from '../reducer/run-state.js';
+import type { RunState } from '../protocol/run-state.js';
 import {
   type CreateRunOptions,
   type FollowOptions,

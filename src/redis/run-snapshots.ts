@@ -13,7 +13,7 @@
 import type { Redis } from 'ioredis';
 import type { AgentEvent } from '../protocol/events.js';
 import { RunFold } from '../reducer/run-fold.js';
-import { type RunState, initialRunState } from '../reducer/run-state.js';
+import { type RunState, initialRunState } from '../protocol/run-state.js';
 import { JsonEvent } from '../store/json-event.js';
 import type { StoredEvent } from '../store/store.js';
 import { parseEntry } from './parse-entry.js';

@@ -20,7 +20,7 @@
  */
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { RunFold } from '../reducer/run-fold.js';
-import type { RunState } from '../reducer/run-state.js';
+import type { RunState } from '../protocol/run-state.js';
 import { stateLimits } from '../store/state-limits.js';
 import type { StoredEvent } from '../store/store.js';
 import { parseEntry } from './parse-entry.js';

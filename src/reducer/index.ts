@@ -4,5 +4,5 @@
  * @module
  */
 export { reduce, reduceAll, RunFold, type RunFoldLimits } from './reduce.js';
-export type { RunState, RunStatus, StepState, StepStatus, ToolCallState, ToolCallStatus, Truncation } from './run-state.js';
-export { initialRunState } from './run-state.js';
+export type { RunState, RunStatus, StepState, StepStatus, ToolCallState, ToolCallStatus, Truncation } from '../protocol/run-state.js';
+export { initialRunState } from '../protocol/run-state.js';

@@ -5,7 +5,7 @@
  * @module
  */
 import type { EventStamp, StepFinishedEvent, StepStartedEvent, ToolCallEvent } from '../protocol/events.js';
-import type { StepState, StepStatus, ToolCallState } from './run-state.js';
+import type { StepState, StepStatus, ToolCallState } from '../protocol/run-state.js';
 
 /** The step a `step.started` opens (with empty arrays of its own). */
 export function newStep(event: StepStartedEvent & EventStamp): StepState {

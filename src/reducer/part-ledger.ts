@@ -15,7 +15,8 @@ export class PartLedger {
   /** Ids in the order added; an entry is live while `#entries` maps its id to its position. */
   #order: string[] = [];
   #head = 0;
-  readonly #entries = new Map<string, { cost: number; at: number }>();
+  /** Made at the first add: a bounded fold has a ledger per kind, and most runs use one or two kinds. */
+  #entries: Map<string, { cost: number; at: number }> | undefined;
   #total = 0;
   /** The id added last and its entry, while it is kept: a part added again and again (a data name) costs no lookup. */
   #newestId: string | undefined = undefined;
@@ -32,18 +33,18 @@ export class PartLedger {
 
   /** Number of parts kept. */
   get size(): number {
-    return this.#entries.size;
+    return this.#entries?.size ?? 0;
   }
 
   /** The id added last, while it is kept. */
   get newest(): string | undefined {
     const id = this.#order.at(-1);
-    return id !== undefined && this.#entries.get(id)?.at === this.#order.length - 1 ? id : undefined;
+    return id !== undefined && this.#entries?.get(id)?.at === this.#order.length - 1 ? id : undefined;
   }
 
   /** The cost recorded for `id`, or `undefined` when it is not kept. */
   cost(id: string): number | undefined {
-    return this.#entries.get(id)?.cost;
+    return this.#entries?.get(id)?.cost;
   }
 
   /** Records `id` as the newest part, with `cost` (a part added again moves to the newest place). */
@@ -56,19 +57,20 @@ export class PartLedger {
       return;
     }
     this.delete(id);
+    const entries = (this.#entries ??= new Map());
     const entry = { cost, at: this.#order.length };
-    this.#entries.set(id, entry);
+    entries.set(id, entry);
     this.#order.push(id);
     this.#newestId = id;
     this.#newestEntry = entry;
     this.#total += cost;
     // Parts added again leave stale entries behind: rebuilt once they are most of the order.
-    if (this.#order.length > 2 * this.#entries.size + 64) this.#compact();
+    if (this.#order.length > 2 * entries.size + 64) this.#compact();
   }
 
   /** Changes the cost of a kept part, keeping its place (nothing when it is not kept). */
   update(id: string, cost: number): void {
-    const entry = this.#entries.get(id);
+    const entry = this.#entries?.get(id);
     if (!entry) return;
     this.#total += cost - entry.cost;
     entry.cost = cost;
@@ -76,9 +78,9 @@ export class PartLedger {
 
   /** Forgets `id` (nothing when it is not kept). */
   delete(id: string): void {
-    const entry = this.#entries.get(id);
+    const entry = this.#entries?.get(id);
     if (!entry) return;
-    this.#entries.delete(id);
+    this.#entries?.delete(id);
     this.#total -= entry.cost;
     if (entry === this.#newestEntry) {
       this.#newestId = undefined;
@@ -95,12 +97,14 @@ export class PartLedger {
   /** Drops the stale entries at the head, and rebuilds the order once most of it is stale. */
   #compact(): void {
     const order = this.#order;
-    while (this.#head < order.length && this.#entries.get(order[this.#head] as string)?.at !== this.#head) this.#head++;
-    if (order.length <= 2 * this.#entries.size + 64) return;
+    const entries = this.#entries;
+    if (entries === undefined) return;
+    while (this.#head < order.length && entries.get(order[this.#head] as string)?.at !== this.#head) this.#head++;
+    if (order.length <= 2 * entries.size + 64) return;
     const live: string[] = [];
     for (let index = this.#head; index < order.length; index++) {
       const id = order[index] as string;
-      const entry = this.#entries.get(id);
+      const entry = entries.get(id);
       if (entry?.at === index) {
         entry.at = live.length;
         live.push(id);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AgentEvent, EventBody } from '../protocol/events.js';
 import { reduce, reduceAll, RunFold } from './reduce.js';
-import { initialRunState, type RunState } from './run-state.js';
+import { initialRunState, type RunState } from '../protocol/run-state.js';
 
 const T0 = 1_700_000_000_000;
 

@@ -9,7 +9,7 @@
 import type { AgentEvent } from '../protocol/events.js';
 import { finishedStatus, newStep, newToolCall, own } from './new-parts.js';
 import { RunFold } from './run-fold.js';
-import { initialRunState, type RunState, type StepState, type ToolCallState } from './run-state.js';
+import { initialRunState, type RunState, type StepState, type ToolCallState } from '../protocol/run-state.js';
 
 export { RunFold, type RunFoldLimits } from './run-fold.js';
 

@@ -2,12 +2,13 @@
  * RunFold's bounds on steps, tool calls and `data` (maxStepBytes, maxToolCallBytes, maxDataBytes):
  * the oldest finished parts go first, counted in `truncated`, and what is kept stays linked.
  */
+import { queryObjects } from 'node:v8';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import type { AgentEvent, EventBody } from '../protocol/events.js';
 import { reduce, reduceAll } from './reduce.js';
 import { RunFold, type RunFoldLimits } from './run-fold.js';
-import type { RunState } from './run-state.js';
+import type { RunState } from '../protocol/run-state.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -201,6 +202,18 @@ describe("RunFold given the events' JSON lengths", () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('the part ledgers', () => {
+  it('a bounded fold makes no Map for the kinds of part it has not seen yet', () => {
+    const before = queryObjects(Map, { format: 'count' });
+    const limits = { maxStepBytes: 1_000_000, maxToolCallBytes: 1_000_000, maxDataBytes: 1_000_000 };
+    const folds = Array.from({ length: 100 }, () => new RunFold(undefined, limits));
+    // Three per fold when each ledger made its Map up front, whatever the run would emit.
+    expect(queryObjects(Map, { format: 'count' }) - before).toBeLessThan(10);
+    folds[0]?.add({ type: 'data', name: 'n', value: 1, seq: 1, at: T0 } as AgentEvent);
+    expect(folds[0]?.state.data).toEqual({ n: 1 });
   });
 });
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { AgentEvent, EventBody } from '../protocol/events.js';
 import { reduce, reduceAll } from './reduce.js';
 import { RunFold } from './run-fold.js';
-import { initialRunState, type RunState } from './run-state.js';
+import { initialRunState, type RunState } from '../protocol/run-state.js';
 import { bestTime } from '../../test/helpers/timing.js';
 
 const T0 = 1_700_000_000_000;

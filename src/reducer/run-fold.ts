@@ -17,7 +17,7 @@
 import type { AgentEvent } from '../protocol/events.js';
 import { finishedStatus, newStep, newToolCall, own } from './new-parts.js';
 import { jsonLength, PartLedger } from './part-ledger.js';
-import { initialRunState, type RunState, type StepState, type ToolCallState, type Truncation } from './run-state.js';
+import { initialRunState, type RunState, type StepState, type ToolCallState, type Truncation } from '../protocol/run-state.js';
 
 /** Bounds of the state a {@link RunFold} builds (none by default). */
 export interface RunFoldLimits {

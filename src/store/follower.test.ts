@@ -1,20 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { EventBody } from '../protocol/events.js';
-import { Follower, type FollowSource } from './follower.js';
+import { Follower, type FollowSource, type WakeListener } from './follower.js';
 import { type StoredEvent, forEachBatch, toStoredEvent } from './store.js';
 
 /** A log in an array, with wake-ups the test triggers by hand (as a store's flush would). */
 function createLog() {
   const events: StoredEvent[] = [];
-  let listeners: (() => void)[] = [];
+  let listeners: WakeListener[] = [];
   let ended = false;
   const source: FollowSource = {
     read: (cursor) => events.filter((stored) => stored.seq > cursor),
     ended: () => ended,
-    listen: (wake) => {
-      listeners.push(wake);
+    listen: (listener) => {
+      listeners.push(listener);
       return () => {
-        listeners = listeners.filter((listener) => listener !== wake);
+        listeners = listeners.filter((each) => each !== listener);
       };
     },
   };
@@ -23,7 +23,7 @@ function createLog() {
   };
   /** Calls every listener, like a store's flush after appends. */
   const wake = () => {
-    for (const listener of listeners.slice()) listener();
+    for (const listener of listeners.slice()) listener.wake();
   };
   return {
     source,

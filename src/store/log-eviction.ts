@@ -7,7 +7,7 @@
  * @module
  */
 import type { RunSnapshotEvent } from '../protocol/events.js';
-import type { RunState } from '../reducer/run-state.js';
+import type { RunState } from '../protocol/run-state.js';
 import { PackedLog } from './packed-log.js';
 import type { RunLog } from './run-log.js';
 import { toStoredEvent } from './store.js';

@@ -4,7 +4,7 @@ import type { AgentEvent, EventBody, RunSnapshotEvent } from '../protocol/events
 import { isAgentwireError } from '../protocol/errors.js';
 import { reduceAll } from '../reducer/reduce.js';
 import { RunFold } from '../reducer/run-fold.js';
-import { initialRunState, type RunState } from '../reducer/run-state.js';
+import { initialRunState, type RunState } from '../protocol/run-state.js';
 import { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
 import { stateLimits } from './state-limits.js';
 import { runStoreContract } from './store-contract.js';

@@ -13,10 +13,11 @@
  */
 import type { ErrorInfo } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
-import type { RunState } from '../reducer/run-state.js';
+import type { RunState } from '../protocol/run-state.js';
 import { Follower } from './follower.js';
 import { MemoryIdempotency } from './memory-idempotency.js';
 import { type MemoryStoreOptions, resolveMemoryStoreOptions } from './memory-store-options.js';
+import { LogFollowSource, type StoreStatus } from './log-follow-source.js';
 import { OwnerRunCounts } from './owner-run-counts.js';
 import { RetainedRuns } from './retained-runs.js';
 import { type LogBounds, logBounds, RunLog } from './run-log.js';
@@ -36,7 +37,8 @@ export class MemoryStore implements RunStore {
     if (record.owner !== undefined) this.#ownerRuns.remove(record.owner);
     this.#runs.ended();
   };
-  #closed = false;
+  /** Whether the store closed, shared with every follower's source. */
+  readonly #status: StoreStatus = { closed: false };
 
   constructor(options: MemoryStoreOptions = {}) {
     const resolved = resolveMemoryStoreOptions(options);
@@ -119,15 +121,7 @@ export class MemoryStore implements RunStore {
     if (!log) return nothing();
     const maxBatch = options.maxBatch ?? 512;
     const maxBatchBytes = options.maxBatchBytes ?? 256 * 1024;
-    return new Follower(
-      {
-        read: (cursor) => log.read(cursor, maxBatch, maxBatchBytes),
-        ended: () => log.ended || this.#closed,
-        listen: (wake) => log.followers.listen(wake),
-      },
-      after,
-      options.signal,
-    );
+    return new Follower(new LogFollowSource(log, maxBatch, maxBatchBytes, this.#status), after, options.signal);
   }
 
   async requestCancel(runId: string, reason: string): Promise<boolean> {
@@ -158,7 +152,7 @@ export class MemoryStore implements RunStore {
 
   /** Stops the sweeper and ends every `follow` (they return as if their signal had aborted). */
   async close(): Promise<void> {
-    this.#closed = true;
+    this.#status.closed = true;
     this.#runs.close();
     for (const log of this.#runs.values()) log.followers.wakeAll();
   }

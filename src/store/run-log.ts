@@ -10,7 +10,7 @@
 import { type ErrorInfo, isTerminalType, type RunSnapshotEvent } from '../protocol/events.js';
 import { AgentwireError } from '../protocol/errors.js';
 import { RunFold, type RunFoldLimits } from '../reducer/run-fold.js';
-import { initialRunState, type RunState } from '../reducer/run-state.js';
+import { initialRunState, type RunState } from '../protocol/run-state.js';
 import { JsonEvent } from './json-event.js';
 import { type Checkpoint, checkpointBefore, evict, newestCheckpointAt } from './log-eviction.js';
 import { packAfterAppend, RECENT_EVENTS } from './log-packing.js';

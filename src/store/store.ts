@@ -6,7 +6,7 @@
  * @module
  */
 import type { AgentEvent, ErrorInfo, EventType } from '../protocol/events.js';
-import type { RunState } from '../reducer/run-state.js';
+import type { RunState } from '../protocol/run-state.js';
 import { JsonEvent } from './json-event.js';
 
 /** An event as the store keeps it: the object and its JSON, serialised once for every subscriber. */

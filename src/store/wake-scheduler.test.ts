@@ -7,7 +7,7 @@ const checkPhase = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function listened(log: string[], name: string): RunFollowers {
   const followers = new RunFollowers();
-  followers.listen(() => log.push(name));
+  followers.listen({ wake: () => log.push(name) });
   return followers;
 }
 

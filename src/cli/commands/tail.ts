@@ -17,7 +17,7 @@ import type { ConnectionStatus } from '../../client/types.js';
 import type { AgentEvent } from '../../protocol/events.js';
 import { isTerminalType } from '../../protocol/events.js';
 import { reduce } from '../../reducer/reduce.js';
-import { initialRunState } from '../../reducer/run-state.js';
+import { initialRunState } from '../../protocol/run-state.js';
 import { connectionHint, credentialsHint, errorCodes, isCertificateError } from '../connection-hint.js';
 import { positiveMilliseconds } from '../milliseconds.js';
 import { TOKEN_HELP, resolveToken } from '../token.js';

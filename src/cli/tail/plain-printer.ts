@@ -5,7 +5,7 @@
  * @module
  */
 import type { AgentEvent } from '../../protocol/events.js';
-import type { RunState } from '../../reducer/run-state.js';
+import type { RunState } from '../../protocol/run-state.js';
 import { seconds } from './render-tree.js';
 
 /** Writes a run's events as plain lines to `write`. Call with each event and the state after it. */

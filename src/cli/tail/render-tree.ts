@@ -9,7 +9,7 @@ import picocolors from 'picocolors';
 
 /** Colours, switched on only for a live terminal (picocolors alone would also colour piped output under CI). */
 type Colors = ReturnType<typeof picocolors.createColors>;
-import type { RunState, StepState, ToolCallState } from '../../reducer/run-state.js';
+import type { RunState, StepState, ToolCallState } from '../../protocol/run-state.js';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 

@@ -46,6 +46,7 @@ function toReadableStream(result: Extract<GatewayResponse, { kind: 'stream' }>, 
   const closed = new AbortController();
   const encoder = new TextEncoder();
   let wake: (() => void) | undefined;
+  let onClose: (() => void) | undefined;
   const wakeUp = () => {
     const resolve = wake;
     wake = undefined;
@@ -53,12 +54,25 @@ function toReadableStream(result: Extract<GatewayResponse, { kind: 'stream' }>, 
   };
   const onRequestAbort = () => closed.abort();
   requestSignal?.addEventListener('abort', onRequestAbort, { once: true });
-  closed.signal.addEventListener('abort', wakeUp, { once: true });
+  closed.signal.addEventListener(
+    'abort',
+    () => {
+      wakeUp();
+      onClose?.();
+    },
+    { once: true },
+  );
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
         const sink: StreamSink = {
-          signal: closed.signal,
+          get closed() {
+            return closed.signal.aborted;
+          },
+          onClose(callback) {
+            onClose = callback;
+            if (closed.signal.aborted) callback?.();
+          },
           write(chunk) {
             if (closed.signal.aborted) return false;
             controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk);

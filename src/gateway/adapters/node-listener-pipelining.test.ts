@@ -5,7 +5,9 @@
  * request: before the fix, 129 KB of pipelined `GET /api/runs/:id` of a run with a 2 MB state held
  * ~2,000 answers, 4 GiB of RSS. Each pipelined request now waits for the answer before it.
  */
+import { ServerResponse } from 'node:http';
 import { type Socket, connect } from 'node:net';
+import { queryObjects } from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../create-gateway.js';
 import { type ListeningGateway, listen } from './listen.js';
@@ -103,5 +105,26 @@ describe('pipelined requests on one connection', () => {
     await waitFor(async () => (await store.listRuns({ limit: 500 })).every((run) => run.status !== 'running'), 'the streamed run to end');
     await waitFor(() => gateway.runner.liveRunCount === 0, 'no run to be live');
     expect((await store.listRuns({ limit: 500 })).length).toBe(runsBefore + 1);
+  });
+
+  it('an idle keep-alive connection holds no response of its past (what a pipelined request waits for is dropped at close)', async () => {
+    const { port } = new URL(listening.url);
+    const clients = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const client = connect(Number(port), '127.0.0.1');
+        await new Promise((resolve) => client.once('connect', resolve));
+        let received = '';
+        client.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+        client.write(`GET /api/runs/${runId}/events?after=0&wait=0 HTTP/1.1\r\nHost: t\r\n\r\n`);
+        return { client, answered: () => received.includes('\r\n\r\n') };
+      }),
+    );
+    try {
+      await waitFor(() => clients.every((each) => each.answered()), 'every answer');
+      // Counted after a full collection: each connection stays open and idle.
+      await waitFor(() => queryObjects(ServerResponse, { format: 'count' }) < 5, 'the answered responses to be collected');
+    } finally {
+      for (const { client } of clients) client.destroy();
+    }
   });
 });

@@ -25,15 +25,19 @@ export async function findOwnedRun(context: { store: RunStore; authEnabled: bool
  * the URL's), else `?after=`, else `?lastEventId=`; 0 when none. Malformed: `AW_BAD_CURSOR`.
  */
 export function resumeCursor(request: GatewayRequest): number {
-  const sources: [string, string | null | undefined][] = [
-    ['the Last-Event-ID header', request.header('last-event-id')],
-    ['?after', request.url.searchParams.get('after')],
-    ['?lastEventId', request.url.searchParams.get('lastEventId')],
-  ];
-  for (const [name, raw] of sources) {
-    const cursor = parseCursor(raw);
-    if (cursor === null) throw new AgentwireError('AW_BAD_CURSOR', `${name} must be a non-negative integer (an event's seq), got ${JSON.stringify(raw && raw.length > 40 ? `${raw.slice(0, 40)}…` : raw)}`);
-    if (cursor !== undefined) return cursor;
-  }
-  return 0;
+  // Most streams start at 0 with no query: the URL's search parameters are not made for them.
+  const query = request.url.search === '' ? undefined : request.url.searchParams;
+  return (
+    cursorFrom('the Last-Event-ID header', request.header('last-event-id')) ??
+    cursorFrom('?after', query?.get('after')) ??
+    cursorFrom('?lastEventId', query?.get('lastEventId')) ??
+    0
+  );
+}
+
+/** The cursor in `raw` (`undefined` when absent or empty); `AW_BAD_CURSOR` when malformed. */
+function cursorFrom(name: string, raw: string | null | undefined): number | undefined {
+  const cursor = parseCursor(raw);
+  if (cursor === null) throw new AgentwireError('AW_BAD_CURSOR', `${name} must be a non-negative integer (an event's seq), got ${JSON.stringify(raw && raw.length > 40 ? `${raw.slice(0, 40)}…` : raw)}`);
+  return cursor;
 }

@@ -45,29 +45,36 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
     if (!parsed.ok) throw new AgentwireError('AW_BAD_REQUEST', parsed.message);
     const { principal } = request;
     const key = IdempotencyKeys.parse(request.header('idempotency-key'));
-    // Serialised (up to maxBodyBytes) only when a key asks for the comparison.
-    const bodyText = key === undefined ? '' : JSON.stringify(raw);
     const streaming = acceptsEventStream(request);
+    const begin = () => runner.start({ agent: parsed.value.agent, input: parsed.value.input, owner: principal });
+    let record: RunRecord;
+    let repeated = false;
     // A streamed start takes its stream slot first, so a 429 starts no run.
     let heldLimit: (() => void) | undefined;
-    const start = async () => {
-      const begin = () => runner.start({ agent: parsed.value.agent, input: parsed.value.input, owner: principal });
-      if (!streaming) return begin();
-      const held = await acquireBeforeStart(context, principal, begin);
-      heldLimit = held.heldLimit;
-      return held.record;
-    };
-    const { record, replayed: repeated } = await idempotency.start(principal, key, bodyText, start, (id) => findRun(id, principal));
-    const replayHeaders: Record<string, string> = repeated ? { 'idempotent-replayed': 'true' } : {};
-    const runLinks = links(record.id, principal);
+    if (key === undefined) {
+      // Most starts have no key: straight to the runner, no idempotency step in between.
+      if (streaming) ({ record, heldLimit } = await acquireBeforeStart(context, principal, begin));
+      else record = await begin();
+    } else {
+      const start = async () => {
+        if (!streaming) return begin();
+        const held = await acquireBeforeStart(context, principal, begin);
+        heldLimit = held.heldLimit;
+        return held.record;
+      };
+      // Serialised (up to maxBodyBytes) only when a key asks for the comparison.
+      ({ record, replayed: repeated } = await idempotency.start(principal, key, JSON.stringify(raw), start, (id) => findRun(id, principal)));
+    }
     if (streaming) {
-      return runStreamResponse(context, record, principal, 0, undefined, { 'content-location': `/api/runs/${record.id}/events`, ...replayHeaders }, 'agentwire', heldLimit);
+      const headers: Record<string, string> = { 'content-location': `/api/runs/${record.id}/events` };
+      if (repeated) headers['idempotent-replayed'] = 'true';
+      return runStreamResponse(context, record, principal, 0, undefined, headers, 'agentwire', heldLimit);
     }
     return {
       kind: 'json',
       status: repeated ? 200 : 201,
-      headers: { location: `/api/runs/${record.id}/events`, ...replayHeaders },
-      body: { id: record.id, agent: record.agent, ...runLinks },
+      headers: { location: `/api/runs/${record.id}/events`, ...(repeated ? { 'idempotent-replayed': 'true' } : {}) },
+      body: { id: record.id, agent: record.agent, ...links(record.id, principal) },
     };
   });
 
@@ -92,7 +99,7 @@ export function registerRunRoutes(router: Router, context: RunRoutesContext): vo
 
   router.on('GET', '/api/runs/:id/events', async (request, params) => {
     const record = await findRun(params.id, request.principal);
-    const formatName = request.url.searchParams.get('format') ?? 'agentwire';
+    const formatName = (request.url.search === '' ? null : request.url.searchParams.get('format')) ?? 'agentwire';
     const makeFormat = Object.hasOwn(STREAM_FORMATS, formatName) ? STREAM_FORMATS[formatName] : undefined;
     if (!makeFormat) {
       throw new AgentwireError('AW_BAD_REQUEST', `unknown format "${formatName}"; this gateway serves: ${Object.keys(STREAM_FORMATS).join(', ')}`);

@@ -60,4 +60,12 @@ describe('linkSignals', () => {
     link.dispose();
     expect(getEventListeners(request.signal, 'abort')).toHaveLength(0);
   });
+
+  it('is itself the listener on an unshared source: one object per link, not a closure and a context per source', () => {
+    const request = new AbortController();
+    const link = linkSignals(request.signal, new AbortController().signal);
+    expect(getEventListeners(request.signal, 'abort')).toEqual([link]);
+    request.abort('gone');
+    expect(link.signal.reason).toBe('gone');
+  });
 });

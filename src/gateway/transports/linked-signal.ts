@@ -16,30 +16,91 @@ export interface LinkedSignal {
   dispose(): void;
 }
 
-/** The callbacks waiting on each shared signal, behind that signal's one `abort` listener. */
-const waiting = new WeakMap<AbortSignal, Set<(reason: unknown) => void>>();
+/** What waits on a shared signal: a {@link Link}, or a {@link whenAborted} callback. */
+interface AbortWaiter {
+  abortWith(reason: unknown): void;
+}
+
+/** The links waiting on each shared signal, behind that signal's one `abort` listener. */
+const waiting = new WeakMap<AbortSignal, Set<AbortWaiter>>();
 
 /** Marks `signal` as one that many streams link to (see the module comment). Idempotent. */
 export function shareSignal(signal: AbortSignal): void {
   if (waiting.has(signal) || signal.aborted) return;
-  const callbacks = new Set<(reason: unknown) => void>();
-  waiting.set(signal, callbacks);
+  const links = new Set<AbortWaiter>();
+  waiting.set(signal, links);
   signal.addEventListener(
     'abort',
     () => {
-      for (const each of [...callbacks]) each(signal.reason);
-      callbacks.clear();
+      for (const link of [...links]) link.abortWith(signal.reason);
+      links.clear();
     },
     { once: true },
   );
 }
 
-/** Calls `callback` once when `source` aborts; returns the function that cancels it. */
-function onAbortOf(source: AbortSignal, callback: (reason: unknown) => void): () => void {
+const NO_SOURCES: readonly AbortSignal[] = [];
+
+/**
+ * One linked signal: its own controller, and itself as the listener on each source (an
+ * `EventListener` object), so a stream's link is one object, not a closure and a context per source.
+ */
+class Link implements LinkedSignal, EventListenerObject {
+  readonly #controller = new AbortController();
+  #sources: readonly (AbortSignal | undefined)[];
+
+  constructor(sources: readonly (AbortSignal | undefined)[]) {
+    this.#sources = sources;
+    for (const source of sources) {
+      if (source === undefined) continue;
+      const shared = waiting.get(source);
+      if (shared) shared.add(this);
+      else source.addEventListener('abort', this, { once: true });
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** An unshared source aborted. */
+  handleEvent(event: Event): void {
+    this.abortWith((event.target as AbortSignal).reason);
+  }
+
+  /** Detaches from every source, then aborts with `reason`. */
+  abortWith(reason: unknown): void {
+    this.dispose();
+    this.#controller.abort(reason);
+  }
+
+  dispose(): void {
+    for (const source of this.#sources) {
+      if (source === undefined) continue;
+      const shared = waiting.get(source);
+      if (shared) shared.delete(this);
+      else source.removeEventListener('abort', this);
+    }
+    this.#sources = NO_SOURCES;
+  }
+}
+
+const NOTHING_TO_DISPOSE = (): void => {};
+
+/**
+ * Calls `callback` once when `source` aborts, at once if it has; returns the function that cancels
+ * it. For a stream that makes its own controller and stops it from several places.
+ */
+export function whenAborted(source: AbortSignal, callback: (reason: unknown) => void): () => void {
+  if (source.aborted) {
+    callback(source.reason);
+    return NOTHING_TO_DISPOSE;
+  }
   const shared = waiting.get(source);
   if (shared) {
-    shared.add(callback);
-    return () => shared.delete(callback);
+    const waiter: AbortWaiter = { abortWith: callback };
+    shared.add(waiter);
+    return () => shared.delete(waiter);
   }
   const listener = () => callback(source.reason);
   source.addEventListener('abort', listener, { once: true });
@@ -48,22 +109,12 @@ function onAbortOf(source: AbortSignal, callback: (reason: unknown) => void): ()
 
 /** Links `sources` (undefined entries are skipped) into one signal; call `dispose` when done. */
 export function linkSignals(...sources: (AbortSignal | undefined)[]): LinkedSignal {
-  const controller = new AbortController();
   for (const source of sources) {
     if (source?.aborted) {
+      const controller = new AbortController();
       controller.abort(source.reason);
-      return { signal: controller.signal, dispose: () => {} };
+      return { signal: controller.signal, dispose: NOTHING_TO_DISPOSE };
     }
   }
-  const cancels: (() => void)[] = [];
-  const dispose = () => {
-    for (const cancel of cancels) cancel();
-    cancels.length = 0;
-  };
-  const onAbort = (reason: unknown) => {
-    dispose();
-    controller.abort(reason);
-  };
-  for (const source of sources) if (source) cancels.push(onAbortOf(source, onAbort));
-  return { signal: controller.signal, dispose };
+  return new Link(sources);
 }

@@ -26,30 +26,36 @@ export function runStreamResponse(
   heldLimit?: () => void,
 ): GatewayResponse {
   const releaseLimit = heldLimit ?? context.limits.acquire(principal, record.id);
+  const headers: Record<string, string> = { ...SSE_HEADERS };
+  if (format?.headers) Object.assign(headers, format.headers);
+  headers['x-agentwire-run-id'] = record.id;
+  for (const name in extraHeaders) headers[name] = extraHeaders[name] as string;
+  // What the stream's closures keep for its whole life: not the record, nor the route's context.
+  const { runner, metrics } = context;
+  const runId = record.id;
   return {
     kind: 'stream',
     status: 200,
-    headers: { ...SSE_HEADERS, ...format?.headers, 'x-agentwire-run-id': record.id, ...extraHeaders },
+    headers,
     stream: createSseStream({
       store: context.store,
-      runId: record.id,
+      runId,
       after,
       heartbeatMs: context.options.heartbeatMs,
       stallTimeoutMs: context.options.stallTimeoutMs,
       retryMs: context.options.retryMs,
-      ...(format ? { format } : {}),
+      format,
       formatName,
-      ...(context.metrics ? { observer: context.metrics } : {}),
+      observer: metrics,
       shutdownSignal: context.shutdownSignal,
       onSubscribe: () => {
-        const detach = context.runner.attach(record.id);
-        return Object.assign(
-          () => {
-            detach();
-            releaseLimit();
-          },
-          { blocked: detach.blocked },
-        );
+        const detach = runner.attach(runId);
+        const release = () => {
+          detach();
+          releaseLimit();
+        };
+        release.blocked = detach.blocked;
+        return release;
       },
     }),
   };

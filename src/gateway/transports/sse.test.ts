@@ -6,12 +6,22 @@ import type { StreamSink } from '../http-types.js';
 import { createSseStream } from './sse.js';
 
 /** A sink that records its chunks and never fills up. */
-function recordingSink(): StreamSink & { chunks: (string | Uint8Array)[]; text(): string } {
+function recordingSink(): StreamSink & { chunks: (string | Uint8Array)[]; text(): string; close(): void; closed: boolean } {
   const chunks: (string | Uint8Array)[] = [];
   const utf8 = new TextDecoder();
+  let onClose: (() => void) | undefined;
   return {
     chunks,
-    signal: new AbortController().signal,
+    closed: false,
+    onClose(callback) {
+      onClose = callback;
+      if (this.closed) callback?.();
+    },
+    /** As the adapter does when the client goes away. */
+    close() {
+      this.closed = true;
+      onClose?.();
+    },
     write: (chunk) => chunks.push(chunk) > 0,
     end: (chunk) => void chunks.push(chunk),
     ready: async () => {},
@@ -71,6 +81,34 @@ describe('SSE writes of a batch larger than a chunk', () => {
     expect(waits).toBeGreaterThan(0);
     expect(snapshots).toBe(1);
     expect(sink.text()).toMatch(/id: 2\nevent: text.delta\n.*\n\nid: 3\nevent: run.snapshot\n.*\n\nid: 4\nevent: run.finished\n.*\n\n$/s);
+    await store.close();
+  });
+});
+
+describe('SSE stream stops', () => {
+  it('when its client goes away or the gateway shuts down, during the follow or before it starts', async () => {
+    const store = new MemoryStore();
+    const runId = 'run_stop';
+    await store.createRun({ id: runId, agent: 'test', owner: undefined, createdAt: 0, status: 'running', endedAt: undefined, lastSeq: 0 });
+    await store.append(runId, [toStoredEvent({ type: 'run.started', runId, agent: 'test', input: null, seq: 1, at: 0 })]);
+    const stream = (shutdownSignal?: AbortSignal) => createSseStream({ store, runId, after: 0, heartbeatMs: 60_000, stallTimeoutMs: 60_000, retryMs: 1000, shutdownSignal });
+    // The run never ends: each pump below returns only because it was stopped.
+    const leaving = recordingSink();
+    const left = stream().pump(leaving);
+    await expect.poll(() => leaving.text()).toContain('run.started');
+    leaving.close();
+    await left;
+    const gone = recordingSink();
+    gone.close();
+    await stream().pump(gone);
+    const shutdown = new AbortController();
+    const live = recordingSink();
+    const shut = stream(shutdown.signal).pump(live);
+    await expect.poll(() => live.text()).toContain('run.started');
+    shutdown.abort();
+    await shut;
+    // A shutdown signal aborted already stops a stream that starts after it.
+    await stream(shutdown.signal).pump(recordingSink());
     await store.close();
   });
 });

@@ -10,7 +10,7 @@ import { AgUiEncoder } from '../../protocol/formats/ag-ui.js';
 import { AI_SDK_DONE_FRAME, AI_SDK_STREAM_HEADERS, AiSdkEncoder } from '../../protocol/formats/ai-sdk.js';
 import { encodeSseDataFrames, encodeSseFrame } from '../../protocol/sse.js';
 import { reduceAll } from '../../reducer/reduce.js';
-import type { RunState } from '../../reducer/run-state.js';
+import type { RunState } from '../../protocol/run-state.js';
 import type { RunStore, StoredEvent } from '../../store/store.js';
 import { SharedFrames } from './shared-frames.js';
 

@@ -22,7 +22,7 @@
  * @module
  */
 import type { AgentEvent } from '../events.js';
-import type { RunState, StepState } from '../../reducer/run-state.js';
+import type { RunState, StepState } from '../run-state.js';
 
 /** One AG-UI event (the subset agentwire emits), as plain JSON. */
 export type AgUiEvent = { type: string } & Record<string, unknown>;

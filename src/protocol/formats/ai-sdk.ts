@@ -22,7 +22,7 @@
  * @module
  */
 import type { AgentEvent, ErrorInfo } from '../events.js';
-import type { RunState } from '../../reducer/run-state.js';
+import type { RunState } from '../run-state.js';
 
 /** One UI message stream chunk, as plain JSON. */
 export type AiSdkChunk = { type: string } & Record<string, unknown>;

@@ -80,10 +80,14 @@ describe('ctx.sleep timers', () => {
     const runs = Array.from({ length: 200 }, idleRun);
     const woken: number[] = [];
     const startedAt = performance.now();
-    await Promise.all(runs.map((run, index) => createSleeper(run)(30).then(() => woken.push(index))));
-    // 200 sleeps begun within a few milliseconds: a timer per 16 that end in the same millisecond, not one each.
+    const sleeps = runs.map((run, index) => createSleeper(run)(30).then(() => woken.push(index)));
+    const begun = performance.now() - startedAt;
+    await Promise.all(sleeps);
+    // A timer per 16 sleeps that end in the same millisecond (and one more per millisecond the 200
+    // took to begin, however loaded the machine), not one each.
     expect(setTimer.mock.calls.length).toBeGreaterThanOrEqual(13);
-    expect(setTimer.mock.calls.length).toBeLessThanOrEqual(25);
+    expect(setTimer.mock.calls.length).toBeLessThanOrEqual(14 + Math.ceil(begun));
+    expect(setTimer.mock.calls.length).toBeLessThan(200);
     expect(woken).toEqual(runs.map((_, index) => index));
     expect(performance.now() - startedAt).toBeGreaterThanOrEqual(29);
   });

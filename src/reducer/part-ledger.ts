@@ -18,6 +18,9 @@ export class PartLedger {
   /** Made at the first add: a bounded fold has a ledger per kind, and most runs use one or two kinds. */
   #entries: Map<string, { cost: number; at: number }> | undefined;
   #total = 0;
+  /** The id added last and its entry, while it is kept: a part added again and again (a data name) costs no lookup. */
+  #newestId: string | undefined = undefined;
+  #newestEntry: { cost: number; at: number } | undefined = undefined;
 
   constructor(max: number) {
     this.max = max;
@@ -46,17 +49,20 @@ export class PartLedger {
 
   /** Records `id` as the newest part, with `cost` (a part added again moves to the newest place). */
   add(id: string, cost: number): void {
-    const entries = (this.#entries ??= new Map());
-    const entry = entries.get(id);
-    if (entry !== undefined && entry.at === this.#order.length - 1) {
+    const newest = this.#newestEntry;
+    if (newest !== undefined && id === this.#newestId) {
       // Already the newest (a data name set again and again): changed in place.
-      this.#total += cost - entry.cost;
-      entry.cost = cost;
+      this.#total += cost - newest.cost;
+      newest.cost = cost;
       return;
     }
     this.delete(id);
-    entries.set(id, { cost, at: this.#order.length });
+    const entries = (this.#entries ??= new Map());
+    const entry = { cost, at: this.#order.length };
+    entries.set(id, entry);
     this.#order.push(id);
+    this.#newestId = id;
+    this.#newestEntry = entry;
     this.#total += cost;
     // Parts added again leave stale entries behind: rebuilt once they are most of the order.
     if (this.#order.length > 2 * entries.size + 64) this.#compact();
@@ -76,6 +82,10 @@ export class PartLedger {
     if (!entry) return;
     this.#entries?.delete(id);
     this.#total -= entry.cost;
+    if (entry === this.#newestEntry) {
+      this.#newestId = undefined;
+      this.#newestEntry = undefined;
+    }
   }
 
   /** The kept ids, oldest first (a snapshot of them: the caller may delete while it goes). */

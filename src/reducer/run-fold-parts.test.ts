@@ -216,3 +216,17 @@ describe('the part ledgers', () => {
     expect(folds[0]?.state.data).toEqual({ n: 1 });
   });
 });
+
+describe('RunFold data, set again', () => {
+  it('sets a value again with no lookup of what it owns, and hands out states that do not change afterwards', () => {
+    const fold = new RunFold(undefined, { maxDataBytes: 1_000_000 });
+    fold.add({ type: 'data', seq: 1, at: 1, name: 'b', value: 0 });
+    const has = vi.spyOn(Set.prototype, 'has');
+    for (let seq = 2; seq <= 50; seq++) fold.add({ type: 'data', seq, at: seq, name: 'b', value: seq });
+    expect(has).not.toHaveBeenCalled();
+    has.mockRestore();
+    const handed = fold.state;
+    fold.add({ type: 'data', seq: 51, at: 51, name: 'b', value: 51 });
+    expect([handed.data, fold.state.data]).toEqual([{ b: 50 }, { b: 51 }]);
+  });
+});

@@ -64,6 +64,11 @@ export class RunFold {
   #dirty = false;
   /** Parts of the draft created since the last hand-out: edited in place; any other is copied first. */
   readonly #owned = new Set<object>();
+  /**
+   * The draft's `data` record while it is owned (in `#owned` too): a run that sets a value per event
+   * is told so by one comparison, with no lookup in `#owned`.
+   */
+  #ownedData: Record<string, unknown> | undefined = undefined;
   readonly #maxText: number;
   readonly #maxStep: number;
   /**
@@ -75,10 +80,16 @@ export class RunFold {
   #keptTexts: boolean[] = [];
   #keptHead = 0;
   #keptChars = 0;
-  /** The steps, tool calls and data names kept, oldest first, with their sizes (only with their bounds). */
-  #stepParts: PartLedger | undefined;
-  #callParts: PartLedger | undefined;
-  #dataParts: PartLedger | undefined;
+  /**
+   * The steps, tool calls and data names kept, oldest first, with their sizes (only with their
+   * bounds): each made when the first part of its kind is added, as most runs have few kinds.
+   */
+  #stepParts: PartLedger | undefined = undefined;
+  #callParts: PartLedger | undefined = undefined;
+  #dataParts: PartLedger | undefined = undefined;
+  readonly #maxStepBytes: number;
+  readonly #maxCallBytes: number;
+  readonly #maxDataBytes: number;
 
   /**
    * @param state the state to fold into (the initial state when none is given); never mutated
@@ -89,9 +100,9 @@ export class RunFold {
     this.#draft = { ...state };
     this.#maxText = limits.maxTextChars ?? Number.POSITIVE_INFINITY;
     this.#maxStep = limits.maxStepChars ?? Number.POSITIVE_INFINITY;
-    this.#stepParts = ledger(limits.maxStepBytes);
-    this.#callParts = ledger(limits.maxToolCallBytes);
-    this.#dataParts = ledger(limits.maxDataBytes);
+    this.#maxStepBytes = limits.maxStepBytes ?? Number.POSITIVE_INFINITY;
+    this.#maxCallBytes = limits.maxToolCallBytes ?? Number.POSITIVE_INFINITY;
+    this.#maxDataBytes = limits.maxDataBytes ?? Number.POSITIVE_INFINITY;
     this.#indexAll();
   }
 
@@ -101,6 +112,7 @@ export class RunFold {
     if (!this.#dirty) return this.#handed;
     this.#handed = { ...this.#draft };
     this.#owned.clear();
+    this.#ownedData = undefined;
     this.#dirty = false;
     return this.#handed;
   }
@@ -120,6 +132,7 @@ export class RunFold {
       if (event.seq < draft.lastSeq) return;
       this.#draft = { ...event.state, lastSeq: event.seq };
       this.#owned.clear();
+      this.#ownedData = undefined;
       this.#dirty = true;
       this.#indexAll();
       return;
@@ -153,7 +166,7 @@ export class RunFold {
           draft.rootStepIds = this.#array(draft.rootStepIds);
           draft.rootStepIds.push(step.id);
         }
-        this.#stepParts?.add(step.id, stepCost(step));
+        (this.#stepParts ??= ledger(this.#maxStepBytes))?.add(step.id, stepCost(step));
         this.#boundSteps();
         return;
       }
@@ -204,7 +217,7 @@ export class RunFold {
           draft.rootToolCallIds = this.#array(draft.rootToolCallIds);
           draft.rootToolCallIds.push(call.id);
         }
-        this.#callParts?.add(call.id, eventJsonLength === undefined ? callCost(call) : callCostFromJson(call, eventJsonLength));
+        (this.#callParts ??= ledger(this.#maxCallBytes))?.add(call.id, eventJsonLength === undefined ? callCost(call) : callCostFromJson(call, eventJsonLength));
         this.#boundCalls();
         return;
       }
@@ -228,12 +241,12 @@ export class RunFold {
         draft.statusMessage = event.message;
         return;
       case 'data':
-        draft.data = this.#record(draft.data);
+        if (draft.data !== this.#ownedData) this.#ownedData = draft.data = this.#record(draft.data);
         put(draft.data, event.name, event.value);
-        if (this.#dataParts) {
+        if (this.#maxDataBytes !== Number.POSITIVE_INFINITY) {
           const base = 8 + event.name.length;
           const cost = eventJsonLength === undefined ? base + jsonLength(event.value) : Math.max(base, eventJsonLength - DATA_ENVELOPE);
-          this.#dataParts.add(event.name, cost);
+          (this.#dataParts ??= new PartLedger(this.#maxDataBytes)).add(event.name, cost);
           this.#boundData();
         }
         return;
@@ -455,29 +468,33 @@ export class RunFold {
   #indexAll(): void {
     if (this.#maxStep !== Number.POSITIVE_INFINITY) this.#indexSteps();
     const { steps, toolCalls, data } = this.#draft;
+    // Made again from what the state holds (none for an empty one: made by the first part added).
+    this.#stepParts = isEmpty(steps) ? undefined : ledger(this.#maxStepBytes);
+    this.#callParts = isEmpty(toolCalls) ? undefined : ledger(this.#maxCallBytes);
+    this.#dataParts = isEmpty(data) ? undefined : ledger(this.#maxDataBytes);
     if (this.#stepParts) {
-      this.#stepParts = new PartLedger(this.#stepParts.max);
       for (const step of Object.values(steps).sort((a, b) => a.seq - b.seq)) this.#stepParts.add(step.id, stepCost(step));
     }
     if (this.#callParts) {
-      this.#callParts = new PartLedger(this.#callParts.max);
       for (const call of Object.values(toolCalls).sort((a, b) => a.startedAt - b.startedAt)) {
         this.#callParts.add(call.id, callCost(call) + jsonLength(call.result) + jsonLength(call.error));
       }
     }
     if (this.#dataParts) {
-      this.#dataParts = new PartLedger(this.#dataParts.max);
       for (const [name, value] of Object.entries(data)) this.#dataParts.add(name, 8 + name.length + jsonLength(value));
     }
   }
 
   /** Indexes what the steps of the state folded into (the given one, or a snapshot's) keep, oldest step first. */
   #indexSteps(): void {
-    this.#keptSteps = [];
-    this.#keptLengths = [];
-    this.#keptTexts = [];
+    if (this.#keptSteps.length !== 0) {
+      this.#keptSteps = [];
+      this.#keptLengths = [];
+      this.#keptTexts = [];
+    }
     this.#keptHead = 0;
     this.#keptChars = 0;
+    if (isEmpty(this.#draft.steps)) return;
     const steps = Object.values(this.#draft.steps).sort((a, b) => a.seq - b.seq);
     for (const step of steps) {
       for (const line of step.logs) {
@@ -541,8 +558,14 @@ function put<T>(record: Record<string, T>, key: string, value: T): void {
 }
 
 /** A ledger for a bound, or none when there is no bound. */
-function ledger(max: number | undefined): PartLedger | undefined {
-  return max === undefined || max === Number.POSITIVE_INFINITY ? undefined : new PartLedger(max);
+function ledger(max: number): PartLedger | undefined {
+  return max === Number.POSITIVE_INFINITY ? undefined : new PartLedger(max);
+}
+
+/** True when the record has no own enumerable key. */
+function isEmpty(record: object): boolean {
+  for (const key in record) if (Object.hasOwn(record, key)) return false;
+  return true;
 }
 
 /** About the JSON size of a step in a state, its logs and text aside (its id is in the record, its parent's list and itself). */

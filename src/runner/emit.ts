@@ -12,6 +12,25 @@ import { toStoredEvent } from '../store/store.js';
 import type { LiveRun } from './live-run.js';
 import { refused } from './store-failure.js';
 
+/**
+ * The event of `body` with `seq` and `at`, keys in the contract's order (`type`, `seq`, `at`, then
+ * the body's, as it holds them). The bodies agents yield most, whose keys are all required (so a
+ * checked body holds exactly these), are copied field by field: a third smaller and faster than
+ * a spread. Any other is spread after `type`, `seq` and `at` (which keeps its fields in the object).
+ */
+function stamped(body: EventBody, seq: number, at: number): AgentEvent {
+  switch (body.type) {
+    case 'data':
+      return { type: body.type, seq, at, name: body.name, value: body.value };
+    case 'status':
+      return { type: body.type, seq, at, message: body.message };
+    case 'step.log':
+      return { type: body.type, seq, at, stepId: body.stepId, text: body.text };
+    default:
+      return { type: body.type, seq, at, ...(body as object) } as AgentEvent;
+  }
+}
+
 export class RunLog {
   readonly #store: RunStore;
   /** The run that appended last, and when (see {@link RunLog.lastEmit}). */
@@ -30,10 +49,7 @@ export class RunLog {
 
   /** Appends one event. Returns a promise only when the store is asynchronous. */
   emit(run: LiveRun, body: EventBody): Promise<void> | undefined {
-    // `type`, `seq` and `at` first, then the body: V8 builds this from the literal's shape with the
-    // body's fields in the object, where spreading the body first makes a larger object with its
-    // fields out of line.
-    return this.#append(run, { type: body.type, seq: run.seq + 1, at: Date.now(), ...(body as object) } as AgentEvent);
+    return this.#append(run, stamped(body, run.seq + 1, Date.now()));
   }
 
   /** Appends answer text the agent yielded as a string: the event is built once, with no body to copy. */

@@ -4,6 +4,7 @@
  * @module
  */
 import type { LiveRun } from './live-run.js';
+import { cancelWake, type SleepSlot, wakeAfter } from './sleep-slots.js';
 
 /** Resolves after `milliseconds`, or rejects with the signal's reason as soon as it aborts. */
 export function sleep(milliseconds: number, signal?: AbortSignal): Promise<void> {
@@ -22,39 +23,66 @@ export function sleep(milliseconds: number, signal?: AbortSignal): Promise<void>
 }
 
 interface Sleeping {
-  timer: ReturnType<typeof setTimeout> | undefined;
+  slot: SleepSlot;
+  wake: () => void;
   reject: (reason: unknown) => void;
 }
 
 /**
  * `ctx.sleep` for one run: the run's abort wakes its sleeps directly (no listener on its signal,
- * which then need not exist). An agent sleeps once at a time almost always: that sleep is held in
- * a variable, and only sleeps started while another is pending go into a set, so a paced agent
- * pays no set operation per event.
+ * which then need not exist), and its timers are shared with every run's sleeps that end in the
+ * same millisecond (see `sleep-slots.ts`). An agent sleeps once at a time almost always: that
+ * sleep's settle functions and slot are held in variables, with an executor and a wake made once
+ * per run, so a paced agent's sleep costs its promise and a place in a slot; only sleeps started
+ * while another is pending get an entry of their own, in a set.
  */
 export function createSleeper(run: LiveRun): (milliseconds: number) => Promise<void> {
-  let only: Sleeping | undefined;
+  let resolveOnly: (() => void) | undefined;
+  let rejectOnly: ((reason: unknown) => void) | undefined;
+  let onlySlot: SleepSlot | undefined;
   let more: Set<Sleeping> | undefined;
+  const holdOnly = (resolve: () => void, reject: (reason: unknown) => void): void => {
+    resolveOnly = resolve;
+    rejectOnly = reject;
+  };
+  const wakeOnly = (): void => {
+    const resolve = resolveOnly;
+    resolveOnly = undefined;
+    rejectOnly = undefined;
+    onlySlot = undefined;
+    resolve?.();
+  };
   run.wakeSleepers = () => {
-    const all = more ? [...more] : [];
-    if (only) all.push(only);
-    only = undefined;
+    const reason = run.abortReason;
+    if (rejectOnly !== undefined) {
+      cancelWake(onlySlot as SleepSlot, wakeOnly);
+      const reject = rejectOnly;
+      resolveOnly = undefined;
+      rejectOnly = undefined;
+      onlySlot = undefined;
+      reject(reason);
+    }
+    const pending = more;
     more = undefined;
-    for (const entry of all) {
-      clearTimeout(entry.timer);
-      entry.reject(run.abortReason);
+    for (const entry of pending ?? []) {
+      cancelWake(entry.slot, entry.wake);
+      entry.reject(reason);
     }
   };
-  return (milliseconds) =>
-    new Promise<void>((resolve, reject) => {
-      if (run.aborted) return reject(run.abortReason);
-      const entry: Sleeping = { timer: undefined, reject };
-      entry.timer = setTimeout(() => {
-        if (only === entry) only = undefined;
-        else more?.delete(entry);
+  return (milliseconds) => {
+    if (run.aborted) return Promise.reject(run.abortReason);
+    if (resolveOnly === undefined) {
+      const sleeping = new Promise<void>(holdOnly);
+      onlySlot = wakeAfter(milliseconds, wakeOnly);
+      return sleeping;
+    }
+    return new Promise<void>((resolve, reject) => {
+      const wake = (): void => {
+        more?.delete(entry);
         resolve();
-      }, milliseconds);
-      if (only === undefined) only = entry;
-      else (more ??= new Set()).add(entry);
+      };
+      const entry: Sleeping = { slot: wakeAfter(milliseconds, wake), wake, reject };
+      (more ??= new Set()).add(entry);
     });
+  };
 }

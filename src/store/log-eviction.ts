@@ -26,7 +26,7 @@ export function checkpointBefore(log: RunLog, length: number): void {
   const { bounds } = log;
   if (log.eventsSinceCheckpoint === 0 || !log.fold) return;
   if (log.eventsSinceCheckpoint < bounds.chunkEvents && log.bytesSinceCheckpoint < bounds.chunkBytes && !overBound(log, 1, length)) return;
-  log.checkpoints.push({ seq: log.record.lastSeq, state: log.fold.state });
+  log.checkpoints.push({ seq: log.lastSeq, state: log.fold.state });
   log.eventsSinceCheckpoint = 0;
   log.bytesSinceCheckpoint = 0;
 }
@@ -48,7 +48,6 @@ export function newestCheckpointAt(log: RunLog, seq: number): Checkpoint | undef
 export function evict(log: RunLog): void {
   if (!overBound(log, 0, 0)) return;
   const { maxEventsPerRun, maxBytesPerRun } = log.bounds;
-  const held = () => log.packed.length + log.recent.length;
   // Down to 15/16 of the bound, so a long run folds its old events into the snapshot in chunks
   // rather than one per append.
   const eventTarget = maxEventsPerRun >= 1024 ? maxEventsPerRun - (maxEventsPerRun >> 4) : maxEventsPerRun;
@@ -59,21 +58,23 @@ export function evict(log: RunLog): void {
   for (;;) {
     let cut: Checkpoint | undefined;
     // Cut at checkpoints, all before the newest event: the log never loses its tail.
-    while (held() > 1 && (held() > eventTarget || overBytes(log, byteTarget, 0)) && log.checkpoints.length > 0) {
+    while (log.held > 1 && (log.held > eventTarget || overBytes(log, byteTarget, 0)) && log.checkpoints.length > 0) {
       cut = log.checkpoints.shift() as Checkpoint;
       dropThrough(log, cut.seq);
+      log.recount();
     }
     if (!cut) return;
     log.snapshot = toStoredEvent({ type: 'run.snapshot', seq: cut.seq, at: Date.now(), state: cut.state } satisfies RunSnapshotEvent & {
       seq: number;
       at: number;
     });
+    log.recount();
   }
 }
 
-/** True when the log, with `events` more events of `bytes` more JSON, is over a bound. */
+/** True when the log, with `events` more events of `bytes` more JSON, is over a bound (from the log's own counts). */
 function overBound(log: RunLog, events: number, bytes: number): boolean {
-  return log.packed.length + log.recent.length + events > log.bounds.maxEventsPerRun || overBytes(log, log.bounds.maxBytesPerRun, bytes);
+  return log.held + events > log.bounds.maxEventsPerRun || overBytes(log, log.bounds.maxBytesPerRun, bytes);
 }
 
 /**
@@ -82,7 +83,7 @@ function overBound(log: RunLog, events: number, bytes: number): boolean {
  * tool calls, data) is built again once per 1/16 appended, not at every append.
  */
 function overBytes(log: RunLog, bound: number, bytes: number): boolean {
-  return log.footprint + bytes > bound && log.packed.jsonLength + log.recentBytes + bytes >= log.bounds.chunkBytes;
+  return log.footprint + bytes > bound && log.footprint - (log.snapshot?.json.length ?? 0) + bytes >= log.bounds.chunkBytes;
 }
 
 /** Drops every retained event up to `seq` (the new evicted range's end). */

@@ -49,7 +49,10 @@ const INITIAL_STATE: RunState = initialRunState();
 
 /** See the module comment. Its fields are the store's own, shared with the packing and eviction modules. */
 export class RunLog {
-  readonly record: RunRecord;
+  /** The record; `lastSeq` is kept in {@link RunLog.lastSeq} and copied in when the record is read. */
+  readonly #record: RunRecord;
+  /** `seq` of the last event appended. */
+  lastSeq: number;
   readonly bounds: LogBounds;
   /** The newest events, each held as its JSON (a {@link JsonEvent}). */
   recent: StoredEvent[] = [];
@@ -76,56 +79,84 @@ export class RunLog {
   cancelListeners: Set<(reason: string) => void> | undefined = undefined;
   /** Called once when a terminal event ends the run (the store's owner count). */
   readonly #onEnd: (record: RunRecord) => void;
+  /*
+   * Kept as each append changes them, in this object, so an append reads no other to know whether
+   * the log is within its bounds: its record and packed events are untouched unless they change
+   * (with thousands of runs, each appended to now and then, every other object is a cache miss).
+   */
+  #ended: boolean;
+  #footprint = 0;
+  #held = 0;
 
   constructor(record: RunRecord, bounds: LogBounds, onEnd: (record: RunRecord) => void) {
-    this.record = { ...record };
+    this.#record = { ...record };
+    this.lastSeq = record.lastSeq;
+    this.#ended = record.status !== 'running';
     this.bounds = bounds;
     this.packed = new PackedLog(record.lastSeq + 1);
     this.#onEnd = onEnd;
   }
 
+  /** The run's record, up to date (the object itself: callers copy it to hand it out). */
+  get record(): RunRecord {
+    this.#record.lastSeq = this.lastSeq;
+    return this.#record;
+  }
+
   /** True once the run ended: nothing more is appended. */
   get ended(): boolean {
-    return this.record.status !== 'running';
+    return this.#ended;
   }
 
   /** What the run takes, as `maxBytesPerRun` counts it: the JSON of its retained events and of its snapshot. */
   get footprint(): number {
-    return this.packed.jsonLength + this.recentBytes + (this.snapshot?.json.length ?? 0);
+    return this.#footprint;
+  }
+
+  /** Events retained (packed and recent). */
+  get held(): number {
+    return this.#held;
+  }
+
+  /** Counts the footprint and the events held again, after an eviction changed them. */
+  recount(): void {
+    this.#footprint = this.packed.jsonLength + this.recentBytes + (this.snapshot?.json.length ?? 0);
+    this.#held = this.packed.length + this.recent.length;
   }
 
   /** Appends one event (throws, changing nothing, unless it may come next). Returns the change of the footprint. */
   append(stored: StoredEvent): number {
-    this.#checkNext(stored, this.record.lastSeq + 1, this.ended);
-    const before = this.footprint;
+    this.#checkNext(stored, this.lastSeq + 1, this.#ended);
+    const before = this.#footprint;
     this.#add(stored);
     this.#settle();
-    return this.footprint - before;
+    return this.#footprint - before;
   }
 
   /** Appends a batch, all or nothing (every event is checked first). Returns the change of the footprint. */
   appendBatch(events: readonly StoredEvent[]): number {
-    let expected = this.record.lastSeq + 1;
-    let ended = this.ended;
+    let expected = this.lastSeq + 1;
+    let ended = this.#ended;
     for (const stored of events) {
       this.#checkNext(stored, expected++, ended);
       ended = isTerminalType(stored.type);
     }
-    const before = this.footprint;
+    const before = this.#footprint;
     for (const stored of events) {
       this.#add(stored);
       // Evicting as the batch goes, like appends one by one: a batch past a bound is cut in chunks.
       evict(this);
     }
     this.#settle();
-    return this.footprint - before;
+    return this.#footprint - before;
   }
 
   /** Records the run as failed without a terminal event (see `RunStore.endRun`). */
   endWithoutTerminal(error: ErrorInfo): void {
     const endedAt = Date.now();
-    this.record.status = 'failed';
-    this.record.endedAt = endedAt;
+    this.#record.status = 'failed';
+    this.#record.endedAt = endedAt;
+    this.#ended = true;
     this.cancelListeners = undefined;
     // Ended as a terminal event ends it: its owner's slot is free, and the state served says so.
     this.#onEnd(this.record);
@@ -175,8 +206,8 @@ export class RunLog {
    * the state is folded from the snapshot, at most the retained events); `undefined` when `at` is past the last event or before the retained ones.
    */
   state(at?: number): RunState | undefined {
-    if (at === undefined || at === this.record.lastSeq) return this.final ?? this.fold?.state ?? INITIAL_STATE;
-    if (at > this.record.lastSeq || at < this.evictedSeq) return undefined;
+    if (at === undefined || at === this.lastSeq) return this.final ?? this.fold?.state ?? INITIAL_STATE;
+    if (at > this.lastSeq || at < this.evictedSeq) return undefined;
     const base = newestCheckpointAt(this, at);
     const from = base?.seq ?? this.evictedSeq;
     const fold = new RunFold(base?.state ?? (this.snapshot?.event as RunSnapshotEvent | undefined)?.state ?? INITIAL_STATE, this.bounds.stateLimits);
@@ -187,16 +218,20 @@ export class RunLog {
   /** Adds one checked event to the recent events, ending the run at a terminal one: folded here, kept as its JSON. */
   #add(stored: StoredEvent): void {
     const length = stored.json.length;
+    const event = stored.event;
     checkpointBefore(this, length);
-    (this.fold ??= new RunFold(INITIAL_STATE, this.bounds.stateLimits)).add(stored.event, length);
+    (this.fold ??= new RunFold(INITIAL_STATE, this.bounds.stateLimits)).add(event, length);
     this.recent.push(JsonEvent.kept(stored));
     this.recentBytes += length;
+    this.#footprint += length;
+    this.#held++;
     this.eventsSinceCheckpoint++;
     this.bytesSinceCheckpoint += length;
-    this.record.lastSeq = stored.seq;
+    this.lastSeq = stored.seq;
     if (isTerminalType(stored.type)) {
-      this.record.status = stored.type === 'run.finished' ? 'finished' : stored.type === 'run.failed' ? 'failed' : 'cancelled';
-      this.record.endedAt = stored.event.at;
+      this.#record.status = stored.type === 'run.finished' ? 'finished' : stored.type === 'run.failed' ? 'failed' : 'cancelled';
+      this.#record.endedAt = event.at;
+      this.#ended = true;
       this.cancelListeners = undefined;
       this.#onEnd(this.record);
     }
@@ -204,17 +239,19 @@ export class RunLog {
 
   /** Throws unless `stored` may be appended next: the run has not ended and it has the expected seq. */
   #checkNext(stored: StoredEvent, expected: number, ended: boolean): void {
-    const runId = this.record.id;
+    if (!ended && stored.seq === expected) return;
+    // The record is read only to say which run refused (an append that passes touches nothing but this log).
+    const runId = this.#record.id;
     if (ended && this.stoppedBy) throw new AgentwireError('AW_OVERLOADED', `run ${runId} was stopped by the store: ${this.stoppedBy.message}`);
     if (ended) throw new AgentwireError('AW_INTERNAL', `run ${runId} already ended; cannot append ${stored.type}`);
-    if (stored.seq !== expected) throw new AgentwireError('AW_INTERNAL', `run ${runId}: expected seq ${expected}, got ${stored.seq}`);
+    throw new AgentwireError('AW_INTERNAL', `run ${runId}: expected seq ${expected}, got ${stored.seq}`);
   }
 
   /** Packs and evicts after an append; an ended run keeps its final state and lets go of the fold. */
   #settle(): void {
     packAfterAppend(this);
     evict(this);
-    if (this.ended) {
+    if (this.#ended) {
       this.final = this.fold?.state;
       this.#release();
     }

@@ -4,7 +4,6 @@
  * @module
  */
 import type { LiveRun } from './live-run.js';
-import { cancelWake, type SleepSlot, wakeAfter } from './sleep-slots.js';
 
 /** Resolves after `milliseconds`, or rejects with the signal's reason as soon as it aborts. */
 export function sleep(milliseconds: number, signal?: AbortSignal): Promise<void> {
@@ -23,23 +22,21 @@ export function sleep(milliseconds: number, signal?: AbortSignal): Promise<void>
 }
 
 interface Sleeping {
-  slot: SleepSlot;
-  wake: () => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
   reject: (reason: unknown) => void;
 }
 
 /**
  * `ctx.sleep` for one run: the run's abort wakes its sleeps directly (no listener on its signal,
- * which then need not exist), and its timers are shared with every run's sleeps that end in the
- * same millisecond (see `sleep-slots.ts`). An agent sleeps once at a time almost always: that
- * sleep's settle functions and slot are held in variables, with an executor and a wake made once
- * per run, so a paced agent's sleep costs its promise and a place in a slot; only sleeps started
- * while another is pending get an entry of their own, in a set.
+ * which then need not exist). An agent sleeps once at a time almost always: that sleep's settle
+ * functions and timer are held in variables, with an executor and a timer callback made once per
+ * run, so a paced agent's sleep costs its promise and its timer and nothing more; only sleeps
+ * started while another is pending get an entry of their own, in a set.
  */
 export function createSleeper(run: LiveRun): (milliseconds: number) => Promise<void> {
   let resolveOnly: (() => void) | undefined;
   let rejectOnly: ((reason: unknown) => void) | undefined;
-  let onlySlot: SleepSlot | undefined;
+  let onlyTimer: ReturnType<typeof setTimeout> | undefined;
   let more: Set<Sleeping> | undefined;
   const holdOnly = (resolve: () => void, reject: (reason: unknown) => void): void => {
     resolveOnly = resolve;
@@ -49,23 +46,23 @@ export function createSleeper(run: LiveRun): (milliseconds: number) => Promise<v
     const resolve = resolveOnly;
     resolveOnly = undefined;
     rejectOnly = undefined;
-    onlySlot = undefined;
+    onlyTimer = undefined;
     resolve?.();
   };
   run.wakeSleepers = () => {
     const reason = run.abortReason;
     if (rejectOnly !== undefined) {
-      cancelWake(onlySlot as SleepSlot, wakeOnly);
+      clearTimeout(onlyTimer);
       const reject = rejectOnly;
       resolveOnly = undefined;
       rejectOnly = undefined;
-      onlySlot = undefined;
+      onlyTimer = undefined;
       reject(reason);
     }
     const pending = more;
     more = undefined;
     for (const entry of pending ?? []) {
-      cancelWake(entry.slot, entry.wake);
+      clearTimeout(entry.timer);
       entry.reject(reason);
     }
   };
@@ -73,15 +70,15 @@ export function createSleeper(run: LiveRun): (milliseconds: number) => Promise<v
     if (run.aborted) return Promise.reject(run.abortReason);
     if (resolveOnly === undefined) {
       const sleeping = new Promise<void>(holdOnly);
-      onlySlot = wakeAfter(milliseconds, wakeOnly);
+      onlyTimer = setTimeout(wakeOnly, milliseconds);
       return sleeping;
     }
     return new Promise<void>((resolve, reject) => {
-      const wake = (): void => {
+      const entry: Sleeping = { timer: undefined, reject };
+      entry.timer = setTimeout(() => {
         more?.delete(entry);
         resolve();
-      };
-      const entry: Sleeping = { slot: wakeAfter(milliseconds, wake), wake, reject };
+      }, milliseconds);
       (more ??= new Set()).add(entry);
     });
   };

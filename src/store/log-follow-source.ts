@@ -32,7 +32,7 @@ export class LogFollowSource implements FollowSource {
 
   read(cursor: number): readonly StoredEvent[] {
     // Caught up (every push loop's second read of a wake-up): nothing to slice or allocate.
-    if (cursor >= this.#log.record.lastSeq) return NONE;
+    if (cursor >= this.#log.lastSeq) return NONE;
     return this.#log.read(cursor, this.#maxBatch, this.#maxBatchBytes);
   }
 
@@ -41,6 +41,6 @@ export class LogFollowSource implements FollowSource {
   }
 
   listen(listener: WakeListener): () => void {
-    return this.#log.followers.listen(listener);
+    return this.#log.listen(listener);
   }
 }

@@ -91,7 +91,7 @@ export class MemoryStore implements RunStore {
     const log = this.#logOf(runId);
     this.#runs.account(log.appendBatch(events));
     this.#withinBudget(log);
-    this.#wakes.wake(log.followers);
+    this.#wakes.wake(log);
   }
 
   /** One event at a time, synchronously, bound to the run: see {@link RunStore.openAppender}. */
@@ -100,7 +100,7 @@ export class MemoryStore implements RunStore {
     return (stored) => {
       this.#runs.account(log.append(stored));
       this.#withinBudget(log);
-      this.#wakes.wake(log.followers);
+      this.#wakes.wake(log);
     };
   }
 
@@ -109,7 +109,7 @@ export class MemoryStore implements RunStore {
     const log = this.#runs.get(runId);
     if (!log || log.ended) return;
     log.endWithoutTerminal(error);
-    this.#wakes.wake(log.followers);
+    this.#wakes.wake(log);
   }
 
   async read(runId: string, after: number): Promise<StoredEvent[]> {
@@ -154,7 +154,7 @@ export class MemoryStore implements RunStore {
   async close(): Promise<void> {
     this.#status.closed = true;
     this.#runs.close();
-    for (const log of this.#runs.values()) log.followers.wakeAll();
+    for (const log of this.#runs.values()) log.wakeAll();
   }
 
   /** Number of runs held (for tests and metrics). */

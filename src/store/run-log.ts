@@ -2,8 +2,9 @@
  * One run's log in the in-memory store: its record, its newest events one by one, older ones
  * packed (see {@link PackedLog}), the snapshot of the evicted ones, and the state of every event
  * appended, folded as each is appended while its object is at hand. Packing is in
- * `log-packing.ts`, eviction and its checkpoints in `log-eviction.ts`; the followers to wake are
- * in {@link RunFollowers}.
+ * `log-packing.ts`, eviction and its checkpoints in `log-eviction.ts`. A log is its own
+ * {@link RunFollowers} (the followers to wake and the wake scheduler's marks), so an append reaches
+ * them without a second object.
  *
  * @module
  */
@@ -48,7 +49,7 @@ export function logBounds(options: Required<MemoryStoreOptions>): LogBounds {
 const INITIAL_STATE: RunState = initialRunState();
 
 /** See the module comment. Its fields are the store's own, shared with the packing and eviction modules. */
-export class RunLog {
+export class RunLog extends RunFollowers {
   /** The record; `lastSeq` is kept in {@link RunLog.lastSeq} and copied in when the record is read. */
   readonly #record: RunRecord;
   /** `seq` of the last event appended. */
@@ -72,7 +73,6 @@ export class RunLog {
   snapshot: StoredEvent | undefined = undefined;
   /** The seq the snapshot stands for (0: nothing evicted). */
   evictedSeq = 0;
-  readonly followers = new RunFollowers();
   /** Why the store itself ended the run (`AW_OVERLOADED`), told to the appends it then refuses. */
   stoppedBy: ErrorInfo | undefined = undefined;
   /** Created on first use: most runs are never cancelled, and thousands are retained. */
@@ -89,6 +89,7 @@ export class RunLog {
   #held = 0;
 
   constructor(record: RunRecord, bounds: LogBounds, onEnd: (record: RunRecord) => void) {
+    super();
     this.#record = { ...record };
     this.lastSeq = record.lastSeq;
     this.#ended = record.status !== 'running';

@@ -155,6 +155,9 @@ describe('parseStartRunBody', () => {
       { agent: 'x'.repeat(201), input: 'x' },
       { agent: null, input: 'x' },
       { agent: ['a'], input: 'x' },
+      // 300 UTF-16 units, 150 code points: the schema counts code points.
+      { agent: '\u{1F600}'.repeat(150), input: 'x' },
+      { agent: '\u{1F600}'.repeat(201), input: 'x' },
     ];
     for (const body of bodies) {
       const schema = startRunBodySchema.safeParse(body);
@@ -165,6 +168,60 @@ describe('parseStartRunBody', () => {
     expect(parseStartRunBody([1])).toMatchObject({ ok: false });
     expect(parseStartRunBody({ agent: 'a' })).toMatchObject({ ok: false, message: expect.stringContaining('input is missing') });
     expect(parseStartRunBody({ agent: '', input: 1 })).toMatchObject({ ok: false, message: expect.stringContaining('agent must be') });
+  });
+});
+
+describe('parseStartRunBody against startRunBodySchema (property)', () => {
+  /** The zod-based check it replaced, kept here as the reference. */
+  function bySchema(raw: unknown): ReturnType<typeof parseStartRunBody> {
+    const shape = 'the body must be a JSON object { "input": any, "agent"?: string }';
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, message: shape };
+    if (!Object.hasOwn(raw, 'input')) return { ok: false, message: `input is missing: ${shape}` };
+    const parsed = startRunBodySchema.safeParse(raw);
+    if (!parsed.success) return { ok: false, message: `agent must be a non-empty string of at most 200 characters: ${shape}` };
+    return { ok: true, value: parsed.data };
+  }
+
+  /** A length in UTF-16 units, often at the bounds (1 and 200). */
+  const length = fc.oneof(fc.constantFrom(0, 1, 2, 199, 200, 201), fc.integer({ min: 0, max: 210 }));
+  /** An `agent` near and past its bounds (in ASCII, and in code points of two units each), or of any JSON type. */
+  const agentValue = fc.oneof(
+    length.map((units) => 'a'.repeat(units)),
+    length.map((units) => '\u{1F600}'.repeat(Math.floor(units / 2)) + (units % 2 === 1 ? 'a' : '')),
+    fc.string({ unit: 'binary', maxLength: 210 }),
+    fc.jsonValue({ maxDepth: 2 }),
+  );
+  const key = fc.oneof(fc.constantFrom('agent', 'input', '__proto__', 'constructor', 'toString', 'extra'), fc.string({ maxLength: 8 }));
+  const objectText = (entries: [string, unknown][]) => `{${entries.map(([name, value]) => `${JSON.stringify(name)}:${JSON.stringify(value) ?? 'null'}`).join(',')}}`;
+  /** A body as the route gets it: parsed JSON text, with the body's keys (and `__proto__`) drawn often. */
+  const body = fc.oneof(
+    fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value)),
+    fc.array(fc.tuple(key, fc.oneof(agentValue, fc.jsonValue({ maxDepth: 2 }))), { maxLength: 6 }).map(objectText),
+    // The usual body: an input, an agent or not, maybe other keys (before or after them).
+    fc
+      .tuple(fc.option(agentValue), fc.jsonValue({ maxDepth: 2 }), fc.array(fc.tuple(key, fc.jsonValue({ maxDepth: 1 })), { maxLength: 2 }), fc.boolean())
+      .map(([agent, input, extra, extraFirst]) => {
+        const own: [string, unknown][] = agent === null ? [['input', input]] : [['agent', agent], ['input', input]];
+        return objectText(extraFirst ? [...extra, ...own] : [...own, ...extra]);
+      }),
+  );
+
+  it('gives the same answer (accepted value, or refusal and its message) for any JSON body', () => {
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(body, (text) => {
+        const raw: unknown = JSON.parse(text);
+        const expected = bySchema(raw);
+        const actual = parseStartRunBody(raw);
+        expect(actual).toStrictEqual(expected);
+        // The input is the body's own value, not a copy.
+        if (actual.ok && expected.ok) expect(actual.value.input).toBe((raw as { input: unknown }).input);
+        seen.add(expected.ok ? (expected.value.agent === undefined ? 'default agent' : 'named agent') : expected.message.split(':')[0] as string);
+      }),
+      { numRuns: 5_000 },
+    );
+    // Not vacuous: every answer was drawn (not a JSON object, no input, a bad agent, both accepted forms).
+    expect(seen.size).toBe(5);
   });
 });
 

@@ -196,12 +196,14 @@ export function parseStartRunBody(raw: unknown): { ok: true; value: StartRunBody
   const shape = 'the body must be a JSON object { "input": any, "agent"?: string }';
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, message: shape };
   if (!Object.hasOwn(raw, 'input')) return { ok: false, message: `input is missing: ${shape}` };
-  // startRunBodySchema's check, by hand: this runs for every start, the schema's parse allocates.
+  // startRunBodySchema's check, by hand for the usual body (this runs for every start, the schema's
+  // parse allocates); what it would refuse, the schema decides: it counts code points, not UTF-16
+  // units, so an agent of 101 to 200 astral characters is longer than 200 here but not there.
   const { agent, input } = raw as { agent?: unknown; input: unknown };
-  if (agent !== undefined && (typeof agent !== 'string' || agent.length < 1 || agent.length > 200)) {
+  if (agent !== undefined && !(typeof agent === 'string' && agent.length >= 1 && agent.length <= 200) && !startRunBodySchema.safeParse(raw).success) {
     return { ok: false, message: `agent must be a non-empty string of at most 200 characters: ${shape}` };
   }
-  return { ok: true, value: agent === undefined ? { input } : { agent, input } };
+  return { ok: true, value: agent === undefined ? { input } : { agent: agent as string, input } };
 }
 
 /**

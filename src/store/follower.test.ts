@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { EventBody } from '../protocol/events.js';
 import { Follower, type FollowSource, type WakeListener } from './follower.js';
 import { type StoredEvent, forEachBatch, toStoredEvent } from './store.js';
+import { within } from '../../test/helpers/wait.js';
 
 /** A log in an array, with wake-ups the test triggers by hand (as a store's flush would). */
 function createLog() {
@@ -35,6 +37,9 @@ function createLog() {
     },
     get listening() {
       return listeners.length;
+    },
+    get size() {
+      return events.length;
     },
   };
 }
@@ -134,5 +139,67 @@ describe('forEachBatch', () => {
       });
     });
     expect(order).toEqual(['batch 1', 'drained', 'batch 2']);
+  });
+});
+
+describe('Follower.forEachBatch, any interleaving (property)', () => {
+  type Step = 'append' | 'appendTerminal' | 'wake' | 'hold' | 'consume' | 'abort' | 'end';
+  const step = fc.constantFrom<Step>('append', 'append', 'wake', 'wake', 'hold', 'consume', 'consume', 'appendTerminal', 'abort', 'end');
+
+  it('delivers each event once, in order, nothing after the terminal event or an abort, and settles', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 3 }), fc.array(step, { maxLength: 40 }), async (after, steps) => {
+        const log = createLog();
+        for (let seq = 1; seq <= after; seq++) log.append({ type: 'text.delta', text: 'x' });
+        const controller = new AbortController();
+        const delivered: number[] = [];
+        let holding = false;
+        let release: (() => void) | undefined;
+        let abortedAt: number | undefined;
+        let ended = false;
+        let terminal = false;
+        let settled = false;
+        const done = new Follower(log.source, after, controller.signal)
+          .forEachBatch((batch) => {
+            expect(abortedAt).toBeUndefined();
+            for (const stored of batch) delivered.push(stored.seq);
+            if (!holding) return undefined;
+            return new Promise<void>((resolve) => (release = resolve));
+          })
+          .then(() => (settled = true));
+        for (const each of steps) {
+          if (each === 'append' && !terminal && !ended) log.append({ type: 'text.delta', text: 'x' });
+          else if (each === 'appendTerminal' && !terminal && !ended) {
+            log.append({ type: 'run.finished' });
+            terminal = true;
+          } else if (each === 'wake') log.wake();
+          else if (each === 'hold') holding = true;
+          else if (each === 'consume') {
+            holding = false;
+            const resolve = release;
+            release = undefined;
+            resolve?.();
+            await Promise.resolve();
+            await Promise.resolve();
+          } else if (each === 'abort' && abortedAt === undefined) {
+            controller.abort();
+            abortedAt = delivered.length;
+          } else if (each === 'end' && !ended) {
+            ended = true;
+            log.end();
+          }
+        }
+        // Let go: the consumer takes what it holds, the log ends; the loop must settle.
+        holding = false;
+        release?.();
+        if (!ended) log.end();
+        await within(done, 2_000, 'the push loop');
+        expect(settled).toBe(true);
+        expect(delivered).toEqual(Array.from({ length: delivered.length }, (_, index) => after + 1 + index));
+        if (abortedAt === undefined) expect(delivered.length).toBe(log.size - after);
+        expect(log.listening).toBe(0);
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });

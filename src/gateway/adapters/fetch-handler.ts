@@ -53,7 +53,6 @@ function toReadableStream(result: Extract<GatewayResponse, { kind: 'stream' }>, 
     resolve?.();
   };
   const onRequestAbort = () => closed.abort();
-  requestSignal?.addEventListener('abort', onRequestAbort, { once: true });
   closed.signal.addEventListener(
     'abort',
     () => {
@@ -62,6 +61,9 @@ function toReadableStream(result: Extract<GatewayResponse, { kind: 'stream' }>, 
     },
     { once: true },
   );
+  // A client that left while the route was still working aborted the signal already: no event comes.
+  if (requestSignal?.aborted) closed.abort();
+  else requestSignal?.addEventListener('abort', onRequestAbort, { once: true });
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {

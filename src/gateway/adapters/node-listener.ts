@@ -75,21 +75,35 @@ class NodeRequest implements GatewayRequest {
       const gone = (this.#gone = new AbortController());
       const response = this.#response;
       if (response.closed) {
-        if (!response.writableFinished) gone.abort();
+        if (leftEarly(response)) gone.abort();
       } else {
         response.once('close', () => {
-          if (!response.writableFinished) gone.abort();
+          if (leftEarly(response)) gone.abort();
         });
       }
     }
     return this.#gone.signal;
   }
+
+  /** True once the client has gone away before the response was complete; reads no signal. */
+  get gone(): boolean {
+    if (this.#gone !== undefined) return this.#gone.signal.aborted;
+    return this.#response.closed && leftEarly(this.#response);
+  }
+}
+
+/**
+ * Whether a response that closed was cut: not ended, or not delivered. Not `writableFinished`
+ * alone: an HTTP/2 compatibility response whose stream was reset reports itself finished.
+ */
+function leftEarly(response: ServerResponse): boolean {
+  return !response.writableEnded || !response.writableFinished;
 }
 
 async function serve(core: GatewayCore, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const gatewayRequest = new NodeRequest(request, response);
   const result = await core.handle(gatewayRequest);
-  if (result.kind === 'stream') return pumpStream(request, response, result);
+  if (result.kind === 'stream') return pumpStream(request, response, result, gatewayRequest);
   const headers: Record<string, string> = { ...result.headers };
   if ((result.status === 413 || result.status === 415) && request.httpVersionMajor === 1) {
     // A refused body of a sane declared size is drained (discarded) so the connection, and the answer on it,
@@ -176,7 +190,12 @@ class NodeSink implements StreamSink {
   }
 }
 
-async function pumpStream(request: IncomingMessage, response: ServerResponse, result: Extract<GatewayResponse, { kind: 'stream' }>): Promise<void> {
+async function pumpStream(
+  request: IncomingMessage,
+  response: ServerResponse,
+  result: Extract<GatewayResponse, { kind: 'stream' }>,
+  gatewayRequest: NodeRequest,
+): Promise<void> {
   if (request.httpVersionMajor === 1) {
     // HTTP/2 multiplexes streams on one session socket, which is not ours to tune.
     request.socket.setNoDelay(true);
@@ -187,6 +206,9 @@ async function pumpStream(request: IncomingMessage, response: ServerResponse, re
   const sink = new NodeSink(response);
   const onClose = () => sink.close();
   response.once('close', onClose);
+  // A client that left while the route was still working (a store round trip) closed the
+  // response before this listener: that close has happened, and no other comes.
+  if (gatewayRequest.gone) sink.close();
   response.writeHead(result.status, result.headers);
   flattenHead(response);
   // The headers leave with the stream's first write (see StreamBody), in one packet.

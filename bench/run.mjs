@@ -6,6 +6,7 @@
 //   npm run bench -- --quick            throughput, many, ttfe, disconnect; smaller (≤ 2 min)
 //   npm run bench -- --workloads=throughput,many --servers=raw,agentwire --reps=5 --streams=2000,5000
 //   npm run bench -- --warmup=false     measure cold servers (no untimed warm-up run first)
+//   npm run bench -- --workloads=many --open-rate=1000   open the many streams at 1,000/s (default 4,000)
 //   npm run bench -- --profile          also profile agentwire (node --cpu-prof): top functions and
 //                                       a flame graph per workload beside the results
 //   npm run bench -- --base=../old --servers=agentwire,agentwire@base --out=/tmp/ab
@@ -40,6 +41,15 @@ const stem = `${runStartedAt.toISOString().slice(0, 10)}${quick ? '-quick' : ''}
 const profileRoot = join(outDir, `${stem}-profiles`);
 const profiled = [];
 let currentWorkload = '';
+/** --open-rate: connections per second the many-streams workload opens its streams at. */
+function openRate() {
+  const rate = Number(args['open-rate'] ?? 4000);
+  if (!Number.isInteger(rate) || rate < 1 || rate > 100_000) {
+    console.error(`--open-rate=${args['open-rate']}: a whole number of connections per second, 1 to 100000`);
+    process.exit(2);
+  }
+  return rate;
+}
 const ALL_WORKLOADS = ['throughput', 'many', 'ttfe', 'stall', 'disconnect', 'fanout'];
 // --quick runs the first four workloads (the stalled reader needs its 20 s hold, fan-out its start
 // delay); name them with --workloads to run them quick too.
@@ -84,7 +94,7 @@ const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().
 const settings = {
   reps: Number(args.reps ?? (quick ? 1 : 3)),
   throughput: { n: quick ? 100_000 : 300_000, bytes: 64, timeoutMs: quick ? 4_000 : 10_000 },
-  many: { streams: (args.streams ?? (quick ? '300' : '2000')).split(',').map(Number), rate: 20, seconds: quick ? 2 : 5, bytes: 64, openPerSecond: 4000 },
+  many: { streams: (args.streams ?? (quick ? '300' : '2000')).split(',').map(Number), rate: 20, seconds: quick ? 2 : 5, bytes: 64, openPerSecond: openRate() },
   ttfe: { count: quick ? 100 : 500 },
   stall: { totalBytes: 500 * 1024 * 1024, bytes: 1024, holdMs: quick ? 5_000 : 20_000 },
   disconnect: { after: 10, settleMs: quick ? 800 : 1_500, holdMs: quick ? 500 : 1_000 },
